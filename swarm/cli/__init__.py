@@ -1,0 +1,37 @@
+"""The ``swarm`` command line: a typer app with one sub-app per concern.
+
+User mistakes (a bad option, a missing file, a bad config key) print one line on stderr
+and exit with code 2; :func:`main` is the console-script entry point.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from swarm.cli._common import UserError, console_err
+from swarm.cli.demo import demo
+from swarm.cli.soul import soul_app
+
+app = typer.Typer(
+    name="swarm",
+    help="Swarm lab: Mesa swarms of agents with souls, traces, voting and LM policies.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(soul_app, name="soul")
+app.command("demo")(demo)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI; user errors become one line and exit code 2."""
+    try:
+        app(args=argv, prog_name="swarm", standalone_mode=True)
+    except UserError as exc:
+        console_err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+
+
+__all__ = ["app", "main"]

@@ -1,0 +1,111 @@
+import os
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from soul import Soul, SoulFileError, SoulStore, TaskCompleted
+
+from .strategies import event_streams
+
+ids = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_-]{0,40}", fullmatch=True)
+
+
+@settings(max_examples=25)
+@given(ids, event_streams(max_days=5))
+def test_store_round_trips(tmp_path_factory, soul_id, events):
+    store = SoulStore(tmp_path_factory.mktemp("souls"))
+    soul = Soul(id=soul_id)
+    for ev in events:
+        soul.apply(ev)
+    store.save(soul)
+    assert store.load(soul_id) == soul
+    assert store.ids() == [soul_id]
+    assert soul_id in store
+    store.delete(soul_id)
+    assert store.ids() == []
+
+
+@pytest.mark.parametrize("bad", ["../evil", "a/b", "..", "/abs", "x" * 200, ""])
+def test_store_refuses_bad_ids_naming_them(tmp_path, bad):
+    store = SoulStore(tmp_path)
+    for call in (store.load, store.delete, store.path_for):
+        with pytest.raises(ValueError, match="invalid soul id") as err:
+            call(bad)
+        assert repr(bad) in str(err.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_missing_soul_is_a_key_error(tmp_path):
+    store = SoulStore(tmp_path)
+    with pytest.raises(KeyError, match="no soul 'ghost'"):
+        store.load("ghost")
+    assert store.load_or_create("ghost", name="G") == Soul(id="ghost", name="G")
+
+
+def test_crash_mid_write_leaves_the_old_file_readable(tmp_path, monkeypatch):
+    store = SoulStore(tmp_path)
+    old = Soul(id="a", xp=120)
+    store.save(old)
+    new = old.model_copy(deep=True)
+    new.apply(TaskCompleted(domain="d", task_type="t", difficulty=1, quality=1))
+
+    def crash(src, dst):
+        raise OSError("power cut")
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(OSError, match="power cut"):
+        store.save(new)
+    monkeypatch.undo()
+    assert store.load("a") == old
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json"]  # no temp file left
+    store.save(new)
+    assert store.load("a") == new
+
+
+def test_crash_while_writing_bytes_leaves_the_old_file(tmp_path, monkeypatch):
+    store = SoulStore(tmp_path)
+    store.save(Soul(id="a", xp=5))
+    real_fdopen = os.fdopen
+
+    class Torn:
+        def __init__(self, fh):
+            self.fh = fh
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.fh.close()
+
+        def write(self, text):
+            self.fh.write(text[: len(text) // 2])
+            raise KeyboardInterrupt  # killed half way
+
+    monkeypatch.setattr(os, "fdopen", lambda *a, **k: Torn(real_fdopen(*a, **k)))
+    with pytest.raises(KeyboardInterrupt):
+        store.save(Soul(id="a", xp=999))
+    monkeypatch.undo()
+    assert store.load("a").xp == 5
+    assert store.ids() == ["a"]
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"{not json", "not valid JSON"),
+        (b"\xff\xfe", "not valid JSON"),
+        (b'{"id": "a", "xp": -3}', "not a valid soul: xp"),
+        (b'{"id": "b"}', "holds soul 'b', expected 'a'"),
+    ],
+)
+def test_corrupt_file_is_named_and_never_overwritten(tmp_path, content, reason):
+    store = SoulStore(tmp_path)
+    path = tmp_path / "a.json"
+    path.write_bytes(content)
+    with pytest.raises(SoulFileError, match=reason) as err:
+        store.load("a")
+    assert str(path) in str(err.value)
+    with pytest.raises(SoulFileError):
+        store.save(Soul(id="a"))
+    assert path.read_bytes() == content
