@@ -1,0 +1,84 @@
+"""Actions an agent can take. Each has one canonical text form (see :mod:`swarm.text`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class ActionKind(StrEnum):
+    MOVE = "move"  # one cell in a compass direction
+    EXPLORE = "explore"  # one cell in a random direction, chosen by the world
+    WAIT = "wait"  # stay put (e.g. waiting for a synthesis quorum)
+    CLAIM = "claim"  # take an open task (or the next stage of one) within reach
+    JOIN = "join"  # take an open slot of a synthesis task within reach
+    WORK = "work"  # advance the task held
+    RELEASE = "release"  # give the task back to the pool
+    HANDOFF = "handoff"  # pass the task held to a nearby agent
+    HELP = "help"  # signal help for the task held (deposits the help trace)
+
+
+#: Compass directions as (dx, dy) on the grid; north is +y.
+DIRECTIONS: dict[str, tuple[int, int]] = {
+    "north": (0, 1),
+    "northeast": (1, 1),
+    "east": (1, 0),
+    "southeast": (1, -1),
+    "south": (0, -1),
+    "southwest": (-1, -1),
+    "west": (-1, 0),
+    "northwest": (-1, 1),
+}
+DIRECTION_NAMES: tuple[str, ...] = tuple(DIRECTIONS)
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """One action. ``task`` and ``agent`` are ids; ``direction`` a key of DIRECTIONS."""
+
+    kind: ActionKind
+    direction: str | None = None
+    task: int | None = None
+    agent: int | None = None
+
+    def __post_init__(self) -> None:
+        needs_task = self.kind not in (ActionKind.MOVE, ActionKind.EXPLORE, ActionKind.WAIT)
+        if (self.kind is ActionKind.MOVE) != (self.direction is not None):
+            raise ValueError(f"{self.kind} takes a direction iff it is a move")
+        if self.direction is not None and self.direction not in DIRECTIONS:
+            raise ValueError(f"unknown direction {self.direction!r}")
+        if needs_task != (self.task is not None):
+            raise ValueError(f"{self.kind} {'needs' if needs_task else 'takes no'} task")
+        if (self.kind is ActionKind.HANDOFF) != (self.agent is not None):
+            raise ValueError("only handoff names an agent, and it must")
+
+
+#: Shared instances, so building candidate lists allocates nothing for the common case.
+MOVES: tuple[Action, ...] = tuple(Action(ActionKind.MOVE, direction=d) for d in DIRECTION_NAMES)
+EXPLORE = Action(ActionKind.EXPLORE)
+WAIT = Action(ActionKind.WAIT)
+IDLE_CANDIDATES: tuple[Action, ...] = (*MOVES, EXPLORE)
+
+
+def claim(task: int) -> Action:
+    return Action(ActionKind.CLAIM, task=task)
+
+
+def join(task: int) -> Action:
+    return Action(ActionKind.JOIN, task=task)
+
+
+def work(task: int) -> Action:
+    return Action(ActionKind.WORK, task=task)
+
+
+def release(task: int) -> Action:
+    return Action(ActionKind.RELEASE, task=task)
+
+
+def help_(task: int) -> Action:
+    return Action(ActionKind.HELP, task=task)
+
+
+def handoff(task: int, agent: int) -> Action:
+    return Action(ActionKind.HANDOFF, task=task, agent=agent)

@@ -1,0 +1,335 @@
+"""What an agent sees (:class:`Observation`) and what a policy returns (:class:`Decision`).
+
+Observations are built for all agents at once from array slices
+(:func:`build_observations`): a window of the task index and of every trace channel
+around each agent. Only agents with a task in view or in hand get per-agent task lists;
+the rest share one candidate tuple. :func:`build_observations_naive` builds the same
+observations the slow way, reading Mesa cells one by one; it is the benchmark's baseline
+and the tests' check that the fast path sees the same world.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from swarm import actions as A
+from swarm.actions import DIRECTIONS, Action
+from swarm.tasks import Task, TaskState
+
+if TYPE_CHECKING:
+    from swarm.model import SwarmModel
+
+#: Neighbour offsets in DIRECTION_NAMES order, then the centre: row k of a trace reading.
+OFFSETS: tuple[tuple[int, int], ...] = (*DIRECTIONS.values(), (0, 0))
+_DX = np.array([o[0] for o in OFFSETS])
+_DY = np.array([o[1] for o in OFFSETS])
+
+
+@dataclass(frozen=True, slots=True)
+class TaskView:
+    """A task as one agent sees it (positions relative to the agent)."""
+
+    id: int
+    task_type: str
+    dx: int
+    dy: int
+    domain: str  # the domain needed now
+    difficulty: float
+    state: str  # "open", "held", "awaiting handoff", or "mine"
+    open_slots: tuple[str, ...]
+    steps_left: int
+    progress: float  # fraction of the current stage done
+    stage: int
+    stages: int
+    holder: int | None
+    members: int
+    awaiting: bool = False  # a handoff stage is finished and not yet taken up
+
+    @property
+    def distance(self) -> int:
+        return max(abs(self.dx), abs(self.dy))
+
+
+@dataclass(frozen=True, slots=True)
+class NearbyAgent:
+    id: int
+    dx: int
+    dy: int
+    idle: bool
+    main_domain: str | None
+
+
+@dataclass(slots=True)
+class Observation:
+    """What one agent sees this step, and the legal candidate actions.
+
+    ``traces`` has one row per channel (``channels`` names them) and one column per
+    :data:`OFFSETS` entry (the 8 neighbours in compass order, then the agent's cell).
+    ``skills`` is aligned with ``domains``.
+    """
+
+    agent_id: int
+    step: int
+    x: int
+    y: int
+    level: str
+    domains: tuple[str, ...]
+    skills: np.ndarray
+    channels: tuple[str, ...]
+    traces: np.ndarray
+    candidates: tuple[Action, ...]
+    task: TaskView | None = None
+    tasks: tuple[TaskView, ...] = ()
+    agents: tuple[NearbyAgent, ...] = ()
+    index: int = 0  # row in the batch this observation came from
+
+    def skill(self, domain: str) -> float:
+        return float(self.skills[self.domains.index(domain)])
+
+    def trace(self, channel: str) -> np.ndarray:
+        return self.traces[self.channels.index(channel)]
+
+
+@dataclass(slots=True)
+class Decision:
+    """A policy's choice; ``probs`` (aligned with the candidates) where it has them."""
+
+    action: Action
+    probs: tuple[float, ...] | None = None
+    info: dict = field(default_factory=dict)
+
+
+class Observations(list):
+    """A list of observations plus the arrays they were cut from (for array policies)."""
+
+    def __init__(
+        self,
+        items: Sequence[Observation] = (),
+        *,
+        traces: np.ndarray | None = None,
+        agent_ids: np.ndarray | None = None,
+        step: int = 0,
+        simple: np.ndarray | None = None,
+    ) -> None:
+        super().__init__(items)
+        self.traces = traces  # (n, channels, 9)
+        self.agent_ids = agent_ids  # (n,)
+        self.step = step
+        self.simple = simple  # (n,) bool: idle, nothing in view, shared candidates
+
+
+# Building -------------------------------------------------------------------------------
+
+
+def task_view(
+    task: Task, agent_id: int, ax: int, ay: int, now: int, width: int, height: int, torus: bool
+) -> TaskView:
+    dx, dy = task.x - ax, task.y - ay
+    if torus:  # shortest way round
+        dx = (dx + width // 2) % width - width // 2
+        dy = (dy + height // 2) % height - height // 2
+    if task.holder == agent_id or agent_id in task.members.values():
+        state = "mine"
+    elif task.awaiting_handoff:
+        state = "awaiting handoff"
+    elif task.state is TaskState.HELD:
+        state = "held"
+    else:
+        state = "open"
+    stages = len(task.domains) if task.task_type == "handoff" else 1
+    return TaskView(
+        id=task.id,
+        task_type=task.task_type,
+        dx=int(dx),
+        dy=int(dy),
+        domain=task.domain,
+        difficulty=round(task.difficulty, 2),
+        state=state,
+        open_slots=task.open_slots,
+        steps_left=task.deadline - now,
+        progress=round(min(task.progress / task.work, 1.0), 2),
+        stage=task.stage,
+        stages=stages,
+        holder=task.holder,
+        members=len(task.members),
+        awaiting=task.awaiting_handoff,
+    )
+
+
+def candidates_for(
+    task: TaskView | None,
+    tasks: Sequence[TaskView],
+    agents: Sequence[NearbyAgent],
+    moves: tuple[Action, ...],
+) -> tuple[Action, ...]:
+    """The legal actions of an agent holding ``task`` (or idle), seeing ``tasks``."""
+    if task is None:
+        extra = []
+        for t in tasks:
+            if t.distance > 1:
+                continue
+            if t.task_type == "synthesis":
+                if t.open_slots:
+                    extra.append(A.join(t.id))
+            elif t.state in ("open", "awaiting handoff") and t.holder is None:
+                extra.append(A.claim(t.id))
+        return (*moves, A.EXPLORE, *extra)
+    if task.task_type == "synthesis":
+        full = not task.open_slots
+        return (A.work(task.id) if full else A.WAIT, A.help_(task.id), A.release(task.id))
+    out = [A.work(task.id), A.release(task.id), A.help_(task.id)]
+    if task.awaiting:
+        out += [A.handoff(task.id, a.id) for a in agents if a.idle]
+    return tuple(out)
+
+
+def _legal_moves(model: SwarmModel, x: int, y: int) -> tuple[Action, ...]:
+    if model.torus:
+        return A.MOVES
+    return tuple(
+        m
+        for m, (dx, dy) in zip(A.MOVES, DIRECTIONS.values(), strict=True)
+        if 0 <= x + dx < model.width and 0 <= y + dy < model.height
+    )
+
+
+def build_observations(model: SwarmModel) -> Observations:
+    """Observations of every agent, from array slices (see the module docstring)."""
+    n = len(model.swarm)
+    ax, ay = model.ax, model.ay
+    r = model.view_radius
+    now = model.steps
+    traces = np.stack(
+        [model.traces.window(c, ax, ay, 1).reshape(n, 9)[:, _ORDER9] for c in model.channels],
+        axis=1,
+    )  # (n, C, 9)
+    offs = np.arange(-r, r + 1)
+    gx = ax[:, None, None] + offs[None, :, None]
+    gy = ay[:, None, None] + offs[None, None, :]
+    if model.torus:
+        win = model.board.task_at[gx % model.width, gy % model.height]
+    else:
+        inside = (gx >= 0) & (gx < model.width) & (gy >= 0) & (gy < model.height)
+        win = np.where(
+            inside,
+            model.board.task_at[np.clip(gx, 0, model.width - 1), np.clip(gy, 0, model.height - 1)],
+            -1,
+        )
+    busy = (win >= 0).reshape(n, -1).any(axis=1) | (model.holding >= 0)
+    simple = ~busy
+    if not model.torus:
+        edge = (ax == 0) | (ay == 0) | (ax == model.width - 1) | (ay == model.height - 1)
+        simple &= ~edge
+    obs = Observations(traces=traces, agent_ids=model.agent_ids, step=now, simple=simple)
+    level = model.level_names
+    ids = model.agent_ids
+    skills = model.skills
+    chans = model.channel_names
+    domains = model.domains
+    append = obs.append
+    for i in range(n):
+        if simple[i]:
+            append(
+                Observation(
+                    int(ids[i]),
+                    now,
+                    int(ax[i]),
+                    int(ay[i]),
+                    level[i],
+                    domains,
+                    skills[i],
+                    chans,
+                    traces[i],
+                    A.IDLE_CANDIDATES,
+                    index=i,
+                )
+            )
+        else:
+            tids = win[i][win[i] >= 0]
+            append(_full_observation(model, i, [int(t) for t in tids], traces[i]))
+    return obs
+
+
+def _full_observation(
+    model: SwarmModel, i: int, task_ids: list[int], traces: np.ndarray
+) -> Observation:
+    agent_id = int(model.agent_ids[i])
+    x, y = int(model.ax[i]), int(model.ay[i])
+    now = model.steps
+    views = tuple(
+        sorted(
+            (
+                task_view(
+                    model.board.tasks[t],
+                    agent_id,
+                    x,
+                    y,
+                    now,
+                    model.width,
+                    model.height,
+                    model.torus,
+                )
+                for t in task_ids
+            ),
+            key=lambda v: (v.distance, v.id),
+        )
+    )
+    held = None
+    if model.holding[i] >= 0:
+        t = model.board.tasks[int(model.holding[i])]
+        held = task_view(t, agent_id, x, y, now, model.width, model.height, model.torus)
+    agents = model.nearby_agents(i) if (held is not None or views) else ()
+    cands = candidates_for(held, views, agents, _legal_moves(model, x, y))
+    return Observation(
+        agent_id,
+        now,
+        x,
+        y,
+        model.level_names[i],
+        model.domains,
+        model.skills[i],
+        model.channel_names,
+        traces,
+        cands,
+        task=held,
+        tasks=views,
+        agents=agents,
+        index=i,
+    )
+
+
+def build_observations_naive(model: SwarmModel) -> Observations:
+    """The same observations, built per agent through Mesa's per-cell property access."""
+    out = Observations(step=model.steps)
+    r = model.view_radius
+    for i, agent in enumerate(model.swarm):
+        cell = agent.cell
+        x, y = cell.coordinate
+        rows = []
+        for channel in model.channel_names:
+            layer_name = "trace_" + channel
+            row = []
+            for dx, dy in OFFSETS:
+                if (dx, dy) == (0, 0):
+                    row.append(getattr(cell, layer_name))
+                else:
+                    nb = cell.connections.get((dx, dy))
+                    row.append(getattr(nb, layer_name) if nb is not None else np.nan)
+            rows.append(row)
+        traces = np.array(rows)
+        task_ids = []
+        for dx in range(-r, r + 1):
+            for dy in range(-r, r + 1):
+                c = model.cell_at(x + dx, y + dy)
+                if c is not None and c.task >= 0:
+                    task_ids.append(int(c.task))
+        out.append(_full_observation(model, i, task_ids, traces))
+    return out
+
+
+# window(..., radius=1) returns [dx+1, dy+1]; reorder its 9 cells into OFFSETS order.
+_ORDER9 = np.array([(dx + 1) * 3 + (dy + 1) for dx, dy in OFFSETS])

@@ -1,0 +1,49 @@
+"""Policies: ``decide(list[Observation]) -> list[Decision]``, one call per step.
+
+Names accepted by :func:`make_policy` (and ``SwarmModel(policy=...)``): ``heuristic``
+(the expert), ``no-traces`` (the expert, blind to traces), ``random``, and
+``heuristic-naive`` (the expert written agent by agent; a benchmark baseline).
+"""
+
+from __future__ import annotations
+
+from swarm.policies.base import Policy, bind
+from swarm.policies.heuristic import (
+    ExpertWeights,
+    HeuristicPolicy,
+    NaiveHeuristicPolicy,
+    NoTracesPolicy,
+)
+from swarm.policies.random_policy import RandomPolicy
+
+POLICIES = {
+    "heuristic": HeuristicPolicy,
+    "no-traces": NoTracesPolicy,
+    "random": RandomPolicy,
+    "heuristic-naive": NaiveHeuristicPolicy,
+}
+
+
+def make_policy(spec: str | Policy) -> Policy:
+    """A policy from a name (see module docstring) or a policy object (returned as is)."""
+    if not isinstance(spec, str):
+        if not callable(getattr(spec, "decide", None)):
+            raise TypeError(f"policy {spec!r} has no decide(observations) method")
+        return spec
+    try:
+        return POLICIES[spec]()
+    except KeyError:
+        raise ValueError(f"unknown policy {spec!r}; choose one of {', '.join(POLICIES)}") from None
+
+
+__all__ = [
+    "POLICIES",
+    "ExpertWeights",
+    "HeuristicPolicy",
+    "NaiveHeuristicPolicy",
+    "NoTracesPolicy",
+    "Policy",
+    "RandomPolicy",
+    "bind",
+    "make_policy",
+]

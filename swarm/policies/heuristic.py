@@ -1,0 +1,248 @@
+"""The expert: hand-written rules that use traces, skills and help signals.
+
+Rules, for one agent (:func:`expert_action`):
+
+1. Holding a task in progress: ``work`` it.
+2. Holding a handoff task whose stage just finished: keep it if the next stage's domain is
+   one of its own (skill >= ``own_skill``); else hand it to an idle agent in view (one
+   whose main domain is the one needed, else the nearest); with nobody in view, work on.
+3. A synthesis member: ``work`` when the quorum is full; else ``help`` (signal) when the
+   help trace here is weak, else ``wait``.
+4. Idle, with tasks within reach: ``claim``/``join`` the best (skill in its domain, then
+   difficulty) among those it is placed to take: fewer idle agents in view are nearer to
+   the task (ties: lower id) than the task has places (1, or a synthesis' open slots).
+5. Idle, with open tasks in view: step towards the best one.
+6. Otherwise follow the traces: score each neighbour cell
+   ``help_w*help + success_w*success - explored_w*explored - claim_w*claim`` (plus a
+   tiny deterministic tie-breaker) and move to the best, or ``explore`` when no score
+   beats ``min_score``. The no-traces ablation always explores here.
+
+:class:`HeuristicPolicy` applies rule 6 to all simple agents at once with numpy;
+:class:`NaiveHeuristicPolicy` applies the same rules agent by agent, reading traces from
+Mesa cells one by one (the benchmark's baseline). They return the same decisions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from swarm import actions as A
+from swarm.actions import DIRECTION_NAMES, ActionKind
+from swarm.observation import OFFSETS, Decision, Observation, Observations
+
+
+@dataclass(frozen=True)
+class ExpertWeights:
+    help_w: float = 1.0
+    success_w: float = 0.5
+    explored_w: float = 0.8
+    claim_w: float = 1.0
+    min_score: float = 0.05
+    own_skill: float = 0.5
+    help_enough: float = 1.0
+
+
+_K1, _K2, _K3 = 2654435761, 40503, 2246822519
+_MASK = (1 << 32) - 1
+
+
+def tie_noise(agent_id: int, step: int, k: int) -> float:
+    """A deterministic pseudo-random number in [0, 1e-6), the same in numpy and Python."""
+    return ((agent_id * _K1 + step * _K2 + k * _K3) & _MASK) / 2**32 * 1e-6
+
+
+def _tie_noise_array(agent_ids: np.ndarray, step: int) -> np.ndarray:
+    k = np.arange(8, dtype=np.int64)
+    h = (agent_ids.astype(np.int64)[:, None] * _K1 + step * _K2 + k[None, :] * _K3) & _MASK
+    return h / 2**32 * 1e-6
+
+
+def trace_scores(
+    w: ExpertWeights,
+    help_: np.ndarray,
+    success: np.ndarray,
+    explored: np.ndarray,
+    claim: np.ndarray,
+) -> np.ndarray:
+    """Rule 6's score of each neighbour (arrays of any matching shape)."""
+    return w.help_w * help_ + w.success_w * success - w.explored_w * explored - w.claim_w * claim
+
+
+def expert_action(obs: Observation, w: ExpertWeights, scores: np.ndarray | None) -> A.Action:
+    """Rules 1-6 for one agent. ``scores``: rule 6's 8 neighbour scores (noise included),
+    or None for the no-traces ablation."""
+    cands = obs.candidates
+    task = obs.task
+    if task is not None:
+        legal = {c.kind: c for c in cands}
+        if task.task_type == "synthesis":
+            if ActionKind.WORK in legal:
+                return legal[ActionKind.WORK]
+            here = obs.trace("help")[8] if "help" in obs.channels else 0.0
+            return legal[ActionKind.HELP] if here < w.help_enough else A.WAIT
+        if task.awaiting and obs.skill(task.domain) < w.own_skill:
+            handoffs = [c for c in cands if c.kind is ActionKind.HANDOFF]
+            if handoffs:
+                by_id = {a.id: a for a in obs.agents}
+                best = min(
+                    handoffs,
+                    key=lambda c: (
+                        by_id[c.agent].main_domain != task.domain,
+                        max(abs(by_id[c.agent].dx), abs(by_id[c.agent].dy)),
+                        c.agent,
+                    ),
+                )
+                return best
+        return legal[ActionKind.WORK]
+    # idle
+    takes = [c for c in cands if c.kind in (ActionKind.CLAIM, ActionKind.JOIN)]
+    views = {t.id: t for t in obs.tasks}
+    if takes:
+        ranked = sorted(takes, key=lambda c: (-_take_value(obs, views[c.task]), c.task))
+        for c in ranked:
+            t = views[c.task]
+            if _nearer_idle(obs, t) < (len(t.open_slots) if t.task_type == "synthesis" else 1):
+                return c
+    targets = [
+        t
+        for t in obs.tasks
+        if t.state in ("open", "awaiting handoff")
+        and t.holder is None
+        and t.distance > 1
+        and (t.task_type != "synthesis" or t.open_slots)
+    ]
+    if targets:
+        best = min(targets, key=lambda t: (-_take_value(obs, t), t.distance, t.id))
+        move = _towards(best.dx, best.dy)
+        if any(c == move for c in cands):
+            return move
+    if scores is None:
+        return A.EXPLORE
+    k = int(np.argmax(scores))
+    if scores[k] > w.min_score:
+        move = A.MOVES[k]
+        if move in cands:
+            return move
+    return A.EXPLORE
+
+
+def _take_value(obs: Observation, t) -> float:
+    if t.task_type == "synthesis":
+        skill = max((obs.skill(d) for d in t.open_slots), default=0.0)
+    else:
+        skill = obs.skill(t.domain)
+    return skill + 0.2 * t.difficulty
+
+
+def _nearer_idle(obs: Observation, t) -> int:
+    """How many idle agents in view are nearer to ``t`` than this one (ties: lower id)."""
+    mine = t.distance
+    count = 0
+    for a in obs.agents:
+        if a.idle:
+            d = max(abs(t.dx - a.dx), abs(t.dy - a.dy))
+            count += d < mine or (d == mine and a.id < obs.agent_id)
+    return count
+
+
+def _towards(dx: int, dy: int) -> A.Action:
+    step = (int(np.sign(dx)), int(np.sign(dy)))
+    return A.MOVES[DIRECTION_NAMES.index(_NAME_OF[step])]
+
+
+_NAME_OF = {v: k for k, v in zip(DIRECTION_NAMES, OFFSETS[:8], strict=True)}
+
+
+class HeuristicPolicy:
+    """The expert (see module docstring), vectorised over agents."""
+
+    name = "heuristic"
+    use_traces = True
+
+    def __init__(self, weights: ExpertWeights | None = None) -> None:
+        self.w = weights or ExpertWeights()
+
+    def decide(self, observations: list[Observation]) -> list[Decision]:
+        n = len(observations)
+        if n == 0:
+            return []
+        batch = observations if isinstance(observations, Observations) else None
+        if batch is not None and batch.traces is not None:
+            tr = batch.traces
+            ch = observations[0].channels
+            scores = None
+            if self.use_traces:
+                scores = trace_scores(
+                    self.w,
+                    *(tr[:, ch.index(c), :8] for c in ("help", "success", "explored", "claim")),
+                )
+                scores = scores + _tie_noise_array(batch.agent_ids, batch.step)
+            simple = batch.simple
+        else:
+            scores = None
+            if self.use_traces:
+                scores = np.stack([self._scores_of(o) for o in observations])
+            simple = np.zeros(n, dtype=bool)
+        out = []
+        explore = Decision(A.EXPLORE)
+        for i, obs in enumerate(observations):
+            s = None if scores is None else scores[i]
+            if simple[i]:
+                if s is None:
+                    out.append(explore)
+                    continue
+                k = int(np.argmax(s))
+                out.append(Decision(A.MOVES[k]) if s[k] > self.w.min_score else explore)
+            else:
+                out.append(Decision(expert_action(obs, self.w, s)))
+        return out
+
+    def _scores_of(self, obs: Observation) -> np.ndarray:
+        t = obs.traces
+        ch = obs.channels
+        s = trace_scores(
+            self.w, *(t[ch.index(c), :8] for c in ("help", "success", "explored", "claim"))
+        )
+        return s + np.array([tie_noise(obs.agent_id, obs.step, k) for k in range(8)])
+
+
+class NoTracesPolicy(HeuristicPolicy):
+    """The ablation: the same expert, blind to traces (rule 6 always explores)."""
+
+    name = "no-traces"
+    use_traces = False
+
+
+class NaiveHeuristicPolicy(HeuristicPolicy):
+    """The same rules, decided agent by agent from Mesa's per-cell property reads.
+
+    This is how an ABM is usually first written; it is the engine benchmark's baseline.
+    """
+
+    name = "heuristic-naive"
+
+    def bind(self, model) -> None:
+        self.model = model
+
+    def decide(self, observations: list[Observation]) -> list[Decision]:
+        out = []
+        w = self.w
+        for obs in observations:
+            cell = self.model.cell_at(obs.x, obs.y)
+            scores = []
+            for k, (dx, dy) in enumerate(OFFSETS[:8]):
+                nb = cell.connections.get((dx, dy))
+                if nb is None:
+                    scores.append(-np.inf)
+                    continue
+                s = (
+                    w.help_w * nb.trace_help
+                    + w.success_w * nb.trace_success
+                    - w.explored_w * nb.trace_explored
+                    - w.claim_w * nb.trace_claim
+                )
+                scores.append(s + tie_noise(obs.agent_id, obs.step, k))
+            out.append(Decision(expert_action(obs, w, np.array(scores))))
+        return out

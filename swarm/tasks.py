@@ -1,0 +1,191 @@
+"""The task world: tasks that arrive in spatial hotspots, and a spatial index of them.
+
+Three task types (the spec's ``task_type``):
+
+* ``coordination``: one domain, one agent's work; the problem is allocation without two
+  agents taking the same task (a *conflict*).
+* ``handoff``: a sequence of stages in different domains; the agent that finishes a stage
+  hands the task on (or releases it for someone to claim). Handoff success = the next
+  stage is taken up before the deadline.
+* ``synthesis``: several slots in different domains that must be filled at once; when the
+  quorum is full the members work together, then choose an approach collectively.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import numpy as np
+
+TASK_TYPES: tuple[str, ...] = ("coordination", "handoff", "synthesis")
+
+
+class TaskState(StrEnum):
+    OPEN = "open"  # waiting for an agent (or, for synthesis, for its slots)
+    HELD = "held"  # an agent is working on it
+    DONE = "done"
+    FAILED = "failed"
+
+
+@dataclass(slots=True)
+class Task:
+    """One task. ``domains`` are the stages (handoff), the slots (synthesis), or the one
+    domain (coordination)."""
+
+    id: int
+    task_type: str
+    x: int
+    y: int
+    domains: tuple[str, ...]
+    difficulty: float
+    work: float  # work units per stage (an agent does 0.5 + skill units per step)
+    created: int
+    deadline: int
+    state: TaskState = TaskState.OPEN
+    stage: int = 0
+    progress: float = 0.0
+    holder: int | None = None
+    members: dict[str, int] = field(default_factory=dict)  # synthesis: slot domain -> agent
+    qualities: list[float] = field(default_factory=list)
+    last_holder: int | None = None  # who finished the previous stage (handoff credit)
+    awaiting_handoff: bool = False  # a stage finished; the next one is not yet taken up
+    approach: np.ndarray | None = None  # synthesis: the hidden best approach
+
+    @property
+    def pos(self) -> tuple[int, int]:
+        return (self.x, self.y)
+
+    @property
+    def domain(self) -> str:
+        """The domain needed now (the current stage's)."""
+        return self.domains[min(self.stage, len(self.domains) - 1)]
+
+    @property
+    def open_slots(self) -> tuple[str, ...]:
+        return tuple(d for d in self.domains if d not in self.members)
+
+    @property
+    def priority(self) -> float:
+        """Signal strength for help: harder tasks call louder."""
+        return 0.5 + self.difficulty
+
+    @property
+    def quality(self) -> float:
+        return float(np.mean(self.qualities)) if self.qualities else 0.0
+
+
+@dataclass(frozen=True)
+class TaskMix:
+    """How tasks are drawn."""
+
+    rate: float  # expected arrivals per step (Poisson)
+    type_weights: tuple[float, float, float] = (0.6, 0.25, 0.15)
+    hotspots: int = 4
+    spread: float = 2.5  # std. dev. of positions around a hotspot, in cells
+    handoff_stages: tuple[int, int] = (2, 3)
+    synthesis_slots: tuple[int, int] = (2, 3)
+    base_work: float = 2.0
+    work_per_difficulty: float = 6.0
+    patience: int = 40  # steps to the deadline, per stage
+    approach_components: int = 5
+    approach_options: int = 3
+
+
+class TaskBoard:
+    """All live tasks plus ``task_at``, a ``(width, height)`` array of task ids (-1: none).
+
+    Arrivals are Poisson with rate ``mix.rate`` per step, placed around fixed hotspots
+    (drawn once from the model's generator), so finding work pays off for those who know
+    where others found it.
+    """
+
+    def __init__(
+        self,
+        width: int,
+        height: int,
+        domains: tuple[str, ...],
+        mix: TaskMix,
+        rng: np.random.Generator,
+        *,
+        torus: bool = True,
+    ) -> None:
+        self.width, self.height, self.torus = width, height, torus
+        self.domains = domains
+        self.mix = mix
+        self.rng = rng
+        self.tasks: dict[int, Task] = {}
+        self.task_at = np.full((width, height), -1, dtype=np.int64)
+        self._next_id = 0
+        self.hotspots = np.column_stack(
+            [rng.integers(0, width, mix.hotspots), rng.integers(0, height, mix.hotspots)]
+        )
+
+    def __len__(self) -> int:
+        return len(self.tasks)
+
+    def get(self, task_id: int) -> Task | None:
+        return self.tasks.get(task_id)
+
+    def arrive(self, now: int) -> list[Task]:
+        """Draw this step's arrivals."""
+        mix, rng = self.mix, self.rng
+        n = int(rng.poisson(mix.rate))
+        if n == 0:
+            return []
+        centres = self.hotspots[rng.integers(0, len(self.hotspots), n)]
+        offsets = np.rint(rng.normal(0.0, mix.spread, (n, 2))).astype(np.int64)
+        pos = centres + offsets
+        if self.torus:
+            pos[:, 0] %= self.width
+            pos[:, 1] %= self.height
+        else:
+            pos[:, 0] = np.clip(pos[:, 0], 0, self.width - 1)
+            pos[:, 1] = np.clip(pos[:, 1], 0, self.height - 1)
+        types = rng.choice(
+            len(TASK_TYPES), size=n, p=np.asarray(mix.type_weights) / sum(mix.type_weights)
+        )
+        difficulty = rng.uniform(0.1, 1.0, n)
+        born = []
+        for i in range(n):
+            x, y = int(pos[i, 0]), int(pos[i, 1])
+            task_type = TASK_TYPES[types[i]]
+            if task_type == "coordination":
+                k = 1
+            elif task_type == "handoff":
+                k = int(rng.integers(mix.handoff_stages[0], mix.handoff_stages[1] + 1))
+            else:
+                k = int(rng.integers(mix.synthesis_slots[0], mix.synthesis_slots[1] + 1))
+            doms = tuple(self.domains[j] for j in rng.choice(len(self.domains), k, replace=False))
+            approach = None
+            if task_type == "synthesis":
+                approach = rng.integers(0, mix.approach_options, mix.approach_components)
+            if self.task_at[x, y] >= 0:
+                continue  # one task per cell: the arrival is lost (draws stay aligned)
+            stages = k if task_type == "handoff" else 1
+            task = Task(
+                id=self._next_id,
+                task_type=task_type,
+                x=x,
+                y=y,
+                domains=doms,
+                difficulty=float(difficulty[i]),
+                work=mix.base_work + mix.work_per_difficulty * float(difficulty[i]),
+                created=now,
+                deadline=now + mix.patience * stages,
+                approach=approach,
+            )
+            self._next_id += 1
+            self.tasks[task.id] = task
+            self.task_at[x, y] = task.id
+            born.append(task)
+        return born
+
+    def remove(self, task: Task) -> None:
+        """Take a finished or failed task off the board."""
+        del self.tasks[task.id]
+        if self.task_at[task.x, task.y] == task.id:
+            self.task_at[task.x, task.y] = -1
+
+    def expired(self, now: int) -> list[Task]:
+        return [t for t in self.tasks.values() if now >= t.deadline]
