@@ -1,57 +1,92 @@
 """The main job behind ``make demo``.
 
-Until the swarm simulation lands, the demo exercises what exists: a seeded stream of
-soul events for a handful of agents over simulated days, saved to a soul store.
+Now: the swarm with the expert policy next to its no-traces ablation and random, on the
+same seeds; a comparison table (mean and 95 % CI over seeds) and plots. Later issues add
+curation, training, the fine-tuned policy, evaluation and A/B testing in front of it.
 """
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterator
 from pathlib import Path
 
-from soul import DayEnded, HelpedAgent, LearnedPattern, SoulStore, TaskCompleted, TaskFailed
+import pandas as pd
 
-DOMAINS = ("technical", "research", "philosophy", "writing", "operations", "design")
-TASK_TYPES = ("coordination", "handoff", "synthesis")
+from swarm.analysis import summarise, to_markdown
+from swarm.config import ModelParams, RunConfig
+from swarm.io import atomic_write_text, write_parquet
+from swarm.plots import comparison_figure, save_figure
+from swarm.runner import simulate
+
+POLICIES = ("heuristic", "no-traces", "random")
+METRICS = (
+    "completed",
+    "completion_rate",
+    "conflict_rate",
+    "handoff_success_rate",
+    "mean_quality",
+    "mean_xp",
+)
 
 
-def run_demo(out: Path, *, seed: int = 0, agents: int = 8, days: int = 30) -> Iterator[str]:
+def final_metrics(model_df: pd.DataFrame) -> dict[str, float]:
+    last = model_df.iloc[-1]
+    done, failed = float(last["completed"]), float(last["failed"])
+    return {
+        "completed": done,
+        "completion_rate": done / (done + failed) if done + failed else float("nan"),
+        "conflict_rate": float(last["conflict_rate"]),
+        "handoff_success_rate": float(last["handoff_success_rate"]),
+        "mean_quality": float(last["mean_quality"]),
+        "mean_xp": float(last["mean_xp"]),
+    }
+
+
+def compare_policies(
+    out: Path,
+    *,
+    policies=POLICIES,
+    seeds=(0, 1, 2),
+    steps: int = 300,
+    n_agents: int = 20,
+    souls_for: str | None = "heuristic",
+) -> pd.DataFrame:
+    """Run each policy on the same seeds; write ``comparison.{csv,md,png}`` and the
+    per-step frames to ``out``; return the summary table."""
+    out = Path(out)
+    finals, frames = [], []
+    for policy in policies:
+        for seed in seeds:
+            souls = str(out / "souls") if (policy == souls_for and seed == seeds[0]) else None
+            cfg = RunConfig(
+                seed=seed,
+                steps=steps,
+                model=ModelParams(n_agents=n_agents, policy=policy, souls=souls),
+            )
+            res = simulate(cfg)
+            finals.append({"policy": policy, "seed": seed, **final_metrics(res.model_df)})
+            frames.append(res.model_df.assign(policy=policy, seed=seed))
+    runs = pd.concat(frames, ignore_index=True)
+    write_parquet(runs, out / "comparison_steps.parquet")
+    finals_df = pd.DataFrame(finals)
+    write_parquet(finals_df, out / "comparison_runs.parquet")
+    table = summarise(finals_df, "policy", METRICS)
+    atomic_write_text(out / "comparison.csv", table.to_csv(index=False))
+    atomic_write_text(out / "comparison.md", to_markdown(table, "policy", METRICS))
+    save_figure(comparison_figure(runs, "completed"), out / "comparison_completed.png")
+    save_figure(comparison_figure(runs, "conflict_rate"), out / "comparison_conflicts.png")
+    save_figure(comparison_figure(runs, "mean_xp"), out / "comparison_xp.png")
+    return table
+
+
+def run_demo(out: Path, *, seed: int = 0) -> Iterator[str]:
     """Run the demo into ``out``; yields lines saying what was written where."""
-    rng = random.Random(seed)
-    store = SoulStore(Path(out) / "souls")
-    souls = [store.load_or_create(f"agent-{i}", name=f"Agent {i}") for i in range(agents)]
-    for day in range(days):
-        for i, s in enumerate(souls):
-            for _ in range(rng.randint(1, 4)):
-                domain = rng.choice(DOMAINS[: 2 + i % 5])
-                task_type = rng.choice(TASK_TYPES)
-                if rng.random() < 0.85:
-                    s.apply(
-                        TaskCompleted(
-                            domain=domain,
-                            task_type=task_type,
-                            difficulty=rng.random(),
-                            quality=rng.random(),
-                        )
-                    )
-                else:
-                    s.apply(TaskFailed(domain=domain, task_type=task_type, reason="deadline"))
-            if rng.random() < 0.3:
-                s.apply(HelpedAgent(agent_id=rng.randrange(agents)))
-            if rng.random() < 0.05:
-                s.apply(
-                    LearnedPattern(
-                        pattern=rng.choice(["rushed decisions", "pair review"]),
-                        avoid=rng.random() < 0.5,
-                    )
-                )
-            s.apply(DayEnded(day=day))
-    for s in souls:
-        store.save(s)
-    yield f"souls: {len(souls)} agents over {days} days -> {store.directory}"
-    for s in souls:
-        yield (
-            f"  {s.id}: {s.level.value:<10} {s.xp:>6} XP  {', '.join(s.achievement_names) or '-'}"
-        )
-    yield f"look at one: swarm soul show agent-0 --store {store.directory}"
+    out = Path(out)
+    seeds = (seed, seed + 1, seed + 2)
+    yield f"comparing {', '.join(POLICIES)} over seeds {list(seeds)} (20 agents, 300 steps)"
+    compare_policies(out, seeds=seeds)
+    yield (out / "comparison.md").read_text()
+    yield f"table: {out / 'comparison.csv'} and {out / 'comparison.md'}"
+    yield f"plots: {out}/comparison_completed.png, comparison_conflicts.png, comparison_xp.png"
+    yield f"per-step data: {out / 'comparison_steps.parquet'}"
+    yield f"souls of the expert swarm: swarm soul list --store {out / 'souls'}"

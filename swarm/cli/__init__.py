@@ -12,6 +12,7 @@ import typer
 
 from swarm.cli._common import UserError, console_err
 from swarm.cli.demo import demo
+from swarm.cli.run import run
 from swarm.cli.soul import soul_app
 
 app = typer.Typer(
@@ -22,6 +23,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(soul_app, name="soul")
+app.command("run")(run)
 app.command("demo")(demo)
 
 

@@ -179,6 +179,7 @@ class HeuristicPolicy:
                     *(tr[:, ch.index(c), :8] for c in ("help", "success", "explored", "claim")),
                 )
                 scores = scores + _tie_noise_array(batch.agent_ids, batch.step)
+                scores[np.isnan(scores)] = -np.inf  # off a bounded grid
             simple = batch.simple
         else:
             scores = None
@@ -205,7 +206,9 @@ class HeuristicPolicy:
         s = trace_scores(
             self.w, *(t[ch.index(c), :8] for c in ("help", "success", "explored", "claim"))
         )
-        return s + np.array([tie_noise(obs.agent_id, obs.step, k) for k in range(8)])
+        s = s + np.array([tie_noise(obs.agent_id, obs.step, k) for k in range(8)])
+        s[np.isnan(s)] = -np.inf
+        return s
 
 
 class NoTracesPolicy(HeuristicPolicy):

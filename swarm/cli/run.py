@@ -1,0 +1,63 @@
+"""``swarm run``: one simulation, written to a directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from swarm.cli._common import UserError, console
+from swarm.config import ConfigError, RunConfig, load_config, validate
+
+
+def run(
+    out: Path = typer.Option(..., "--out", help="Directory for the results."),
+    config: Path | None = typer.Option(None, "--config", help="A run config (YAML)."),
+    agents: int | None = typer.Option(None, "--agents", min=1, help="Number of agents."),
+    steps: int | None = typer.Option(None, "--steps", min=1, help="Steps to simulate."),
+    policy: str | None = typer.Option(None, "--policy", help="heuristic, no-traces, random…"),
+    seed: int | None = typer.Option(None, "--seed", help="Seed for everything."),
+) -> None:
+    """Run one simulation; write model.parquet, agents.parquet, config.yaml, summary.png."""
+    from swarm.policies import POLICIES
+    from swarm.runner import simulate, write_run
+
+    try:
+        cfg = load_config(config) if config else RunConfig()
+        data = cfg.model_dump()
+        if agents is not None:
+            data["model"]["n_agents"] = agents
+        if policy is not None:
+            data["model"]["policy"] = policy
+        if steps is not None:
+            data["steps"] = steps
+        if seed is not None:
+            data["seed"] = seed
+        cfg = validate(RunConfig, data, "options")
+    except ConfigError as exc:
+        raise UserError(str(exc)) from None
+    if cfg.model.policy not in POLICIES and not cfg.model.policy.startswith("lm:"):
+        raise UserError(f"--policy {cfg.model.policy!r}: choose one of {', '.join(POLICIES)}")
+    try:
+        result = simulate(cfg, progress=True)
+    except ValueError as exc:  # a parameter the model refuses (e.g. channels missing)
+        raise UserError(f"bad model parameters: {exc}") from None
+    paths = write_run(result, cfg, out)
+    last = result.model_df.iloc[-1]
+    table = Table("metric", "value", title=f"swarm run ({cfg.steps} steps, seed {cfg.seed})")
+    for key in (
+        "completed",
+        "failed",
+        "conflicts",
+        "conflict_rate",
+        "handoffs",
+        "handoff_success_rate",
+        "mean_xp",
+        "open_tasks",
+    ):
+        v = last[key]
+        table.add_row(key, f"{v:.3f}" if isinstance(v, float) else str(v))
+    console.print(table)
+    for name, path in paths.items():
+        console.print(f"{name}: {path}")

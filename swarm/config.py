@@ -1,0 +1,99 @@
+"""Run configuration: YAML validated by pydantic; unknown keys are errors naming the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from swarm.traces import ChannelSpec
+
+T = TypeVar("T", bound=BaseModel)
+
+
+class ConfigError(ValueError):
+    """A config that cannot be used; the message names the file and the key."""
+
+
+class ModelParams(BaseModel):
+    """Keyword arguments of :class:`swarm.SwarmModel` that a config may set."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    n_agents: int = Field(20, ge=1)
+    width: int = Field(30, ge=3)
+    height: int = Field(30, ge=3)
+    torus: bool = True
+    policy: str = "heuristic"
+    task_rate: float | None = Field(None, ge=0)
+    domains: list[str] | None = None
+    channels: dict[str, ChannelSpec] | None = None
+    view_radius: int = Field(2, ge=1)
+    steps_per_day: int = Field(50, ge=1)
+    souls: str | None = None
+    learn: bool = True
+    hotspots: int = Field(4, ge=1)
+
+    def kwargs(self) -> dict[str, Any]:
+        out = self.model_dump(exclude_none=True)
+        if self.channels is not None:
+            out["channels"] = dict(self.channels)
+        return out
+
+
+class RunConfig(BaseModel):
+    """What ``swarm run`` runs: the model's parameters, a seed and a number of steps."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    seed: int = 0
+    steps: int = Field(200, ge=1)
+    model: ModelParams = Field(default_factory=ModelParams)
+
+
+def describe(exc: ValidationError, source: str) -> str:
+    """One line for the first problem in ``exc``: where, which key, what is wrong."""
+    err = exc.errors()[0]
+    key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+    if err["type"] == "extra_forbidden":
+        return f"{source}: unknown key {key!r}"
+    return f"{source}: {key}: {err['msg']}"
+
+
+def validate(cls: type[T], data: Any, source: str) -> T:
+    try:
+        return cls.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(describe(exc, source)) from None
+
+
+def load_yaml(path: str | Path) -> Any:
+    """Read a YAML file; a missing or malformed file is a :class:`ConfigError`."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read ({exc})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}: not valid YAML{where}") from None
+    return {} if data is None else data
+
+
+def load_config(path: str | Path, cls: type[T] = RunConfig) -> T:
+    """Load and validate a YAML config file."""
+    data = load_yaml(path)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    return validate(cls, data, str(path))
+
+
+def dump_yaml(model: BaseModel) -> str:
+    return yaml.safe_dump(model.model_dump(mode="json"), sort_keys=False)

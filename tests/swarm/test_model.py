@@ -1,0 +1,138 @@
+import mesa
+import numpy as np
+import pandas as pd
+import pytest
+
+from soul import SoulStore
+from swarm import SwarmModel
+from swarm.policies import HeuristicPolicy, NaiveHeuristicPolicy
+
+
+def run(steps=60, **kw):
+    m = SwarmModel(**kw)
+    for _ in range(steps):
+        m.step()
+    return m
+
+
+def test_same_rng_gives_identical_frames():
+    a, b = run(rng=7), run(rng=7)
+    pd.testing.assert_frame_equal(
+        a.datacollector.get_model_vars_dataframe(), b.datacollector.get_model_vars_dataframe()
+    )
+    pd.testing.assert_frame_equal(
+        a.datacollector.get_agent_vars_dataframe(), b.datacollector.get_agent_vars_dataframe()
+    )
+    c = run(rng=8)
+    assert not c.datacollector.get_model_vars_dataframe().equals(
+        a.datacollector.get_model_vars_dataframe()
+    )
+
+
+@pytest.mark.parametrize("torus", [True, False])
+def test_fast_and_naive_engines_make_the_same_decisions(torus):
+    fast = SwarmModel(
+        n_agents=25, width=15, height=15, torus=torus, rng=3, policy=HeuristicPolicy()
+    )
+    slow = SwarmModel(
+        n_agents=25,
+        width=15,
+        height=15,
+        torus=torus,
+        rng=3,
+        policy=NaiveHeuristicPolicy(),
+        observe="cells",
+    )
+    for _ in range(80):
+        fo, so = fast.observe(), slow.observe()
+        assert [o.candidates for o in fo] == [o.candidates for o in so]
+        np.testing.assert_array_equal(
+            np.stack([o.traces for o in fo]), np.stack([o.traces for o in so])
+        )
+        fd = [d.action for d in fast.policy.decide(fo)]
+        sd = [d.action for d in slow.policy.decide(so)]
+        assert fd == sd
+        fast.step()
+        slow.step()
+    pd.testing.assert_frame_equal(
+        fast.datacollector.get_model_vars_dataframe(), slow.datacollector.get_model_vars_dataframe()
+    )
+
+
+def test_reporters_and_mesa_structures():
+    m = run(steps=120, n_agents=15, rng=1)
+    df = m.datacollector.get_model_vars_dataframe()
+    for col in (
+        "completed",
+        "failed",
+        "throughput",
+        "conflicts",
+        "conflict_rate",
+        "handoffs",
+        "handoff_success_rate",
+        "mean_xp",
+        "open_tasks",
+    ):
+        assert col in df
+    agents = m.datacollector.get_agent_vars_dataframe()
+    assert {"xp", "level", "main_domain", "tasks_done"} <= set(agents.columns)
+    assert isinstance(m.grid, mesa.discrete_space.OrthogonalMooreGrid)
+    assert all(isinstance(a, mesa.discrete_space.CellAgent) for a in m.swarm)
+    assert df["completed"].iloc[-1] > 0
+    assert (df["completed"].diff().dropna() >= 0).all()
+    assert 0 <= df["conflict_rate"].iloc[-1] <= 1
+    # the arrays agree with Mesa's cells
+    for a in m.swarm:
+        assert a.cell.coordinate == (m.ax[a.index], m.ay[a.index])
+
+
+def test_expert_beats_random_and_keeps_conflicts_low():
+    expert = run(steps=200, rng=2)
+    rand = run(steps=200, rng=2, policy="random")
+    assert expert.completed > 5 * max(rand.completed, 1)
+    assert expert.conflict_rate < 0.05
+
+
+def test_souls_persist_across_runs(tmp_path):
+    m = run(steps=110, n_agents=6, rng=4, souls=tmp_path)
+    assert m.save_souls() == 6
+    xp = {a.soul.id: a.soul.xp for a in m.swarm}
+    store = SoulStore(tmp_path)
+    assert store.ids() == sorted(xp)
+    m2 = SwarmModel(n_agents=6, rng=5, souls=tmp_path)
+    assert {a.soul.id: a.soul.xp for a in m2.swarm} == xp
+    assert any(a.soul.days_lived == 2 for a in m.swarm)
+
+
+def test_learning_ablation_freezes_skills():
+    m = SwarmModel(n_agents=10, rng=1, learn=False)
+    before = m.skills.copy()
+    for _ in range(100):
+        m.step()
+    np.testing.assert_array_equal(m.skills, before)
+
+
+def test_batch_run_works():
+    results = mesa.batch_run(
+        SwarmModel,
+        parameters={"n_agents": [4, 6], "seed": [1]},
+        iterations=1,
+        max_steps=10,
+        display_progress=False,
+    )
+    assert {r["n_agents"] for r in results} == {4, 6}
+    assert "completed" in results[0]
+
+
+@pytest.mark.parametrize(
+    ("kw", "msg"),
+    [
+        ({"n_agents": 0}, "n_agents"),
+        ({"policy": "nope"}, "unknown policy 'nope'"),
+        ({"channels": {"claim": {}}}, "channels must include"),
+        ({"observe": "x"}, "observe"),
+    ],
+)
+def test_bad_parameters_are_named(kw, msg):
+    with pytest.raises(ValueError, match=msg):
+        SwarmModel(**kw)
