@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 
 class ActionKind(StrEnum):
@@ -32,25 +32,31 @@ DIRECTIONS: dict[str, tuple[int, int]] = {
 DIRECTION_NAMES: tuple[str, ...] = tuple(DIRECTIONS)
 
 
-@dataclass(frozen=True, slots=True)
-class Action:
-    """One action. ``task`` and ``agent`` are ids; ``direction`` a key of DIRECTIONS."""
+class Action(NamedTuple):
+    """One action. ``task`` and ``agent`` are ids; ``direction`` a key of DIRECTIONS.
+
+    A named tuple, so comparing and hashing actions is cheap; :func:`checked` validates
+    one built from outside (the parser does)."""
 
     kind: ActionKind
     direction: str | None = None
     task: int | None = None
     agent: int | None = None
 
-    def __post_init__(self) -> None:
-        needs_task = self.kind not in (ActionKind.MOVE, ActionKind.EXPLORE, ActionKind.WAIT)
-        if (self.kind is ActionKind.MOVE) != (self.direction is not None):
-            raise ValueError(f"{self.kind} takes a direction iff it is a move")
-        if self.direction is not None and self.direction not in DIRECTIONS:
-            raise ValueError(f"unknown direction {self.direction!r}")
-        if needs_task != (self.task is not None):
-            raise ValueError(f"{self.kind} {'needs' if needs_task else 'takes no'} task")
-        if (self.kind is ActionKind.HANDOFF) != (self.agent is not None):
-            raise ValueError("only handoff names an agent, and it must")
+
+def checked(action: Action) -> Action:
+    """``action`` if its fields fit its kind, else ``ValueError``."""
+    kind = action.kind
+    needs_task = kind not in (ActionKind.MOVE, ActionKind.EXPLORE, ActionKind.WAIT)
+    if (kind is ActionKind.MOVE) != (action.direction is not None):
+        raise ValueError(f"{kind} takes a direction iff it is a move")
+    if action.direction is not None and action.direction not in DIRECTIONS:
+        raise ValueError(f"unknown direction {action.direction!r}")
+    if needs_task != (action.task is not None):
+        raise ValueError(f"{kind} {'needs' if needs_task else 'takes no'} task")
+    if (kind is ActionKind.HANDOFF) != (action.agent is not None):
+        raise ValueError("only handoff names an agent, and it must")
+    return action
 
 
 #: Shared instances, so building candidate lists allocates nothing for the common case.

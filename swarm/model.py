@@ -75,6 +75,26 @@ AGENT_REPORTERS = {
 }
 
 
+class SwarmDataCollector(mesa.DataCollector):
+    """Mesa's DataCollector, recording agent rows only every ``agent_every`` steps
+    (0: never). Per-agent reporters dominate a step at 10,000 agents."""
+
+    def __init__(self, *args, agent_every: int = 1, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.agent_every = agent_every
+
+    def collect(self, model) -> None:
+        due = self.agent_every and model.steps % self.agent_every == 0
+        if due:
+            super().collect(model)
+            return
+        reporters, self.agent_reporters = self.agent_reporters, {}
+        try:
+            super().collect(model)
+        finally:
+            self.agent_reporters = reporters
+
+
 def expert_decides(model: SwarmModel, task: Task, members: Sequence[int]) -> float:
     """Default synthesis rule (a seam for the voting protocol): the group works at the
     level of its members' mean skill in their slots."""
@@ -107,6 +127,7 @@ class SwarmModel(mesa.Model):
         synthesis_rule: how a synthesis group picks its approach: a callable
             ``(model, task, member_indices) -> quality``.
         observe: ``"arrays"`` (fast) or ``"cells"`` (per-cell Mesa reads; a baseline).
+        agent_report_every: record agent reporters every this many steps (0: never).
         seed, rng: as in ``mesa.Model``.
     """
 
@@ -128,6 +149,7 @@ class SwarmModel(mesa.Model):
         hotspots: int = 4,
         synthesis_rule: Callable[[SwarmModel, Task, Sequence[int]], float] = expert_decides,
         observe: Literal["arrays", "cells"] = "arrays",
+        agent_report_every: int = 1,
         seed: int | None = None,
         rng: Any = None,
     ) -> None:
@@ -154,6 +176,7 @@ class SwarmModel(mesa.Model):
         self.grid = OrthogonalMooreGrid(
             (self.width, self.height), torus=self.torus, random=self.random
         )
+        self._cells = self.grid._cells  # coordinate -> cell, for the hot move path
         self.traces = TraceGrid.on_grid(self.grid, channels)
         missing = {"claim", "help", "success", "explored"} - set(self.traces.channels)
         if missing:
@@ -333,6 +356,10 @@ class SwarmModel(mesa.Model):
                 self._move(i, DIRECTIONS[action.direction])
                 moved.append(i)
             elif kind is ActionKind.EXPLORE:
+                if self.torus:
+                    self._move(i, _DIR_LIST[self.random.randrange(8)])
+                    moved.append(i)
+                    continue
                 legal = [m for m in obs[i].candidates if m.kind is ActionKind.MOVE]
                 if legal:
                     self._move(i, DIRECTIONS[legal[self.random.randrange(len(legal))].direction])
@@ -364,7 +391,7 @@ class SwarmModel(mesa.Model):
         if self.torus:
             x, y = x % self.width, y % self.height
         self.ax[i], self.ay[i] = x, y
-        self.swarm[i].cell = self.grid[(x, y)]
+        self.swarm[i].cell = self._cells[(x, y)]
 
     def _take(self, i: int, task: Task) -> None:
         self.holding[i] = task.id

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from swarm.actions import DIRECTION_NAMES, Action, ActionKind
+from swarm.actions import DIRECTION_NAMES, Action, ActionKind, checked
 from swarm.constitution import constitution_text
 from swarm.observation import OFFSETS, Observation, TaskView
 
@@ -70,7 +70,7 @@ def parse_action(text: str, obs: Observation | None = None) -> Action:
     for pattern, make in _PATTERNS:
         m = pattern.fullmatch(line)
         if m:
-            action = make(m)
+            action = checked(make(m))
             break
     else:
         raise ActionParseError(text, "not an action")

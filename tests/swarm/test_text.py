@@ -19,12 +19,12 @@ def observations():
     return _OBS
 
 
+ids = st.integers(0, 10**6)
 actions = st.one_of(
-    st.builds(Action, kind=st.just(ActionKind.MOVE), direction=st.sampled_from(DIRECTION_NAMES)),
+    st.sampled_from(DIRECTION_NAMES).map(lambda d: Action(ActionKind.MOVE, direction=d)),
     st.sampled_from([Action(ActionKind.EXPLORE), Action(ActionKind.WAIT)]),
-    st.builds(
-        Action,
-        kind=st.sampled_from(
+    st.tuples(
+        st.sampled_from(
             [
                 ActionKind.CLAIM,
                 ActionKind.JOIN,
@@ -33,14 +33,9 @@ actions = st.one_of(
                 ActionKind.HELP,
             ]
         ),
-        task=st.integers(0, 10**6),
-    ),
-    st.builds(
-        Action,
-        kind=st.just(ActionKind.HANDOFF),
-        task=st.integers(0, 10**6),
-        agent=st.integers(0, 10**6),
-    ),
+        ids,
+    ).map(lambda kt: Action(kt[0], task=kt[1])),
+    st.tuples(ids, ids).map(lambda ta: Action(ActionKind.HANDOFF, task=ta[0], agent=ta[1])),
 )
 
 
