@@ -2,19 +2,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from swarm.cli import main
 
-
-def run(capsys, *argv):
-    with pytest.raises(SystemExit) as exit_:
-        main(list(argv))
-    out = capsys.readouterr()
-    return exit_.value.code, out.out, out.err
-
-
-def test_run_writes_outputs(tmp_path, capsys):
-    code, out, _ = run(
-        capsys, "run", "--agents", "8", "--steps", "30", "--seed", "3", "--out", str(tmp_path)
+def test_run_writes_outputs(tmp_path, cli):
+    code, out, _ = cli(
+        "run", "--agents", "8", "--steps", "30", "--seed", "3", "--out", str(tmp_path)
     )
     assert code in (0, None)
     for name in ("model.parquet", "agents.parquet", "config.yaml", "summary.png"):
@@ -25,11 +16,11 @@ def test_run_writes_outputs(tmp_path, capsys):
     assert cfg["seed"] == 3 and cfg["model"]["n_agents"] == 8
 
 
-def test_config_file_and_reproducibility(tmp_path, capsys):
+def test_config_file_and_reproducibility(tmp_path, cli):
     cfg = tmp_path / "c.yaml"
     cfg.write_text("seed: 5\nsteps: 20\nmodel: {n_agents: 6, policy: no-traces}\n")
     for out in ("a", "b"):
-        run(capsys, "run", "--config", str(cfg), "--out", str(tmp_path / out))
+        cli("run", "--config", str(cfg), "--out", str(tmp_path / out))
     pd.testing.assert_frame_equal(
         pd.read_parquet(tmp_path / "a" / "model.parquet"),
         pd.read_parquet(tmp_path / "b" / "model.parquet"),
@@ -46,15 +37,15 @@ def test_config_file_and_reproducibility(tmp_path, capsys):
         ("model: {policy: telepathy}\n", "--policy 'telepathy'"),
     ],
 )
-def test_bad_config_is_one_line_exit_2(tmp_path, capsys, content, message):
+def test_bad_config_is_one_line_exit_2(tmp_path, cli, content, message):
     cfg = tmp_path / "c.yaml"
     cfg.write_text(content)
-    code, _, err = run(capsys, "run", "--config", str(cfg), "--out", str(tmp_path / "o"))
+    code, _, err = cli("run", "--config", str(cfg), "--out", str(tmp_path / "o"))
     assert code == 2
     assert message in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "o").exists()
 
 
-def test_missing_config_file(tmp_path, capsys):
-    code, _, err = run(capsys, "run", "--config", str(tmp_path / "x.yaml"), "--out", "o")
+def test_missing_config_file(tmp_path, cli):
+    code, _, err = cli("run", "--config", str(tmp_path / "x.yaml"), "--out", "o")
     assert code == 2 and "no such file" in err
