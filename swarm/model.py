@@ -26,6 +26,7 @@ from soul import (
     LearnedPattern,
     LearningRules,
     Rules,
+    Soul,
     SoulStore,
     TaskCompleted,
     TaskFailed,
@@ -67,6 +68,17 @@ MODEL_REPORTERS: dict[str, str | Callable[[Any], Any]] = {
     "mean_quality": "mean_quality",
     "illegal_actions": "illegal_actions",
 }
+#: The headline metrics a run's summary table shows.
+SUMMARY_METRICS: tuple[str, ...] = (
+    "completed",
+    "failed",
+    "conflicts",
+    "conflict_rate",
+    "handoffs",
+    "handoff_success_rate",
+    "mean_xp",
+    "open_tasks",
+)
 AGENT_REPORTERS = {
     "xp": "xp",
     "level": "level",
@@ -181,7 +193,7 @@ class SwarmModel(mesa.Model):
         missing = {"claim", "help", "success", "explored"} - set(self.traces.channels)
         if missing:
             raise ValueError(f"channels must include {sorted(missing)}")
-        self.channels = self.channel_names = tuple(self.traces.channels)
+        self.channel_names = tuple(self.traces.channels)
         task_layer = self.grid.create_property_layer("task", default_value=-1, dtype=int)
         rate = 0.04 * n_agents if task_rate is None else float(task_rate)
         if rate < 0:
@@ -231,8 +243,6 @@ class SwarmModel(mesa.Model):
             soul_id = f"agent-{i}"
             soul = self.store.load_or_create(soul_id, name=f"Agent {i}") if self.store else None
             if soul is None or soul.events_applied == 0:
-                from soul import Soul
-
                 soul = soul or Soul(id=soul_id, name=f"Agent {i}")
                 soul.domains[self.domains[home[i]]] = DomainRecord(skill=float(home_skill[i]))
                 if has_second[i]:

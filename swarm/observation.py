@@ -204,7 +204,7 @@ def build_observations(model: SwarmModel) -> Observations:
     r = model.view_radius
     now = model.steps
     traces = np.stack(
-        [model.traces.window(c, ax, ay, 1).reshape(n, 9)[:, _ORDER9] for c in model.channels],
+        [model.traces.window(c, ax, ay, 1).reshape(n, 9)[:, _ORDER9] for c in model.channel_names],
         axis=1,
     )  # (n, C, 9)
     offs = np.arange(-r, r + 1)

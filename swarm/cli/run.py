@@ -20,6 +20,7 @@ def run(
     seed: int | None = typer.Option(None, "--seed", help="Seed for everything."),
 ) -> None:
     """Run one simulation; write model.parquet, agents.parquet, config.yaml, summary.png."""
+    from swarm.model import SUMMARY_METRICS
     from swarm.policies import POLICIES
     from swarm.runner import simulate, write_run
 
@@ -46,16 +47,7 @@ def run(
     paths = write_run(result, cfg, out)
     last = result.model_df.iloc[-1]
     table = Table("metric", "value", title=f"swarm run ({cfg.steps} steps, seed {cfg.seed})")
-    for key in (
-        "completed",
-        "failed",
-        "conflicts",
-        "conflict_rate",
-        "handoffs",
-        "handoff_success_rate",
-        "mean_xp",
-        "open_tasks",
-    ):
+    for key in SUMMARY_METRICS:
         v = last[key]
         table.add_row(key, f"{v:.3f}" if isinstance(v, float) else str(v))
     console.print(table)
