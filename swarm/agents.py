@@ -19,6 +19,11 @@ class SwarmAgent(CellAgent):
         self.tasks_done = 0
 
     @property
+    def busy(self) -> int:
+        """1 while the agent holds a task, else 0."""
+        return int(self.task is not None)
+
+    @property
     def xp(self) -> int:
         return self.soul.xp
 

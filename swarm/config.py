@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -35,6 +35,11 @@ class ModelParams(BaseModel):
     souls: str | None = None
     learn: bool = True
     hotspots: int = Field(4, ge=1)
+    voting: Literal["plurality", "weighted", "log_odds", "borda", "dictator"] = "weighted"
+    trace_decay: float | None = Field(None, ge=0, le=1)
+    trace_diffusion: float | None = Field(None, ge=0, le=1)
+    alone: int | None = Field(None, ge=0)
+    agent_report_every: int = Field(1, ge=0)
 
     def kwargs(self) -> dict[str, Any]:
         out = self.model_dump(exclude_none=True)

@@ -33,6 +33,7 @@ from soul import (
 )
 from swarm.actions import DIRECTIONS, ActionKind
 from swarm.agents import SwarmAgent
+from swarm.emergence import field_entropy, spatial_entropy
 from swarm.observation import (
     Decision,
     NearbyAgent,
@@ -42,7 +43,9 @@ from swarm.observation import (
 )
 from swarm.policies import Policy, bind, make_policy
 from swarm.tasks import Task, TaskBoard, TaskMix, TaskState
-from swarm.traces import ChannelSpec, TraceGrid
+from swarm.traces import DEFAULT_CHANNELS, ChannelSpec, TraceGrid
+from swarm.voting import RULES as VOTING_RULES
+from swarm.voting import collective_decision
 
 DEFAULT_DOMAINS: tuple[str, ...] = (
     "technical",
@@ -66,7 +69,32 @@ MODEL_REPORTERS: dict[str, str | Callable[[Any], Any]] = {
     "mean_xp": "mean_xp",
     "open_tasks": "open_tasks",
     "mean_quality": "mean_quality",
+    "completion_rate": "completion_rate",
+    "decisions": "decisions",
+    "decision_quality": "decision_quality",
+    "novel_solution_rate": "novel_solution_rate",
+    "position_entropy": "position_entropy",
     "illegal_actions": "illegal_actions",
+}
+#: Columns of the DataCollector tables: one row per synthesis decision, and one per unit
+#: of work done (a coordination task, a handoff stage, a synthesis slot).
+TABLES: dict[str, list[str]] = {
+    "decisions": [
+        "step",
+        "task_id",
+        "rule",
+        "agents",
+        "domains",
+        "proposals",
+        "weights",
+        "winner",
+        "best",
+        "novel",
+        "quality",
+        "best_member_quality",
+        "mean_member_quality",
+    ],
+    "work": ["step", "agent_id", "domain", "task_type", "quality"],
 }
 #: The headline metrics a run's summary table shows.
 SUMMARY_METRICS: tuple[str, ...] = (
@@ -84,6 +112,7 @@ AGENT_REPORTERS = {
     "level": "level",
     "main_domain": "main_domain",
     "tasks_done": "tasks_done",
+    "busy": "busy",
 }
 
 
@@ -107,20 +136,6 @@ class SwarmDataCollector(mesa.DataCollector):
             self.agent_reporters = reporters
 
 
-def expert_decides(model: SwarmModel, task: Task, members: Sequence[int]) -> float:
-    """Default synthesis rule (a seam for the voting protocol): the group works at the
-    level of its members' mean skill in their slots."""
-    skill = float(
-        np.mean(
-            [
-                model.skills[i, model.domain_index[d]]
-                for d, i in zip(task.domains, members, strict=True)
-            ]
-        )
-    )
-    return model.draw_quality(skill)
-
-
 class SwarmModel(mesa.Model):
     """A swarm of agents with souls, coordinating on tasks through traces.
 
@@ -136,8 +151,12 @@ class SwarmModel(mesa.Model):
         steps_per_day: souls end a day every this many steps.
         souls: a :class:`soul.SoulStore` directory to load souls from and save them to.
         learn: souls learn (False: the "souls that do not learn" ablation).
-        synthesis_rule: how a synthesis group picks its approach: a callable
-            ``(model, task, member_indices) -> quality``.
+        voting: how a synthesis group picks its approach (:data:`swarm.voting.RULES`:
+            ``plurality``, ``weighted``, ``log_odds``, ``borda``, or ``dictator`` for no
+            vote).
+        trace_decay, trace_diffusion: override every channel's decay / diffusion.
+        alone: keep only agent number ``alone`` of the ``n_agents`` drawn (the same agent
+            as in the full swarm, working alone; the "agents alone" baseline).
         observe: ``"arrays"`` (fast) or ``"cells"`` (per-cell Mesa reads; a baseline).
         agent_report_every: record agent reporters every this many steps (0: never).
         seed, rng: as in ``mesa.Model``.
@@ -159,7 +178,10 @@ class SwarmModel(mesa.Model):
         souls: str | Path | None = None,
         learn: bool = True,
         hotspots: int = 4,
-        synthesis_rule: Callable[[SwarmModel, Task, Sequence[int]], float] = expert_decides,
+        voting: str = "weighted",
+        trace_decay: float | None = None,
+        trace_diffusion: float | None = None,
+        alone: int | None = None,
         observe: Literal["arrays", "cells"] = "arrays",
         agent_report_every: int = 1,
         seed: int | None = None,
@@ -172,6 +194,10 @@ class SwarmModel(mesa.Model):
             raise ValueError(f"view_radius must be >= 1, got {view_radius}")
         if steps_per_day < 1:
             raise ValueError(f"steps_per_day must be >= 1, got {steps_per_day}")
+        if voting not in VOTING_RULES:
+            raise ValueError(f"voting must be one of {', '.join(VOTING_RULES)}, got {voting!r}")
+        if alone is not None and not 0 <= alone < n_agents:
+            raise ValueError(f"alone must be in [0, n_agents), got {alone}")
         if observe not in ("arrays", "cells"):
             raise ValueError(f"observe must be 'arrays' or 'cells', got {observe!r}")
         self.width, self.height, self.torus = int(width), int(height), bool(torus)
@@ -181,7 +207,7 @@ class SwarmModel(mesa.Model):
         self.domain_index = {d: k for k, d in enumerate(self.domains)}
         self.view_radius = int(view_radius)
         self.steps_per_day = int(steps_per_day)
-        self.synthesis_rule = synthesis_rule
+        self.voting = voting
         self.observe_mode = observe
         self.rules = Rules() if learn else Rules(learning=LearningRules(skill_step=0.0))
 
@@ -189,6 +215,7 @@ class SwarmModel(mesa.Model):
             (self.width, self.height), torus=self.torus, random=self.random
         )
         self._cells = self.grid._cells  # coordinate -> cell, for the hot move path
+        channels = _override_channels(channels, trace_decay, trace_diffusion)
         self.traces = TraceGrid.on_grid(self.grid, channels)
         missing = {"claim", "help", "success", "explored"} - set(self.traces.channels)
         if missing:
@@ -209,7 +236,7 @@ class SwarmModel(mesa.Model):
         self.board.task_at = task_layer.data  # the task index is a Mesa property layer
 
         self.store = SoulStore(souls) if souls is not None else None
-        self._place_agents(n_agents)
+        self._place_agents(n_agents, alone)
 
         self.policy = make_policy(policy)
         bind(self.policy, self)
@@ -221,14 +248,22 @@ class SwarmModel(mesa.Model):
         self.throughput = 0
         self.quality_sum = 0.0
         self.completed_by_type = dict.fromkeys(("coordination", "handoff", "synthesis"), 0)
-        self.datacollector = mesa.DataCollector(
-            model_reporters=MODEL_REPORTERS, agent_reporters=AGENT_REPORTERS
+        self.decisions = self.novel_decisions = 0
+        self.decision_quality_sum = 0.0
+        reporters = dict(MODEL_REPORTERS)
+        for name in self.channel_names:
+            reporters[f"trace_entropy_{name}"] = _trace_entropy_reporter(name)
+        self.datacollector = SwarmDataCollector(
+            model_reporters=reporters,
+            agent_reporters=AGENT_REPORTERS,
+            tables={k: list(v) for k, v in TABLES.items()},
+            agent_every=agent_report_every,
         )
         self.datacollector.collect(self)
 
     # Set-up -------------------------------------------------------------------------------
 
-    def _place_agents(self, n: int) -> None:
+    def _place_agents(self, n: int, alone: int | None = None) -> None:
         rng = self.rng
         xs = rng.integers(0, self.width, n)
         ys = rng.integers(0, self.height, n)
@@ -238,8 +273,10 @@ class SwarmModel(mesa.Model):
         second = (home + rng.integers(1, d, n)) % d
         has_second = rng.random(n) < 0.5
         second_skill = rng.uniform(0.45, 0.65, n)
+        keep = list(range(n)) if alone is None else [alone]
+        xs, ys = xs[keep], ys[keep]
         self.swarm: list[SwarmAgent] = []
-        for i in range(n):
+        for row, i in enumerate(keep):
             soul_id = f"agent-{i}"
             soul = self.store.load_or_create(soul_id, name=f"Agent {i}") if self.store else None
             if soul is None or soul.events_applied == 0:
@@ -249,13 +286,14 @@ class SwarmModel(mesa.Model):
                     soul.domains[self.domains[second[i]]] = DomainRecord(
                         skill=float(second_skill[i])
                     )
-            agent = SwarmAgent(self, soul, i)
-            agent.cell = self.grid[(int(xs[i]), int(ys[i]))]
+            agent = SwarmAgent(self, soul, row)
+            agent.cell = self.grid[(int(xs[row]), int(ys[row]))]
             self.swarm.append(agent)
         self.ax = xs.astype(np.int64)
         self.ay = ys.astype(np.int64)
         self.agent_ids = np.array([a.unique_id for a in self.swarm], dtype=np.int64)
         self.index_of = {int(a.unique_id): a.index for a in self.swarm}
+        n = len(keep)
         self.holding = np.full(n, -1, dtype=np.int64)
         self.skills = np.zeros((n, len(self.domains)))
         self.level_names = [""] * n
@@ -318,6 +356,23 @@ class SwarmModel(mesa.Model):
     @property
     def mean_quality(self) -> float:
         return self.quality_sum / self.completed if self.completed else float("nan")
+
+    @property
+    def completion_rate(self) -> float:
+        done = self.completed + self.failed
+        return self.completed / done if done else float("nan")
+
+    @property
+    def decision_quality(self) -> float:
+        return self.decision_quality_sum / self.decisions if self.decisions else float("nan")
+
+    @property
+    def novel_solution_rate(self) -> float:
+        return self.novel_decisions / self.decisions if self.decisions else float("nan")
+
+    @property
+    def position_entropy(self) -> float:
+        return spatial_entropy(self.ax, self.ay, self.width, self.height)
 
     def draw_quality(self, skill: float) -> float:
         """Quality of a piece of work by an agent of ``skill`` (noisy, in [0, 1])."""
@@ -447,7 +502,7 @@ class SwarmModel(mesa.Model):
             speed = 0.5 + self.skills[i, self.domain_index[self._slot_of(task, i)]]
             task.progress += speed / len(task.domains)
             if task.progress >= task.work:
-                q = self.synthesis_rule(self, task, members)
+                q = self._synthesise(task, members)
                 for d, j in zip(task.members, members, strict=True):
                     self._stage_done(j, task, d, q)
                 self._finish(task, members, q)
@@ -467,12 +522,55 @@ class SwarmModel(mesa.Model):
         else:
             self._finish(task, [i], task.quality)
 
+    def _synthesise(self, task: Task, members: Sequence[int]) -> float:
+        """The synthesis protocol: members propose, the group votes component by component
+        (see :mod:`swarm.voting`); the decision is recorded and its quality returned."""
+        slots = list(task.members)
+        skills = [self.skills[j, self.domain_index[d]] for d, j in zip(slots, members, strict=True)]
+        expertise = [
+            self.swarm[j].soul.expertise(d, self.rules) for d, j in zip(slots, members, strict=True)
+        ]
+        options = self.board.mix.approach_options
+        dec = collective_decision(task.approach, skills, expertise, self.voting, options, self.rng)
+        self.decisions += 1
+        self.novel_decisions += dec.novel
+        self.decision_quality_sum += dec.quality
+        self.datacollector.add_table_row(
+            "decisions",
+            {
+                "step": self.steps,
+                "task_id": task.id,
+                "rule": self.voting,
+                "agents": [int(self.swarm[j].unique_id) for j in members],
+                "domains": slots,
+                "proposals": ["".join(map(str, p)) for p in dec.proposals],
+                "weights": [float(w) for w in dec.weights],
+                "winner": "".join(map(str, dec.winner)),
+                "best": "".join(map(str, task.approach)),
+                "novel": dec.novel,
+                "quality": dec.quality,
+                "best_member_quality": float(dec.member_qualities.max()),
+                "mean_member_quality": float(dec.member_qualities.mean()),
+            },
+        )
+        return dec.quality
+
     def _slot_of(self, task: Task, i: int) -> str:
         uid = int(self.swarm[i].unique_id)
         return next(d for d, a in task.members.items() if a == uid)
 
     def _stage_done(self, i: int, task: Task, domain: str, quality: float) -> None:
         self.swarm[i].tasks_done += 1
+        self.datacollector.add_table_row(
+            "work",
+            {
+                "step": self.steps,
+                "agent_id": int(self.swarm[i].unique_id),
+                "domain": domain,
+                "task_type": task.task_type,
+                "quality": quality,
+            },
+        )
         self._soul(
             i,
             TaskCompleted(
@@ -570,3 +668,29 @@ class SwarmModel(mesa.Model):
         for agent in self.swarm:
             self.store.save(agent.soul)
         return len(self.swarm)
+
+
+def _override_channels(
+    channels: Mapping[str, ChannelSpec | Mapping[str, Any]] | None,
+    decay: float | None,
+    diffusion: float | None,
+) -> Mapping[str, ChannelSpec | Mapping[str, Any]] | None:
+    """Channel settings with every channel's decay and/or diffusion replaced."""
+    if decay is None and diffusion is None:
+        return channels
+    update = {k: v for k, v in (("decay", decay), ("diffusion", diffusion)) if v is not None}
+    specs = DEFAULT_CHANNELS if channels is None else channels
+    return {
+        name: ChannelSpec.model_validate(
+            (spec.model_dump() if isinstance(spec, ChannelSpec) else dict(spec)) | update
+        )
+        for name, spec in specs.items()
+    }
+
+
+def _trace_entropy_reporter(channel: str) -> Callable[[SwarmModel], float]:
+    def report(model: SwarmModel) -> float:
+        return field_entropy(model.traces.values(channel))
+
+    report.__name__ = f"trace_entropy_{channel}"
+    return report

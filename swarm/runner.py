@@ -58,13 +58,23 @@ def agents_frame(model: SwarmModel) -> pd.DataFrame:
     return df.rename(columns={"Step": "step", "AgentID": "agent_id"})
 
 
+def table_frame(model: SwarmModel, name: str) -> pd.DataFrame:
+    """A DataCollector table (``decisions`` or ``work``) as a frame."""
+    return model.datacollector.get_table_dataframe(name)
+
+
 def write_run(result: RunResult, config: RunConfig, out: Path) -> dict[str, Path]:
-    """Write ``model.parquet``, ``agents.parquet``, ``config.yaml`` and ``summary.png``."""
+    """Write ``model.parquet``, ``agents.parquet``, ``decisions.parquet``,
+    ``work.parquet``, ``config.yaml`` and ``summary.png``."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     paths = {
         "model": write_parquet(result.model_df, out / "model.parquet"),
         "agents": write_parquet(result.agents_df, out / "agents.parquet"),
+        "decisions": write_parquet(
+            table_frame(result.model, "decisions"), out / "decisions.parquet"
+        ),
+        "work": write_parquet(table_frame(result.model, "work"), out / "work.parquet"),
         "config": out / "config.yaml",
         "summary": out / "summary.png",
     }

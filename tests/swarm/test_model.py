@@ -136,3 +136,49 @@ def test_batch_run_works():
 def test_bad_parameters_are_named(kw, msg):
     with pytest.raises(ValueError, match=msg):
         SwarmModel(**kw)
+
+
+@pytest.mark.parametrize("rule", ["plurality", "weighted", "log_odds", "borda", "dictator"])
+def test_every_voting_rule_runs_and_records_its_decisions(rule):
+    m = run(steps=150, n_agents=15, width=12, height=12, voting=rule, rng=2)
+    table = m.datacollector.get_table_dataframe("decisions")
+    assert len(table) == m.decisions > 0
+    assert (table["rule"] == rule).all()
+    assert table["quality"].between(0, 1).all()
+    assert m.decision_quality == pytest.approx(table["quality"].mean())
+    assert m.novel_solution_rate == pytest.approx(table["novel"].mean())
+    if rule == "dictator":
+        assert not table["novel"].any()
+    work = m.datacollector.get_table_dataframe("work")
+    assert len(work) == sum(a.tasks_done for a in m.swarm)
+
+
+def test_unknown_voting_rule_is_named():
+    with pytest.raises(ValueError, match="'median'"):
+        SwarmModel(voting="median")
+
+
+def test_alone_keeps_the_same_agent():
+    full = SwarmModel(n_agents=8, rng=11)
+    solo = SwarmModel(n_agents=8, alone=5, task_rate=0.04, rng=11)
+    assert len(solo.swarm) == 1
+    assert solo.swarm[0].soul.id == full.swarm[5].soul.id
+    assert solo.swarm[0].soul.domains == full.swarm[5].soul.domains
+    assert (solo.ax[0], solo.ay[0]) == (full.ax[5], full.ay[5])
+    for _ in range(30):
+        solo.step()
+    with pytest.raises(ValueError, match="alone"):
+        SwarmModel(n_agents=3, alone=3)
+
+
+def test_trace_overrides_apply_to_every_channel():
+    m = SwarmModel(trace_decay=0.3, trace_diffusion=0.05)
+    assert {s.decay for s in m.traces.specs.values()} == {0.3}
+    assert {s.diffusion for s in m.traces.specs.values()} == {0.05}
+
+
+def test_agent_rows_are_recorded_every_k_steps():
+    m = run(steps=10, n_agents=4, agent_report_every=5, rng=0)
+    steps = m.datacollector.get_agent_vars_dataframe().index.get_level_values("Step")
+    assert sorted(set(steps)) == [0, 5, 10]
+    assert len(m.datacollector.get_model_vars_dataframe()) == 11
