@@ -58,20 +58,21 @@ class RunConfig(BaseModel):
     model: ModelParams = Field(default_factory=ModelParams)
 
 
-def describe(exc: ValidationError, source: str) -> str:
-    """One line for the first problem in ``exc``: where, which key, what is wrong."""
+def describe(exc: ValidationError, source: str, prefix: str = "") -> str:
+    """One line for the first problem in ``exc``: where, which key, what is wrong.
+    ``prefix`` is the path of the validated part inside the file (e.g. ``model``)."""
     err = exc.errors()[0]
-    key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+    key = ".".join([prefix] * bool(prefix) + [str(p) for p in err["loc"]]) or "(top level)"
     if err["type"] == "extra_forbidden":
         return f"{source}: unknown key {key!r}"
-    return f"{source}: {key}: {err['msg']}"
+    return f"{source}: {key}: {err['msg'].removeprefix('Value error, ')}"
 
 
-def validate(cls: type[T], data: Any, source: str) -> T:
+def validate(cls: type[T], data: Any, source: str, prefix: str = "") -> T:
     try:
         return cls.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(describe(exc, source)) from None
+        raise ConfigError(describe(exc, source, prefix)) from None
 
 
 def load_yaml(path: str | Path) -> Any:

@@ -14,6 +14,7 @@ from swarm.cli._common import UserError, console_err
 from swarm.cli.demo import demo
 from swarm.cli.run import run
 from swarm.cli.soul import soul_app
+from swarm.cli.sweep import sweep
 
 app = typer.Typer(
     name="swarm",
@@ -25,6 +26,7 @@ app = typer.Typer(
 app.add_typer(soul_app, name="soul")
 app.command("run")(run)
 app.command("demo")(demo)
+app.command("sweep")(sweep)
 
 
 def main(argv: list[str] | None = None) -> None:

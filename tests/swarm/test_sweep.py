@@ -1,0 +1,141 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from swarm.config import ConfigError
+from swarm.sweep import expand, load_sweep, run_sweep
+
+SMALL = {
+    "model": {"n_agents": [3, 6], "width": 8, "height": 8},
+    "seeds": 2,
+    "steps": 15,
+    "metrics": ["completed", "conflict_rate"],
+}
+
+
+@given(
+    st.lists(st.integers(1, 3), min_size=0, max_size=3),
+    st.one_of(st.integers(1, 4), st.lists(st.integers(0, 99), min_size=1, max_size=4, unique=True)),
+)
+def test_the_grid_is_the_cartesian_product_times_the_seeds(sizes, seeds):
+    names = ["view_radius", "steps_per_day", "hotspots"]
+    model = {name: list(range(1, k + 1)) for name, k in zip(names, sizes, strict=False)}
+    model["domains"] = ["a", "b", "c"]  # a list of names is one value, not an axis
+    cfg = load_sweep({"model": model, "seeds": seeds, "steps": 5})
+    specs = expand(cfg)
+    n_seeds = seeds if isinstance(seeds, int) else len(seeds)
+    expected = n_seeds
+    for k in sizes:
+        expected *= k
+    assert len(specs) == expected
+    assert len({s.run_id for s in specs}) == len(specs)
+    assert all(s.params["domains"] == ["a", "b", "c"] for s in specs)
+
+
+def test_bad_sweep_configs_name_the_key():
+    with pytest.raises(ConfigError, match="unknown key 'model.n_agent'"):
+        expand(load_sweep({"model": {"n_agent": [1, 2]}}))
+    with pytest.raises(ConfigError, match="unknown metric 'foo'"):
+        load_sweep({"metrics": ["foo"]})
+    with pytest.raises(ConfigError, match="unknown key 'sed'"):
+        load_sweep({"sed": 3})
+    with pytest.raises(ConfigError, match="seeds"):
+        load_sweep({"seeds": 0})
+
+
+def test_a_sweep_writes_one_row_and_one_frame_per_run(tmp_path):
+    df = run_sweep(SMALL, tmp_path)
+    assert len(df) == 4
+    assert list(df.columns[:2]) == ["run_id", "n_agents"]
+    assert (df["status"] == "ok").all()
+    assert df["completed"].notna().all()
+    stored = pd.read_parquet(tmp_path / "results.parquet")
+    pd.testing.assert_frame_equal(stored, df)
+    for run_id in df["run_id"]:
+        frame = pd.read_parquet(tmp_path / "runs" / f"{run_id}.parquet")
+        assert len(frame) == 16  # the initial state and 15 steps
+
+
+def test_parallel_workers_give_the_same_results(tmp_path):
+    a = run_sweep(SMALL, tmp_path / "a")
+    b = run_sweep(SMALL, tmp_path / "b", workers=2)
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_a_failing_run_is_recorded_and_the_others_go_on(tmp_path):
+    cfg = {"model": {"n_agents": 4, "alone": [0, 9]}, "seeds": 1, "steps": 5}
+    df = run_sweep(cfg, tmp_path)
+    assert df["status"].tolist() == ["ok", "error"]
+    assert "alone must be in" in df["error"].iloc[1]
+    row = json.loads((tmp_path / "runs" / f"{df['run_id'].iloc[1]}.json").read_text())
+    assert "Traceback" in row["traceback"]
+
+
+def _sweep_cmd(config, out):
+    code = "import sys; from swarm.cli import main; main(sys.argv[1:])"
+    return [sys.executable, "-c", code, "sweep", str(config), "--out", str(out)]
+
+
+@pytest.mark.slow
+def test_a_killed_sweep_resumes_to_the_same_results(tmp_path):
+    import yaml
+
+    config = tmp_path / "sweep.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {"model": {"n_agents": [10, 20], "width": 15, "height": 15}, "seeds": 4, "steps": 150}
+        )
+    )
+    out = tmp_path / "killed"
+    proc = subprocess.Popen(_sweep_cmd(config, out), stdout=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    runs = out / "runs"
+    while time.time() < deadline and len(list(runs.glob("*.json"))) < 2:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done = {p.name: p.stat().st_mtime_ns for p in runs.glob("*.json")}
+    assert 2 <= len(done) < 8, "the sweep should have been killed part way"
+
+    resumed = run_sweep(config, out)
+    for name, mtime in done.items():  # finished runs were skipped, not redone
+        assert (runs / name).stat().st_mtime_ns == mtime
+    run_sweep(config, tmp_path / "whole")
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(out / "results.parquet"),
+        pd.read_parquet(tmp_path / "whole" / "results.parquet"),
+    )
+    assert len(resumed) == 8
+
+
+@pytest.mark.slow
+def test_the_ray_executor_matches_the_local_one(tmp_path):
+    pytest.importorskip("ray")
+    import ray
+
+    local = run_sweep(SMALL, tmp_path / "local")
+    try:
+        on_ray = run_sweep(SMALL, tmp_path / "ray", executor="ray", workers=2)
+    finally:
+        ray.shutdown()
+    pd.testing.assert_frame_equal(local, on_ray)
+
+
+def test_sweep_cli_reports_bad_input_in_one_line(cli, tmp_path):
+    config = tmp_path / "bad.yaml"
+    config.write_text("model: {n_agents: [2, x]}\n")
+    code, _, err = cli("sweep", str(config), "--out", str(tmp_path / "o"))
+    assert code == 2
+    assert err.strip().count("\n") == 0 and "model.n_agents" in err
+    code, _, err = cli("sweep", str(tmp_path / "missing.yaml"), "--out", str(tmp_path / "o"))
+    assert code == 2 and "no such file" in err
+    code, _, err = cli("sweep", str(config), "--out", str(tmp_path / "o"), "--executor", "dask")
+    assert code == 2 and "--executor" in err
