@@ -15,7 +15,7 @@ $(BIN)/python:
 
 # A stamp per extra set, so a pyproject change reinstalls and a second run does not.
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -e '.[dev]'
+	$(BIN)/python -m pip install -e '.[dev,ray]'
 	touch $@
 
 $(VENV)/.installed-demo: pyproject.toml | $(BIN)/python

@@ -38,6 +38,7 @@ class ModelParams(BaseModel):
     voting: Literal["plurality", "weighted", "log_odds", "borda", "dictator"] = "weighted"
     trace_decay: float | None = Field(None, ge=0, le=1)
     trace_diffusion: float | None = Field(None, ge=0, le=1)
+    stigmergy: bool = True
     alone: int | None = Field(None, ge=0)
     agent_report_every: int = Field(1, ge=0)
 

@@ -1,7 +1,8 @@
 """The main job behind ``make demo``.
 
 Now: the swarm with the expert policy next to its no-traces ablation and random, on the
-same seeds; a comparison table (mean and 95 % CI over seeds) and plots. Later issues add
+same seeds; a comparison table (mean and 95 % CI over seeds) and plots; then the
+swarm-vs-single-agent benchmark over 10 seeds (:mod:`swarm.bench`). Later issues add
 curation, training, the fine-tuned policy, evaluation and A/B testing in front of it.
 """
 
@@ -79,8 +80,10 @@ def compare_policies(
     return table
 
 
-def run_demo(out: Path, *, seed: int = 0) -> Iterator[str]:
+def run_demo(out: Path, *, seed: int = 0, workers: int = 2) -> Iterator[str]:
     """Run the demo into ``out``; yields lines saying what was written where."""
+    from swarm.bench import BenchConfig, swarm_vs_single
+
     out = Path(out)
     seeds = (seed, seed + 1, seed + 2)
     yield f"comparing {', '.join(POLICIES)} over seeds {list(seeds)} (20 agents, 300 steps)"
@@ -90,3 +93,13 @@ def run_demo(out: Path, *, seed: int = 0) -> Iterator[str]:
     yield f"plots: {out}/comparison_completed.png, comparison_conflicts.png, comparison_xp.png"
     yield f"per-step data: {out / 'comparison_steps.parquet'}"
     yield f"souls of the expert swarm: swarm soul list --store {out / 'souls'}"
+
+    bench = out / "swarm_vs_single"
+    cfg = BenchConfig(seeds=10, first_seed=seed)
+    yield (
+        f"swarm vs single agent: {cfg.seeds} seeds, {cfg.n_agents} agents, {cfg.steps} steps "
+        "(alone, independent, swarm, ablations, compute-matched)"
+    )
+    swarm_vs_single(bench, cfg, workers=workers)
+    yield (bench / "table.md").read_text()
+    yield f"table: {bench / 'table.csv'} and {bench / 'table.md'}; plots: {bench}/bench_*.png"

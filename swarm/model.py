@@ -62,6 +62,7 @@ MODEL_REPORTERS: dict[str, str | Callable[[Any], Any]] = {
     "completed": "completed",
     "failed": "failed",
     "throughput": "throughput",
+    "mean_throughput": "mean_throughput",
     "conflicts": "conflicts",
     "conflict_rate": "conflict_rate",
     "handoffs": "handoffs",
@@ -155,6 +156,8 @@ class SwarmModel(mesa.Model):
             ``plurality``, ``weighted``, ``log_odds``, ``borda``, or ``dictator`` for no
             vote).
         trace_decay, trace_diffusion: override every channel's decay / diffusion.
+        stigmergy: False drops every deposit, so traces stay empty whatever the policy
+            (the "no traces" ablation for any policy).
         alone: keep only agent number ``alone`` of the ``n_agents`` drawn (the same agent
             as in the full swarm, working alone; the "agents alone" baseline).
         observe: ``"arrays"`` (fast) or ``"cells"`` (per-cell Mesa reads; a baseline).
@@ -181,6 +184,7 @@ class SwarmModel(mesa.Model):
         voting: str = "weighted",
         trace_decay: float | None = None,
         trace_diffusion: float | None = None,
+        stigmergy: bool = True,
         alone: int | None = None,
         observe: Literal["arrays", "cells"] = "arrays",
         agent_report_every: int = 1,
@@ -220,6 +224,7 @@ class SwarmModel(mesa.Model):
         missing = {"claim", "help", "success", "explored"} - set(self.traces.channels)
         if missing:
             raise ValueError(f"channels must include {sorted(missing)}")
+        self.traces.muted = not stigmergy
         self.channel_names = tuple(self.traces.channels)
         task_layer = self.grid.create_property_layer("task", default_value=-1, dtype=int)
         rate = 0.04 * n_agents if task_rate is None else float(task_rate)
@@ -356,6 +361,11 @@ class SwarmModel(mesa.Model):
     @property
     def mean_quality(self) -> float:
         return self.quality_sum / self.completed if self.completed else float("nan")
+
+    @property
+    def mean_throughput(self) -> float:
+        """Tasks completed per step so far."""
+        return self.completed / self.steps if self.steps else 0.0
 
     @property
     def completion_rate(self) -> float:

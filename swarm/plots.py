@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from swarm.io import atomic_write
@@ -59,3 +60,74 @@ def save_figure(fig, path: str | Path) -> Path:
         return atomic_write(path, lambda p: fig.savefig(p, dpi=110, format="png"))
     finally:
         plt.close(fig)
+
+
+def bars_figure(summary: pd.DataFrame, by: str, metrics):
+    """One panel per metric: a bar per ``by`` value with its 95 % CI (from
+    :func:`swarm.analysis.summarise`)."""
+    plt = _plt()
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 3.8), squeeze=False)
+    labels = summary[by].astype(str).tolist()
+    for ax, m in zip(axes[0], metrics, strict=True):
+        mean = summary[m].to_numpy(dtype=float)
+        err = [mean - summary[f"{m}_lo"].to_numpy(float), summary[f"{m}_hi"].to_numpy(float) - mean]
+        ax.bar(range(len(labels)), mean, yerr=err, capsize=3, color="tab:blue", alpha=0.8)
+        ax.set_xticks(range(len(labels)), labels, rotation=40, ha="right")
+        ax.set_title(m)
+    fig.tight_layout()
+    return fig
+
+
+def emergence_figure(report: pd.DataFrame, metrics=None):
+    """Emergence metrics over time (the tidy frame of
+    :func:`swarm.emergence.emergence_report`), one panel per metric."""
+    plt = _plt()
+    over_time = report.groupby("metric")["step"].nunique()
+    names = [m for m in (metrics or over_time.index) if over_time.get(m, 0) > 1]
+    cols = min(3, max(1, len(names)))
+    rows = max(1, -(-len(names) // cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(4.3 * cols, 3.0 * rows), squeeze=False)
+    for ax, name in zip(axes.ravel(), names, strict=False):
+        d = report[report["metric"] == name]
+        ax.plot(d["step"], d["value"], marker="." if len(d) < 30 else None)
+        ax.set(title=name, xlabel="step")
+    for ax in axes.ravel()[len(names) :]:
+        ax.axis("off")
+    fig.tight_layout()
+    return fig
+
+
+def sweep_figure(results: pd.DataFrame, x: str, metric: str, y: str | None = None):
+    """A sweep's results: ``metric`` (mean over seeds) as a heat map over ``x`` × ``y``,
+    or, without ``y``, against ``x`` with a 95 % CI band."""
+    from swarm.analysis import mean_ci
+
+    plt = _plt()
+    for col in (x, metric, y):
+        if col is not None and col not in results:
+            raise KeyError(f"no column {col!r} in the results (have: {', '.join(results)})")
+    ok = results[results.get("status", "ok") == "ok"]
+    if y is None:
+        rows = [(k, *mean_ci(g[metric])) for k, g in ok.groupby(x)]
+        xs, mean, lo, hi = zip(*rows, strict=True) if rows else ((), (), (), ())
+        fig, ax = plt.subplots(figsize=(6, 3.8))
+        if pd.api.types.is_numeric_dtype(ok[x]):
+            ax.plot(xs, mean, marker="o")
+            ax.fill_between(xs, lo, hi, alpha=0.25)
+        else:  # categories (e.g. voting rules): points with CI bars, no line
+            err = [np.subtract(mean, lo), np.subtract(hi, mean)]
+            ax.errorbar([str(v) for v in xs], mean, yerr=err, fmt="o", capsize=4)
+        ax.set(xlabel=x, ylabel=metric, title=f"{metric} (mean, 95 % CI over seeds)")
+        fig.tight_layout()
+        return fig
+    grid = ok.pivot_table(index=y, columns=x, values=metric, aggfunc="mean")
+    fig, ax = plt.subplots(figsize=(1.2 * grid.shape[1] + 2.5, 0.8 * grid.shape[0] + 1.8))
+    im = ax.imshow(grid.to_numpy(), origin="lower", aspect="auto", cmap="viridis")
+    ax.set_xticks(range(grid.shape[1]), [f"{v:g}" for v in grid.columns])
+    ax.set_yticks(range(grid.shape[0]), [f"{v:g}" for v in grid.index])
+    for (i, j), v in np.ndenumerate(grid.to_numpy()):
+        ax.text(j, i, f"{v:.3g}", ha="center", va="center", color="w", fontsize=8)
+    ax.set(xlabel=x, ylabel=y, title=f"{metric} (mean over seeds)")
+    fig.colorbar(im, ax=ax)
+    fig.tight_layout()
+    return fig

@@ -222,9 +222,13 @@ def _local(specs: Sequence[RunSpec], workers: int) -> Iterator[tuple[dict, pd.Da
         for spec in specs:
             yield run_one(spec)
         return
+    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    # Spawned workers (as Mesa's batch_run uses): safe on every platform and with threads;
+    # scripts that sweep in parallel need the usual ``if __name__ == "__main__":`` guard.
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
         futures = [pool.submit(run_one, spec) for spec in specs]
         try:
             for fut in as_completed(futures):

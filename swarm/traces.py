@@ -84,6 +84,7 @@ class TraceGrid:
                 arr = np.zeros((self.width, self.height), dtype=dtype)
             self._data[name] = arr
         self._buf = np.empty((self.width, self.height), dtype=dtype)
+        self.muted = False  # True: deposits are dropped (a world without stigmergy)
         self._mode = "wrap" if self.torus else "constant"
         # On a bounded grid, cells with fewer than 8 neighbours keep the missing shares.
         self._missing = None
@@ -146,6 +147,8 @@ class TraceGrid:
         """Add ``amount`` at ``pos = (x, y)``, saturating at the channel's cap."""
         if amount < 0:
             raise ValueError(f"deposit amount must be >= 0, got {amount}")
+        if self.muted:
+            return
         arr = self._array(channel)
         x, y = pos
         arr[x, y] = min(arr[x, y] + amount, self.specs[channel].cap)
@@ -158,6 +161,8 @@ class TraceGrid:
         amounts: float | np.ndarray,
     ) -> None:
         """Vectorised :meth:`deposit`; repeated cells accumulate before the cap."""
+        if self.muted:
+            return
         arr = self._array(channel)
         xs, ys = np.asarray(xs, dtype=np.intp), np.asarray(ys, dtype=np.intp)
         if xs.size == 0:

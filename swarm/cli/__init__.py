@@ -11,7 +11,9 @@ import sys
 import typer
 
 from swarm.cli._common import UserError, console_err
+from swarm.cli.bench import bench_app
 from swarm.cli.demo import demo
+from swarm.cli.plot import plot
 from swarm.cli.run import run
 from swarm.cli.soul import soul_app
 from swarm.cli.sweep import sweep
@@ -24,9 +26,11 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(soul_app, name="soul")
+app.add_typer(bench_app, name="bench")
 app.command("run")(run)
 app.command("demo")(demo)
 app.command("sweep")(sweep)
+app.command("plot")(plot)
 
 
 def main(argv: list[str] | None = None) -> None:

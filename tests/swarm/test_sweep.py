@@ -139,3 +139,49 @@ def test_sweep_cli_reports_bad_input_in_one_line(cli, tmp_path):
     assert code == 2 and "no such file" in err
     code, _, err = cli("sweep", str(config), "--out", str(tmp_path / "o"), "--executor", "dask")
     assert code == 2 and "--executor" in err
+
+
+def test_plot_cli_draws_a_heat_map_and_a_line(cli, tmp_path):
+    cfg = {
+        "model": {
+            "n_agents": 4,
+            "width": 8,
+            "height": 8,
+            "trace_decay": [0.1, 0.5],
+            "trace_diffusion": [0.0, 0.3],
+        },
+        "seeds": 2,
+        "steps": 10,
+        "metrics": ["mean_throughput", "conflict_rate"],
+    }
+    run_sweep(cfg, tmp_path)
+    heat = tmp_path / "heat.png"
+    code, out, _ = cli(
+        "plot",
+        str(tmp_path),
+        "--x",
+        "trace_decay",
+        "--y",
+        "trace_diffusion",
+        "--metric",
+        "mean_throughput",
+        "--out",
+        str(heat),
+    )
+    assert code in (0, None) and heat.stat().st_size > 0
+    line = tmp_path / "line.png"
+    code, _, _ = cli(
+        "plot",
+        str(tmp_path / "results.parquet"),
+        "--x",
+        "trace_decay",
+        "--metric",
+        "conflict_rate",
+        "--out",
+        str(line),
+    )
+    assert line.stat().st_size > 0
+    code, _, err = cli(
+        "plot", str(tmp_path), "--x", "decay", "--metric", "conflict_rate", "--out", str(line)
+    )
+    assert code == 2 and "no column 'decay'" in err

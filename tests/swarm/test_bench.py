@@ -1,0 +1,102 @@
+import pandas as pd
+import pytest
+
+from swarm.bench import CONDITIONS, METRICS, BenchConfig, per_seed, specs, swarm_vs_single
+
+TINY = BenchConfig(seeds=2, n_agents=3, steps=40, width=10, height=10)
+
+
+def test_the_benchmark_runs_every_condition_on_the_same_seeds():
+    runs = specs(TINY)
+    by_condition = pd.Series([s.labels["condition"] for s in runs]).value_counts()
+    assert by_condition["alone"] == 2 * 3  # every agent alone, per seed
+    assert all(by_condition[c] == 2 for c in CONDITIONS if c != "alone")
+    alone = [s for s in runs if s.labels["condition"] == "alone"]
+    assert {s.params["alone"] for s in alone} == {0, 1, 2}
+    assert all(s.params["task_rate"] == pytest.approx(0.04) for s in alone)  # load ÷ N
+    matched = [s for s in runs if s.labels["condition"] == "compute_matched"]
+    assert all(s.steps == 3 * 40 for s in matched)
+    swarm = next(s for s in runs if s.labels["condition"] == "swarm")
+    assert swarm.params["task_rate"] == pytest.approx(0.12)
+
+
+def test_the_benchmark_writes_its_table(tmp_path, cli):
+    table = swarm_vs_single(tmp_path, TINY)
+    assert table["condition"].tolist() == list(CONDITIONS)
+    assert (table["n"] == 2).all()
+    for name in ("table.csv", "table.md", "per_seed.csv", "bench_output.png", "results.parquet"):
+        assert (tmp_path / name).exists(), name
+    md = (tmp_path / "table.md").read_text()
+    assert all(m in md for m in METRICS)
+    seeds = pd.read_csv(tmp_path / "per_seed.csv")
+    alone = seeds[seeds.condition == "alone"]
+    assert (alone["collective_intelligence_ratio"] == 1.0).all()
+    # The swarm's ratio is its output over the same seed's agents alone.
+    runs = pd.read_parquet(tmp_path / "results.parquet")
+    for seed in (0, 1):
+        solo = runs[(runs.condition == "alone") & (runs.seed == seed)]["completed"].sum()
+        done = runs[(runs.condition == "swarm") & (runs.seed == seed)]["completed"].iloc[0]
+        got = seeds[(seeds.condition == "swarm") & (seeds.seed == seed)]
+        if solo:
+            assert got["collective_intelligence_ratio"].iloc[0] == pytest.approx(done / solo)
+    # A rerun resumes: nothing left to run, same table.
+    again = swarm_vs_single(tmp_path, TINY)
+    pd.testing.assert_frame_equal(again, table)
+
+
+def test_per_seed_ignores_failed_runs():
+    rows = pd.DataFrame(
+        [
+            {
+                "condition": "alone",
+                "seed": 0,
+                "status": "ok",
+                "alone": 0.0,
+                "n_agents": 2,
+                "steps": 10,
+                "completed": 2,
+                "failed": 2,
+                "conflict_rate": 0.0,
+                "handoff_success_rate": float("nan"),
+                "decision_quality": float("nan"),
+                "novel_solution_rate": float("nan"),
+            },
+            {
+                "condition": "swarm",
+                "seed": 0,
+                "status": "ok",
+                "alone": float("nan"),
+                "n_agents": 2,
+                "steps": 10,
+                "completed": 6,
+                "failed": 0,
+                "conflict_rate": 0.1,
+                "handoff_success_rate": 1.0,
+                "decision_quality": 0.8,
+                "novel_solution_rate": 0.0,
+            },
+            {
+                "condition": "unweighted",
+                "seed": 0,
+                "status": "error",
+                "alone": float("nan"),
+                "n_agents": 2,
+                "steps": 10,
+            },
+        ]
+    )
+    df = per_seed(rows)
+    assert df["condition"].tolist() == ["alone", "swarm"]
+    swarm = df.iloc[1]
+    assert swarm["throughput_per_agent"] == pytest.approx(100 * 6 / (2 * 10))
+    assert swarm["collective_intelligence_ratio"] == pytest.approx(3.0)
+    assert df.iloc[0]["completion_rate"] == pytest.approx(0.5)
+
+
+def test_bench_cli_refuses_bad_options(cli, tmp_path):
+    code, _, err = cli("bench", "swarm-vs-single", "--out", str(tmp_path), "--policy", "oracle")
+    assert code == 2 and "'oracle'" in err
+    bad = tmp_path / "b.yaml"
+    bad.write_text("seeds: 3\nagents: 4\n")
+    code, _, err = cli("bench", "swarm-vs-single", "--out", str(tmp_path), "--config", str(bad))
+    assert code == 2 and "unknown key 'agents'" in err
