@@ -50,6 +50,16 @@ def _argmax_total(
     return tied[int(rng.integers(len(tied)))]
 
 
+def _voter_weights(n: int, weights: Sequence[float] | None, what: str) -> Sequence[float]:
+    if n == 0:
+        raise ValueError(f"a vote needs at least one voter (got no {what})")
+    if weights is None:
+        return [1.0] * n
+    if len(weights) != n:
+        raise ValueError(f"{n} {what} but {len(weights)} weights")
+    return weights
+
+
 def weighted_vote(choices: Sequence[Hashable], weights: Sequence[float] | None = None, rng=None):
     """The choice with the largest total weight.
 
@@ -59,12 +69,7 @@ def weighted_vote(choices: Sequence[Hashable], weights: Sequence[float] | None =
         rng: breaks ties (a ``numpy.random.Generator`` or a seed); without it the tied
             choice that appears first wins. Either way the result is deterministic.
     """
-    if len(choices) == 0:
-        raise ValueError("weighted_vote needs at least one choice")
-    if weights is None:
-        weights = [1.0] * len(choices)
-    if len(weights) != len(choices):
-        raise ValueError(f"{len(choices)} choices but {len(weights)} weights")
+    weights = _voter_weights(len(choices), weights, "choices")
     totals: dict[Hashable, float] = {}
     for choice, w in zip(choices, weights, strict=True):
         totals[choice] = totals.get(choice, 0.0) + float(w)
@@ -75,14 +80,9 @@ def borda(rankings: Sequence[Sequence[Hashable]], weights: Sequence[float] | Non
     """Borda count: each ranking (best first, all over the same options) gives an option
     ``m - 1 - position`` points, times the voter's weight (default 1). Ties as in
     :func:`weighted_vote`."""
-    if len(rankings) == 0:
-        raise ValueError("borda needs at least one ranking")
+    weights = _voter_weights(len(rankings), weights, "rankings")
     options = set(rankings[0])
     m = len(rankings[0])
-    if weights is None:
-        weights = [1.0] * len(rankings)
-    if len(weights) != len(rankings):
-        raise ValueError(f"{len(rankings)} rankings but {len(weights)} weights")
     totals: dict[Hashable, float] = {}
     for ranking, w in zip(rankings, weights, strict=True):
         if len(ranking) != m or set(ranking) != options:

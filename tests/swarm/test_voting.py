@@ -47,7 +47,7 @@ def test_plurality_is_one_vote_each():
 
 
 def test_bad_votes_are_refused():
-    with pytest.raises(ValueError, match="at least one"):
+    with pytest.raises(ValueError, match="at least one voter"):
         weighted_vote([], [])
     with pytest.raises(ValueError, match="2 choices but 1 weights"):
         weighted_vote(["a", "b"], [1.0])
