@@ -253,6 +253,7 @@ class SwarmModel(mesa.Model):
         self.throughput = 0
         self.quality_sum = 0.0
         self.completed_by_type = dict.fromkeys(("coordination", "handoff", "synthesis"), 0)
+        self.outcomes: dict[int, str] = {}  # task id -> "done" | "failed"
         self.decisions = self.novel_decisions = 0
         self.decision_quality_sum = 0.0
         reporters = dict(MODEL_REPORTERS)
@@ -590,6 +591,7 @@ class SwarmModel(mesa.Model):
 
     def _finish(self, task: Task, members: Sequence[int], quality: float) -> None:
         task.state = TaskState.DONE
+        self.outcomes[task.id] = "done"
         self.completed += 1
         self.throughput += 1
         self.quality_sum += quality
@@ -648,6 +650,7 @@ class SwarmModel(mesa.Model):
 
     def _expire(self, task: Task) -> None:
         task.state = TaskState.FAILED
+        self.outcomes[task.id] = "failed"
         self.failed += 1
         uids = (
             list(task.members.values())

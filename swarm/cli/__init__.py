@@ -12,6 +12,7 @@ import typer
 
 from swarm.cli._common import UserError, console_err
 from swarm.cli.bench import bench_app
+from swarm.cli.data import data_app
 from swarm.cli.demo import demo
 from swarm.cli.plot import plot
 from swarm.cli.run import run
@@ -27,6 +28,7 @@ app = typer.Typer(
 )
 app.add_typer(soul_app, name="soul")
 app.add_typer(bench_app, name="bench")
+app.add_typer(data_app, name="data")
 app.command("run")(run)
 app.command("demo")(demo)
 app.command("sweep")(sweep)

@@ -1,0 +1,100 @@
+"""``swarm data``: curate training data, show its numbers, import human review labels."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from swarm.cli._common import UserError, console
+
+data_app = typer.Typer(help="Training-data curation.", no_args_is_help=True)
+
+
+@data_app.command("curate")
+def curate(
+    config: Path = typer.Argument(..., help="Curation config (YAML)."),
+    out: Path = typer.Option(..., "--out", help="Dataset directory."),
+) -> None:
+    """Extract → filter → dedup → split → augment → validate; write the dataset."""
+    from swarm.config import ConfigError
+    from training.data.config import load_curation
+    from training.data.pipeline import OUTPUTS
+    from training.data.pipeline import curate as run
+
+    try:
+        cfg = load_curation(config)
+        with console.status("curating (simulating, extracting, deduplicating)..."):
+            stats = run(cfg, out)
+    except ConfigError as exc:
+        raise UserError(str(exc)) from None
+    _print(stats)
+    console.print("wrote " + ", ".join(str(out / name) for name in OUTPUTS))
+
+
+@data_app.command("stats")
+def stats(dataset: Path = typer.Argument(..., help="A curated dataset directory.")) -> None:
+    """Print a dataset's numbers (from its stats.json)."""
+    path = dataset / "stats.json"
+    if not path.exists():
+        raise UserError(f"{dataset}: not a curated dataset (no stats.json)")
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError:
+        raise UserError(f"{path}: not valid JSON") from None
+    _print(data)
+
+
+@data_app.command("review-import")
+def review_import(
+    labels: Path = typer.Argument(..., help="review.csv or review.jsonl with labels."),
+    dataset: Path = typer.Option(..., "--dataset", help="The curated dataset directory."),
+) -> None:
+    """Apply good/bad labels: bad examples leave the dataset; approve if bad rate is low."""
+    from swarm.config import ConfigError
+    from training.data.review import review_import as run
+
+    try:
+        summary = run(labels, dataset)
+    except ConfigError as exc:
+        raise UserError(str(exc)) from None
+    verdict = "approved" if summary["approved"] else "NOT approved"
+    console.print(
+        f"{summary['labelled']} labelled, {summary['bad']} bad "
+        f"(rate {summary['bad_rate']:.1%}, threshold {summary['threshold']:.0%}): {verdict}; "
+        f"{summary['removed']} examples removed"
+    )
+
+
+def _print(stats: dict) -> None:
+    t = Table(
+        "source", "records read", "kept", "rejected", "examples", "dropped later", title="sources"
+    )
+    for name, s in stats["sources"].items():
+        dropped = ", ".join(f"{k} {v}" for k, v in s["examples_rejected"].items()) or "-"
+        t.add_row(
+            name,
+            str(s["records_read"]),
+            str(s["records_kept"]),
+            str(s["records_rejected"]),
+            str(s["examples"]),
+            dropped,
+        )
+    console.print(t)
+    t = Table("stage", "count", title="stages")
+    for k, v in stats["stages"].items():
+        t.add_row(k, str(v))
+    console.print(t)
+    t = Table("stage", "reason", "count", title="rejected")
+    for stage, reasons in stats["reasons"].items():
+        for r, n in reasons.items():
+            t.add_row(stage, r, str(n))
+    console.print(t)
+    out = stats["output"]
+    mix = ", ".join(f"{k} {v}" for k, v in stats["mix"]["source"].items())
+    console.print(
+        f"train {out['train']}, eval {out['eval']}, total {out['total']} ({mix}); "
+        f"approved: {stats.get('approved')}"
+    )

@@ -1,0 +1,247 @@
+import json
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from swarm.config import ConfigError
+from training.data.config import CurationConfig, Source
+from training.data.pipeline import OUTPUTS, curate
+from training.data.review import review_import
+from training.data.schema import TrainingExample
+from training.data.transcripts import detect_format, iter_records, resolve_outcome
+
+SIM = {"n_agents": 10, "steps": 80, "first_seed": 500}
+GOOD = {
+    "messages": [
+        {"role": "user", "content": "Plan the release."},
+        {
+            "role": "assistant",
+            "name": "planner",
+            "content": "I will draft the plan and hand off QA.",
+        },
+        {"role": "assistant", "name": "tester", "content": "Tests pass on the draft. TERMINATE"},
+    ],
+    "metadata": {"task": "release"},
+}
+
+
+def _cfg(sources, **kw):
+    return CurationConfig.model_validate({"sources": sources, "simulation": SIM, "seed": 3, **kw})
+
+
+line_kinds = st.one_of(
+    st.just(json.dumps(GOOD).encode()),
+    st.builds(
+        lambda t: json.dumps(
+            {
+                "messages": [
+                    {"role": "user", "content": "hi"},
+                    {"role": "assistant", "name": "a", "content": t},
+                ]
+            }
+        ).encode(),
+        st.text(max_size=40),
+    ),
+    st.binary(max_size=60),  # garbage, invalid UTF-8, half JSON
+    st.just(b'{"messages": "not a list"}'),
+    st.just(b'[{"role": "wizard", "content": "x"}]'),
+    st.just(b'{"conversations": []}'),
+    st.just(b"x" * 3000),  # over max_record_bytes below
+)
+
+
+@settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(line_kinds, min_size=1, max_size=15))
+def test_every_record_is_kept_or_rejected(tmp_path_factory, lines):
+    d = tmp_path_factory.mktemp("fuzz")
+    path = d / "chats.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    stats = curate(
+        _cfg(
+            [{"kind": "transcripts", "path": str(path), "format": "openai"}], max_record_bytes=2000
+        ),
+        d / "out",
+    )
+    src = stats["sources"][f"transcripts:{path}"]
+    physical = [ln for ln in path.read_bytes().split(b"\n") if ln.strip()]
+    assert src["records_read"] == (len(physical) or 1)  # an all-blank file is one record
+    assert src["records_read"] == src["records_kept"] + src["records_rejected"]
+    rejects = [json.loads(x) for x in (d / "out" / "rejects.jsonl").read_text().splitlines()]
+    assert sum(r["stage"] == "extract" for r in rejects) == src["records_rejected"]
+    # every extracted example is in train, eval or the rejects
+    out = stats["output"]
+    later = sum(r["stage"] in ("filter", "dedup") for r in rejects)
+    assert stats["stages"]["extracted"] == out["train"] + out["eval"] + later
+
+
+def test_bad_files_become_rejects_with_reasons(tmp_path):
+    (tmp_path / "empty.txt").write_text("")
+    (tmp_path / "latin1.log").write_bytes("Alice: caf\xe9 ok\nBob: fine\n".encode("latin-1"))
+    (tmp_path / "prose.txt").write_text("just some prose without speakers\n")
+    stats = curate(_cfg([{"kind": "transcripts", "path": str(tmp_path)}]), tmp_path / "out")
+    reasons = next(iter(stats["sources"].values()))["record_reasons"]
+    assert reasons == {"empty file": 1, "invalid UTF-8 at byte 7": 1, "unknown format": 1} or (
+        set(reasons) >= {"empty file", "unknown format"}
+    )
+    rejects = (tmp_path / "out" / "rejects.jsonl").read_text()
+    assert "invalid UTF-8" in rejects and "empty file" in rejects
+
+
+SAMPLES = {
+    "speaker": (
+        "log.txt",
+        "Alice: let's split the work\nBob: I take the tests\nAlice: done. TERMINATE\n",
+    ),
+    "autogen": (
+        "ag.txt",
+        "user_proxy (to chat_manager):\n\nWrite a script.\n\n"
+        + "-" * 40
+        + "\ncoder (to chat_manager):\n\nHere it is.\n\n"
+        + "-" * 40
+        + "\ncritic (to chat_manager):\n\nLooks good. TERMINATE\n",
+    ),
+    "camel": (
+        "camel.txt",
+        "AI User (Trader):\n\nInstruction: list risks\n\n"
+        "AI Assistant (Analyst):\n\nSolution: three risks.\n\nAI User (Trader):\n\nCAMEL_TASK_DONE\n",
+    ),
+    "chatdev": (
+        "chatdev.log",
+        "**[Chief Executive Officer<->Chief Product Officer on : DemandAnalysis, turn 0]**\n\n"
+        "We need an app.\n\n**[Chief Product Officer<->Chief Executive Officer on : DemandAnalysis, turn 0]**\n\n"
+        "Agreed, a web app. <TASK_DONE>\n",
+    ),
+    "agentverse": (
+        "av.txt",
+        "Round 1\n[Solver]: a first answer\n[Critic]: needs a fix\n"
+        "[Solver]: fixed answer\nEvaluation score: 8/10\n",
+    ),
+    "sharegpt": (
+        "sg.jsonl",
+        json.dumps(
+            {
+                "conversations": [
+                    {"from": "human", "value": "hi"},
+                    {"from": "gpt", "value": "hello there"},
+                ],
+                "success": True,
+            }
+        )
+        + "\n",
+    ),
+    "openai": ("oa.jsonl", json.dumps(GOOD) + "\n"),
+}
+
+
+@pytest.mark.parametrize("fmt", list(SAMPLES))
+def test_formats_are_detected_and_read(tmp_path, fmt):
+    name, text = SAMPLES[fmt]
+    path = tmp_path / name
+    path.write_text(text)
+    assert detect_format(path, path.read_bytes()) == fmt
+    src = Source(kind="transcripts", path=str(path))
+    records = [r for _, r in iter_records(path, "auto", src, 10**6)]
+    assert len(records) == 1
+    conv = records[0]
+    assert len(conv.turns) >= 2
+    score, how = resolve_outcome(conv, src)
+    assert score is not None and score >= 0.8, how
+
+
+def test_unknown_outcomes_follow_the_policy(tmp_path):
+    path = tmp_path / "log.txt"
+    path.write_text("Alice: hello\nBob: hi Alice, I will start\n")
+    keep = curate(_cfg([{"kind": "transcripts", "path": str(path)}]), tmp_path / "a")
+    assert next(iter(keep["sources"].values()))["records_kept"] == 1
+    rej = curate(
+        _cfg([{"kind": "transcripts", "path": str(path), "unknown_outcome": "reject"}]),
+        tmp_path / "b",
+    )
+    assert next(iter(rej["sources"].values()))["record_reasons"] == {"unknown outcome": 1}
+
+
+MIXED = [
+    {"kind": "transcripts", "count": 30},
+    {"kind": "checkpoints", "count": 60},
+    {"kind": "constitutional", "count": 20},
+    {"kind": "reasoning", "count": 5},
+]
+
+
+def test_curation_is_deterministic_and_splits_by_parent(tmp_path):
+    cfg = _cfg(MIXED, augment={"count": 80})
+    a = curate(cfg, tmp_path / "a")
+    b = curate(cfg, tmp_path / "b")
+    for name in OUTPUTS:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+    assert a == b
+    train = [
+        TrainingExample.model_validate_json(x)
+        for x in (tmp_path / "a" / "train.jsonl").read_text().splitlines()
+    ]
+    evals = [
+        TrainingExample.model_validate_json(x)
+        for x in (tmp_path / "a" / "eval.jsonl").read_text().splitlines()
+    ]
+    eval_ids = {e.id for e in evals}
+    variants = [e for e in train if e.provenance.parent_id]
+    assert variants and all(v.metadata.source == "synthetic" for v in variants)
+    assert not any(v.provenance.parent_id in eval_ids for v in variants)
+    assert {v.provenance.strategy for v in variants} <= {
+        "rename_agents",
+        "reorder_items",
+        "perturb_numbers",
+        "paraphrase",
+    }
+    assert set(a["mix"]["source"]) >= {"transcripts", "checkpoints", "constitutional", "synthetic"}
+    review = (tmp_path / "a" / "review.jsonl").read_text().splitlines()
+    assert len(review) >= 0.1 * a["output"]["total"]
+
+
+def test_review_import_removes_bad_examples_and_approves(tmp_path):
+    out = tmp_path / "ds"
+    stats = curate(_cfg(MIXED[1:2]), out)
+    rows = [json.loads(x) for x in (out / "review.jsonl").read_text().splitlines()]
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text("".join(json.dumps({"id": r["id"], "label": "good"}) + "\n" for r in rows))
+    assert review_import(labels, out)["approved"] is True
+    rows[0]["label"] = "bad"
+    labels.write_text(
+        "".join(json.dumps({"id": r["id"], "label": r.get("label") or "good"}) + "\n" for r in rows)
+    )
+    summary = review_import(labels, out, max_bad_rate=0.0)
+    assert summary["removed"] == 1 and summary["approved"] is False
+    after = json.loads((out / "stats.json").read_text())
+    assert after["output"]["total"] == stats["output"]["total"] - 1
+    labels.write_text(json.dumps({"id": rows[1]["id"], "label": "meh"}) + "\n")
+    with pytest.raises(ConfigError, match="'meh'"):
+        review_import(labels, out)
+
+
+def test_cli_reports_bad_config_and_missing_paths(cli, tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("sources: [{kind: transcripts, path: nowhere.jsonl}]\n")
+    code, _, err = cli("data", "curate", str(cfg), "--out", str(tmp_path / "o"))
+    assert code == 2 and "nowhere.jsonl" in err and err.count("\n") == 1
+    cfg.write_text("sources: [{kind: checkpoints, count: 5}]\nsed: 1\n")
+    code, _, err = cli("data", "curate", str(cfg), "--out", str(tmp_path / "o"))
+    assert code == 2 and "unknown key 'sed'" in err
+    code, _, err = cli("data", "stats", str(tmp_path))
+    assert code == 2 and "not a curated dataset" in err
+
+
+def test_the_example_schema_refuses_broken_roles():
+    ex = json.loads(TrainingExample.model_json_schema() and "{}")
+    assert ex == {}
+    with pytest.raises(ValueError, match="system, user, assistant"):
+        TrainingExample.model_validate(
+            {
+                "messages": [
+                    {"role": "user", "content": "a"},
+                    {"role": "assistant", "content": "b"},
+                ],
+                "metadata": {"task_type": "coordination", "success_score": 1, "source": "x"},
+                "provenance": {"id": "1"},
+            }
+        )

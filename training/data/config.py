@@ -1,0 +1,145 @@
+"""The curation config (YAML), validated; unknown keys are errors naming the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from swarm.config import ConfigError, load_config
+
+TRANSCRIPT_FORMATS = (
+    "auto",
+    "openai",
+    "sharegpt",
+    "speaker",
+    "autogen",
+    "camel",
+    "chatdev",
+    "agentverse",
+)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Source(_Strict):
+    """One source. ``transcripts`` reads ``path`` (a file, directory or glob); without a
+    path it simulates ``count`` group chats and reads them the same way. The other kinds
+    are generated from simulation runs (``count`` examples)."""
+
+    kind: Literal["transcripts", "checkpoints", "constitutional", "reasoning"]
+    name: str | None = None
+    path: str | None = None
+    format: Literal[TRANSCRIPT_FORMATS] = "auto"  # type: ignore[valid-type]
+    count: int | None = Field(None, ge=0)
+    speaker_pattern: str | None = Field(
+        None, description="regex with groups 'speaker' and 'text' for plain-text logs"
+    )
+    success_markers: list[str] = Field(
+        default_factory=lambda: ["TERMINATE", "CAMEL_TASK_DONE", "<TASK_DONE>", "TASK COMPLETE"]
+    )
+    failure_markers: list[str] = Field(
+        default_factory=lambda: [
+            "Traceback (most recent call last)",
+            "HTTP Error",
+            "HTTPError",
+            "Error:",
+            "FAILED",
+            "TASK FAILED",
+        ]
+    )
+    unknown_outcome: Literal["keep", "reject"] = "keep"
+    unknown_score: float = Field(0.6, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _needs(self) -> Source:
+        if self.kind != "transcripts" and self.count is None:
+            raise ValueError(f"a {self.kind} source needs 'count'")
+        if self.kind == "transcripts" and self.path is None and self.count is None:
+            raise ValueError("a transcripts source needs 'path' (or 'count' to simulate chats)")
+        return self
+
+    @property
+    def label(self) -> str:
+        if self.name:
+            return self.name
+        return f"{self.kind}:{self.path}" if self.path else self.kind
+
+
+class Filters(_Strict):
+    min_success_score: float = Field(0.5, ge=0, le=1)
+    min_assistant_chars: int = Field(2, ge=0)
+    max_assistant_chars: int = Field(4000, ge=1)
+    max_user_chars: int = Field(12000, ge=1)
+    max_repetition: float = Field(
+        0.5, ge=0, le=1, description="reject when this share of 4-word sequences repeat"
+    )
+
+
+class Dedup(_Strict):
+    near_threshold: float = Field(0.9, gt=0, le=1, description="MinHash Jaccard threshold")
+    num_perm: int = Field(64, ge=16)
+    shingle: int = Field(5, ge=1, description="words per shingle")
+
+
+class Augment(_Strict):
+    count: int = Field(0, ge=0)
+    strategies: list[Literal["rename_agents", "reorder_items", "perturb_numbers", "paraphrase"]] = (
+        Field(
+            default_factory=lambda: [
+                "rename_agents",
+                "reorder_items",
+                "perturb_numbers",
+                "paraphrase",
+            ]
+        )
+    )
+
+
+class Review(_Strict):
+    fraction: float = Field(0.1, gt=0, le=1)
+    max_bad_rate: float = Field(0.05, ge=0, le=1)
+
+
+class Simulation(_Strict):
+    """Settings of the simulator runs behind the generated kinds."""
+
+    n_agents: int = Field(20, ge=2)
+    steps: int = Field(300, ge=10)
+    first_seed: int = Field(1000, description="runs use seeds first_seed, first_seed+1, ...")
+    max_runs: int = Field(200, ge=1)
+
+
+class CurationConfig(_Strict):
+    sources: list[Source] = Field(min_length=1)
+    augment: Augment = Field(default_factory=Augment)
+    filters: Filters = Field(default_factory=Filters)
+    dedup: Dedup = Field(default_factory=Dedup)
+    review: Review = Field(default_factory=Review)
+    simulation: Simulation = Field(default_factory=Simulation)
+    eval_fraction: float = Field(0.1, ge=0, lt=1)
+    context_chars: int = Field(3000, ge=200, description="budget for a transcript's context")
+    max_record_bytes: int = Field(1_000_000, ge=1000)
+    seed: int = 0
+
+
+def load_curation(path: str | Path) -> CurationConfig:
+    """Load a curation config; a missing file or a bad key is a one-line ConfigError.
+    Source paths are relative to the current directory."""
+    return load_config(path, CurationConfig)
+
+
+def as_config(config: str | Path | dict[str, Any] | CurationConfig) -> CurationConfig:
+    if isinstance(config, CurationConfig):
+        return config
+    if isinstance(config, dict):
+        from swarm.config import validate
+
+        return validate(CurationConfig, config, "curation config")
+    return load_curation(config)
+
+
+__all__ = ["ConfigError", "CurationConfig", "Source", "as_config", "load_curation"]

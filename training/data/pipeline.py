@@ -1,0 +1,427 @@
+"""The curation pipeline: sources → extract → filter → dedup → split → augment → dedup →
+validate → write. Every input record and every example is accounted for: per source,
+``read = kept + rejected`` (records), and every extracted example ends in train, eval or
+the rejects with a stage and a reason.
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+import io
+import json
+import math
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from swarm.config import ConfigError
+from swarm.constitution import constitution_text
+from swarm.io import atomic_write_text
+from training.data import simulation as sim
+from training.data.config import CurationConfig, Source, as_config
+from training.data.schema import Reject, TrainingExample, make_example
+from training.data.stages import Deduplicator, apply_filters, augment, is_eval, reason_key
+from training.data.transcripts import (
+    RecordError,
+    agent_turns,
+    classify,
+    context,
+    iter_records,
+    resolve_outcome,
+)
+
+OUTPUTS = (
+    "train.jsonl",
+    "eval.jsonl",
+    "rejects.jsonl",
+    "stats.json",
+    "review.jsonl",
+    "review.csv",
+    "datacard.md",
+)
+
+
+class Ledger:
+    """Counts per source: records read / kept / rejected (with reasons), and examples."""
+
+    def __init__(self) -> None:
+        self.sources: dict[str, dict[str, Any]] = {}
+
+    def source(self, name: str) -> dict[str, Any]:
+        return self.sources.setdefault(
+            name,
+            {
+                "records_read": 0,
+                "records_kept": 0,
+                "records_rejected": 0,
+                "examples": 0,
+                "reasons": Counter(),
+            },
+        )
+
+
+def _files(src: Source) -> list[Path]:
+    p = Path(src.path)
+    if any(ch in src.path for ch in "*?["):
+        files = sorted(Path(f) for f in glob.glob(src.path, recursive=True) if Path(f).is_file())
+        if not files:
+            raise ConfigError(f"source {src.label!r}: no files match {src.path!r}")
+        return files
+    if p.is_dir():
+        return sorted(f for f in p.rglob("*") if f.is_file())
+    if not p.exists():
+        raise ConfigError(f"source {src.label!r}: no such file or directory: {src.path}")
+    return [p]
+
+
+def _transcripts(
+    src: Source,
+    files: list[Path],
+    fmt: str,
+    cfg: CurationConfig,
+    ledger: Ledger,
+    rejects: list[Reject],
+    root: Path | None = None,
+) -> list[TrainingExample]:
+    """Examples from transcript files; provenance names each file (relative to ``root``
+    when given, so outputs do not depend on where they were written)."""
+    led = ledger.source(src.label)
+    out: list[TrainingExample] = []
+    system = constitution_text()
+    for file in files:
+        path = Path(file.relative_to(root)) if root is not None else file
+        for line, rec in iter_records(file, fmt, src, cfg.max_record_bytes):
+            led["records_read"] += 1
+            reason = None
+            if isinstance(rec, RecordError):
+                reason = str(rec)
+            else:
+                roles = [t.role for t in rec.turns]
+                if "system" in roles[1:]:
+                    reason = (
+                        f"broken role order: system message at position {roles.index('system', 1)}"
+                    )
+                score, how = resolve_outcome(rec, src)
+                turns = agent_turns(rec)
+                if reason is None and score is None:
+                    reason = how
+                elif reason is None and not turns:
+                    reason = "no agent turns after the first message"
+            if reason is not None:
+                led["records_rejected"] += 1
+                led["reasons"][reason_key(reason)] += 1
+                rejects.append(
+                    Reject(
+                        stage="extract",
+                        reason=reason,
+                        source=src.label,
+                        source_file=str(path),
+                        line=line,
+                    )
+                )
+                continue
+            led["records_kept"] += 1
+            for i in turns:
+                turn = rec.turns[i]
+                if not turn.text.strip():  # the schema cannot hold it: rejected here
+                    led["examples"] += 1
+                    rejects.append(
+                        Reject(
+                            stage="filter",
+                            reason="empty assistant turn",
+                            source=src.label,
+                            source_file=str(path),
+                            line=line if line is not None else i,
+                        )
+                    )
+                    continue
+                out.append(
+                    make_example(
+                        system,
+                        context(rec, i, cfg.context_chars),
+                        turn.text.strip(),
+                        task_type=classify(turn.text),
+                        success_score=score,
+                        source=src.label,
+                        source_file=str(path),
+                        line=line if line is not None else i,
+                        speaker=turn.speaker,
+                        outcome_from=how,
+                    )
+                )
+    led["examples"] += len(out)
+    return out
+
+
+class Harvest:
+    """Simulation runs shared by the generated sources (seeded, created on demand)."""
+
+    def __init__(self, cfg: CurationConfig) -> None:
+        self.cfg = cfg
+        self.runs: list[sim.Run] = []
+
+    def run(self, i: int) -> sim.Run | None:
+        while len(self.runs) <= i:
+            if len(self.runs) >= self.cfg.simulation.max_runs:
+                return None
+            self.runs.append(
+                sim.simulate(self.cfg.simulation.first_seed + len(self.runs), self.cfg.simulation)
+            )
+        return self.runs[i]
+
+    def collect(self, make, count: int) -> list[TrainingExample]:
+        out: list[TrainingExample] = []
+        i = 0
+        while len(out) < count and (run := self.run(i)) is not None:
+            out.extend(make(run))
+            i += 1
+        return out[:count]
+
+
+def _generated(
+    src: Source, cfg: CurationConfig, harvest: Harvest, rng: np.random.Generator, ledger: Ledger
+) -> list[TrainingExample]:
+    count = src.count or 0
+    if src.kind == "checkpoints":
+        out = harvest.collect(lambda r: sim.checkpoints(r, rng)[: max(1, count // 4)], count)
+    elif src.kind == "reasoning":
+        out = harvest.collect(sim.reasoning, count)
+    else:  # constitutional: round-robin over the rules
+        per_rule: dict[int, list[TrainingExample]] = defaultdict(list)
+        i = 0
+        while sum(len(v) for v in per_rule.values()) < 4 * count and (run := harvest.run(i)):
+            for rule, exs in sim.constitutional(run, rng).items():
+                per_rule[rule].extend(exs)
+            i += 1
+        out = []
+        queues = [per_rule[r] for r in sorted(per_rule)]
+        while len(out) < count and any(queues):
+            for q in queues:
+                if q and len(out) < count:
+                    out.append(q.pop(0))
+    led = ledger.source(src.label)
+    led["records_read"] += len(out)
+    led["records_kept"] += len(out)
+    led["examples"] += len(out)
+    return out
+
+
+def _extract(
+    cfg: CurationConfig, out: Path, ledger: Ledger, rejects: list[Reject], rng: np.random.Generator
+) -> list[TrainingExample]:
+    harvest = Harvest(cfg)
+    examples: list[TrainingExample] = []
+    for src in cfg.sources:
+        if src.kind == "transcripts" and src.path is not None:
+            examples += _transcripts(src, _files(src), src.format, cfg, ledger, rejects)
+        elif src.kind == "transcripts":  # simulated group chats, read like real ones
+            path = out / "simulated" / "chats.jsonl"
+            text, i = "", 0
+            while text.count("\n") < (src.count or 0) and harvest.run(i) is not None:
+                text = sim.chats_jsonl(harvest.runs[: i + 1], src.count or 0)
+                i += 1
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(path, text)
+            examples += _transcripts(src, [path], "openai", cfg, ledger, rejects, root=out)
+        else:
+            examples += _generated(src, cfg, harvest, rng, ledger)
+    return examples
+
+
+def curate(config, out: str | Path, *, progress: bool = False) -> dict[str, Any]:
+    """Run the pipeline; write the outputs (:data:`OUTPUTS`) to ``out``; return the stats."""
+    cfg = as_config(config)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(cfg.seed)
+    ledger = Ledger()
+    rejects: list[Reject] = []
+    stages: dict[str, int] = {}
+
+    extracted = _extract(cfg, out, ledger, rejects, rng)
+    stages["extracted"] = len(extracted) + sum(r.stage == "filter" for r in rejects)
+    kept, rej = apply_filters(extracted, cfg.filters)
+    rejects += rej
+    stages["after_filter"] = len(kept)
+    dedup = Deduplicator(cfg.dedup)
+    kept, rej = dedup.run(kept)
+    rejects += rej
+    stages["after_dedup"] = len(kept)
+    train = [e for e in kept if not is_eval(e.id, cfg.eval_fraction, cfg.seed)]
+    evals = [e for e in kept if is_eval(e.id, cfg.eval_fraction, cfg.seed)]
+    synthetic = augment(train, cfg.augment, rng)
+    stages["synthetic_made"] = len(synthetic)
+    synthetic, rej = dedup.run(synthetic, stage="augment-dedup")
+    rejects += rej
+    stages["synthetic_kept"] = len(synthetic)
+    train += synthetic
+
+    train, rej_t = _validated(train, out / "train.jsonl")
+    evals, rej_e = _validated(evals, out / "eval.jsonl")
+    rejects += rej_t + rej_e
+    stages["train"], stages["eval"] = len(train), len(evals)
+    atomic_write_text(
+        out / "rejects.jsonl", "".join(r.model_dump_json(exclude_none=True) + "\n" for r in rejects)
+    )
+    review = _review_sample(train + evals, cfg, rng)
+    _write_review(review, out)
+
+    stats = _stats(cfg, ledger, rejects, stages, train, evals, len(review))
+    atomic_write_text(out / "stats.json", json.dumps(stats, indent=2))
+    atomic_write_text(out / "datacard.md", datacard(stats, cfg))
+    return stats
+
+
+def _validated(
+    examples: list[TrainingExample], path: Path
+) -> tuple[list[TrainingExample], list[Reject]]:
+    """Write JSONL, then schema-check every line as read back."""
+    text = "".join(e.to_json() + "\n" for e in examples)
+    good, rejects = [], []
+    lines = text.split("\n")[:-1]  # JSONL: only "\n" ends a line (not U+0085 and kin)
+    for e, line in zip(examples, lines, strict=True):
+        try:
+            TrainingExample.model_validate_json(line)
+            good.append(e)
+        except ValueError as exc:
+            rejects.append(
+                Reject(
+                    stage="validate",
+                    reason=f"schema: {exc}".splitlines()[0],
+                    source=e.metadata.source,
+                    id=e.id,
+                )
+            )
+    if rejects:
+        text = "".join(e.to_json() + "\n" for e in good)
+    atomic_write_text(path, text)
+    return good, rejects
+
+
+def _review_sample(
+    examples: list[TrainingExample], cfg: CurationConfig, rng: np.random.Generator
+) -> list[TrainingExample]:
+    strata: dict[tuple[str, str], list[TrainingExample]] = defaultdict(list)
+    for e in examples:
+        strata[(e.task_type, e.metadata.source)].append(e)
+    out = []
+    for key in sorted(strata):
+        group = strata[key]
+        k = min(len(group), math.ceil(cfg.review.fraction * len(group)))
+        out += [group[i] for i in sorted(rng.choice(len(group), k, replace=False))]
+    return out
+
+
+def _write_review(review: list[TrainingExample], out: Path) -> None:
+    atomic_write_text(
+        out / "review.jsonl",
+        "".join(
+            json.dumps({"id": e.id, "label": "", "note": "", "example": json.loads(e.to_json())})
+            + "\n"
+            for e in review
+        ),
+    )
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["id", "task_type", "source", "user", "assistant", "label", "note"])
+    for e in review:
+        w.writerow(
+            [e.id, e.task_type, e.metadata.source, e.text("user"), e.text("assistant"), "", ""]
+        )
+    atomic_write_text(out / "review.csv", buf.getvalue())
+
+
+def _stats(cfg, ledger, rejects, stages, train, evals, review_n) -> dict[str, Any]:
+    by_stage = Counter(r.stage for r in rejects)
+    reasons: dict[str, Counter] = defaultdict(Counter)
+    for r in rejects:
+        reasons[r.stage][reason_key(r.reason)] += 1
+    sources = {}
+    for name, led in ledger.sources.items():
+        dropped = Counter(r.stage for r in rejects if r.source == name and r.stage != "extract")
+        sources[name] = {
+            **{k: v for k, v in led.items() if k != "reasons"},
+            "record_reasons": dict(led["reasons"]),
+            "examples_rejected": dict(dropped),
+        }
+    final = train + evals
+    return {
+        "seed": cfg.seed,
+        "sources": sources,
+        "stages": stages,
+        "rejected": dict(by_stage),
+        "reasons": {k: dict(v) for k, v in reasons.items()},
+        "output": {
+            "train": len(train),
+            "eval": len(evals),
+            "total": len(final),
+            "review": review_n,
+        },
+        "mix": {
+            "source": dict(Counter(e.metadata.source for e in final)),
+            "task_type": dict(Counter(e.task_type for e in final)),
+        },
+        "approved": None,
+        "review_threshold": cfg.review.max_bad_rate,
+    }
+
+
+def datacard(stats: dict[str, Any], cfg: CurationConfig) -> str:
+    """A Markdown data card: what is in the set, the mix, the filters, the numbers."""
+    lines = [
+        "# Data card",
+        "",
+        f"Curated by `swarm data curate` with seed {stats['seed']}. Chat examples: "
+        "system = the swarm constitution, user = the coordination context, assistant = "
+        "one agent turn or action.",
+        "",
+        f"**{stats['output']['total']} examples**: {stats['output']['train']} train, "
+        f"{stats['output']['eval']} eval (split by parent before augmentation), "
+        f"{stats['output']['review']} sampled for review.",
+        "",
+        "## Mix",
+        "",
+        "| source | examples |",
+        "|---|---|",
+    ]
+    lines += [f"| {k} | {v} |" for k, v in sorted(stats["mix"]["source"].items())]
+    lines += ["", "| task_type | examples |", "|---|---|"]
+    lines += [f"| {k} | {v} |" for k, v in sorted(stats["mix"]["task_type"].items())]
+    lines += [
+        "",
+        "## Sources (records)",
+        "",
+        "| source | read | kept | rejected | examples |",
+        "|---|---|---|---|---|",
+    ]
+    for name, s in stats["sources"].items():
+        lines.append(
+            f"| {name} | {s['records_read']} | {s['records_kept']} | "
+            f"{s['records_rejected']} | {s['examples']} |"
+        )
+    f = cfg.filters
+    lines += [
+        "",
+        "## Filters and dedup",
+        "",
+        f"- success_score >= {f.min_success_score}; no conflicts; non-empty assistant "
+        f"turn of {f.min_assistant_chars}-{f.max_assistant_chars} chars; context <= "
+        f"{f.max_user_chars} chars; repeated words <= {f.max_repetition:.0%}.",
+        f"- exact dedup on normalised messages; near-dup MinHash LSH (Jaccard >= "
+        f"{cfg.dedup.near_threshold}, {cfg.dedup.num_perm} permutations, "
+        f"{cfg.dedup.shingle}-word shingles).",
+        f"- augmentation: {cfg.augment.count} requested ({', '.join(cfg.augment.strategies)}).",
+        "",
+        "## Stages",
+        "",
+        "| stage | count |",
+        "|---|---|",
+    ]
+    lines += [f"| {k} | {v} |" for k, v in stats["stages"].items()]
+    lines += ["", "## Rejected", "", "| stage | reason | count |", "|---|---|---|"]
+    for stage, rs in stats["reasons"].items():
+        lines += [f"| {stage} | {r} | {n} |" for r, n in sorted(rs.items(), key=lambda p: -p[1])]
+    return "\n".join(lines) + "\n"
