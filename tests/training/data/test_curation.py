@@ -104,12 +104,14 @@ SAMPLES = {
     "camel": (
         "camel.txt",
         "AI User (Trader):\n\nInstruction: list risks\n\n"
-        "AI Assistant (Analyst):\n\nSolution: three risks.\n\nAI User (Trader):\n\nCAMEL_TASK_DONE\n",
+        "AI Assistant (Analyst):\n\nSolution: three risks.\n\n"
+        "AI User (Trader):\n\nCAMEL_TASK_DONE\n",
     ),
     "chatdev": (
         "chatdev.log",
         "**[Chief Executive Officer<->Chief Product Officer on : DemandAnalysis, turn 0]**\n\n"
-        "We need an app.\n\n**[Chief Product Officer<->Chief Executive Officer on : DemandAnalysis, turn 0]**\n\n"
+        "We need an app.\n\n"
+        "**[Chief Product Officer<->Chief Executive Officer on : DemandAnalysis, turn 0]**\n\n"
         "Agreed, a web app. <TASK_DONE>\n",
     ),
     "agentverse": (
