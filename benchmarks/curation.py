@@ -20,7 +20,22 @@ from benchmarks._common import emit, parser
 from training.data.config import CurationConfig
 from training.data.pipeline import curate
 
-WORDS = "plan test draft review merge deploy fix check data model report chart api ui".split()
+WORDS = [
+    "plan",
+    "test",
+    "draft",
+    "review",
+    "merge",
+    "deploy",
+    "fix",
+    "check",
+    "data",
+    "model",
+    "report",
+    "chart",
+    "api",
+    "ui",
+]
 
 
 def write_chats(path: Path, examples: int, seed: int) -> None:
