@@ -146,12 +146,10 @@ def per_seed(runs: pd.DataFrame) -> pd.DataFrame:
         row["collective_intelligence_ratio"] = row["completed"] / total if total else np.nan
         rows.append({"condition": condition, "seed": seed, **row})
     df = pd.DataFrame(rows)
-    order = {c: i for i, c in enumerate(CONDITIONS)}
-    return df.sort_values(
-        ["condition", "seed"],
-        key=lambda s: s.map(order) if s.name == "condition" else s,
-        ignore_index=True,
-    )
+    df["condition"] = pd.Categorical(df["condition"], categories=CONDITIONS, ordered=True)
+    df = df.sort_values(["condition", "seed"], ignore_index=True)
+    df["condition"] = df["condition"].astype(str)
+    return df
 
 
 def _nanmean(values: pd.Series) -> float:

@@ -186,7 +186,7 @@ def _generated(
 ) -> list[TrainingExample]:
     count = src.count or 0
     if src.kind == "checkpoints":
-        out = harvest.collect(lambda r: sim.checkpoints(r, rng)[: max(1, count // 4)], count)
+        out = harvest.collect(lambda r: sim.checkpoints(r, rng, limit=max(1, count // 4)), count)
     elif src.kind == "reasoning":
         out = harvest.collect(sim.reasoning, count)
     else:  # constitutional: round-robin over the rules
@@ -219,12 +219,13 @@ def _extract(
             examples += _transcripts(src, _files(src), src.format, cfg, ledger, rejects)
         elif src.kind == "transcripts":  # simulated group chats, read like real ones
             path = out / "simulated" / "chats.jsonl"
-            text, i = "", 0
-            while text.count("\n") < (src.count or 0) and harvest.run(i) is not None:
-                text = sim.chats_jsonl(harvest.runs[: i + 1], src.count or 0)
+            lines: list[str] = []
+            i = 0
+            while len(lines) < (src.count or 0) and (run := harvest.run(i)) is not None:
+                lines += [json.dumps(conv) for conv in sim.chats(run)]
                 i += 1
             path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(path, text)
+            atomic_write_text(path, "".join(line + "\n" for line in lines[: src.count]))
             examples += _transcripts(src, [path], "openai", cfg, ledger, rejects, root=out)
         else:
             examples += _generated(src, cfg, harvest, rng, ledger)

@@ -18,7 +18,6 @@ each task's outcome. From them:
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -97,8 +96,11 @@ def _example(step: Step, run: Run, kind: str, **extra) -> TrainingExample:
     )
 
 
-def checkpoints(run: Run, rng: np.random.Generator) -> list[TrainingExample]:
-    """Expert decisions of episodes whose task completed (shuffled)."""
+def checkpoints(
+    run: Run, rng: np.random.Generator, limit: int | None = None
+) -> list[TrainingExample]:
+    """Expert decisions of episodes whose task completed (shuffled; only the first
+    ``limit`` are rendered)."""
     out = []
     for steps in run.trajectories.values():
         upcoming: int | None = None  # the next task this agent holds, walking backwards
@@ -111,7 +113,7 @@ def checkpoints(run: Run, rng: np.random.Generator) -> list[TrainingExample]:
             tid = held if held is not None else upcoming
             if tid is not None and run.outcomes.get(tid) == "done":
                 out.append(st)
-    order = rng.permutation(len(out))
+    order = rng.permutation(len(out))[:limit]
     return [_example(out[i], run, "checkpoints") for i in order]
 
 
@@ -234,13 +236,3 @@ def chats(run: Run) -> Iterator[dict[str, Any]]:
             "messages": msgs,
             "metadata": {"task": msgs[0]["content"], "simulation_seed": run.seed},
         }
-
-
-def chats_jsonl(runs: list[Run], count: int) -> str:
-    lines = []
-    for run in runs:
-        for conv in chats(run):
-            lines.append(json.dumps(conv))
-            if len(lines) >= count:
-                return "\n".join(lines) + "\n"
-    return "\n".join(lines) + "\n"
