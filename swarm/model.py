@@ -254,6 +254,7 @@ class SwarmModel(mesa.Model):
         self.quality_sum = 0.0
         self.completed_by_type = dict.fromkeys(("coordination", "handoff", "synthesis"), 0)
         self.outcomes: dict[int, str] = {}  # task id -> "done" | "failed"
+        self.conflicted: set[int] = set()  # agent indices whose action this step conflicted
         self.decisions = self.novel_decisions = 0
         self.decision_quality_sum = 0.0
         reporters = dict(MODEL_REPORTERS)
@@ -409,6 +410,7 @@ class SwarmModel(mesa.Model):
         for hook in self.on_decisions:
             hook(self, obs, decisions)
         self.throughput = 0
+        self.conflicted = set()
         self._act(obs, decisions)
         self._world()
         self.datacollector.collect(self)
@@ -505,6 +507,7 @@ class SwarmModel(mesa.Model):
 
     def _conflict(self, i: int) -> None:
         self.conflicts += 1
+        self.conflicted.add(i)
         self._soul(i, LearnedPattern(pattern="claiming a contested task", avoid=True))
 
     def _work(self, i: int, task: Task) -> None:
@@ -620,6 +623,7 @@ class SwarmModel(mesa.Model):
         self._drop(i)
         if self.holding[j] >= 0:  # the receiver took something else this step
             self.conflicts += 1
+            self.conflicted.add(i)
             task.holder = None
             task.state = TaskState.OPEN
             self.traces.deposit("help", task.pos, task.priority)

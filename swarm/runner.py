@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from swarm.config import RunConfig, dump_yaml
 from swarm.io import atomic_write_text, write_parquet
 from swarm.model import SwarmModel
 from swarm.plots import save_figure, summary_figure
+from swarm.progress import Bars
 
 
 @dataclass
@@ -29,19 +29,8 @@ def simulate(config: RunConfig, *, progress: bool = False, **overrides) -> RunRe
     """
     kwargs = config.model.kwargs() | overrides
     model = SwarmModel(**kwargs, rng=config.seed)
-    if progress:
-        with Progress(
-            TextColumn("[bold]simulating"),
-            BarColumn(),
-            TextColumn("{task.completed}/{task.total} steps"),
-            TimeRemainingColumn(),
-        ) as bar:
-            job = bar.add_task("run", total=config.steps)
-            for _ in range(config.steps):
-                model.step()
-                bar.advance(job)
-    else:
-        for _ in range(config.steps):
+    with Bars(progress) as bars:
+        for _ in bars.track(range(config.steps), "steps"):
             model.step()
     model.save_souls()
     return RunResult(model, model_frame(model), agents_frame(model))

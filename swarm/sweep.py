@@ -41,6 +41,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from swarm.config import ConfigError, ModelParams, load_yaml, validate
 from swarm.io import atomic_write_text, write_parquet
+from swarm.progress import Bars
 
 Executor = Literal["local", "ray"]
 
@@ -287,7 +288,8 @@ def execute(
         stream = _ray(todo, workers if workers > 1 else None, ray_address)
     else:
         raise ConfigError(f"--executor must be 'local' or 'ray', got {executor!r}")
-    with _progress(progress, len(specs), len(specs) - len(todo)) as advance:
+    with Bars(progress) as bars:
+        advance = bars.add("runs", len(specs), done=len(specs) - len(todo))
         for row, frame in stream:
             store.write(row, frame)
             if on_row is not None:
@@ -297,42 +299,6 @@ def execute(
     return pd.DataFrame([r for r in rows if r is not None]).drop(
         columns=["wall_s", "traceback"], errors="ignore"
     )
-
-
-class _progress:
-    """A rich progress bar with ETA (or nothing)."""
-
-    def __init__(self, show: bool, total: int, done: int) -> None:
-        self.show, self.total, self.done = show, total, done
-        self.bar = None
-
-    def __enter__(self) -> Callable[[], None]:
-        if not self.show:
-            return lambda: None
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-
-        self.bar = Progress(
-            TextColumn("[bold]runs"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TextColumn("eta"),
-            TimeRemainingColumn(),
-        )
-        self.bar.start()
-        job = self.bar.add_task("runs", total=self.total, completed=self.done)
-        return lambda: self.bar.advance(job)
-
-    def __exit__(self, *exc) -> None:
-        if self.bar is not None:
-            self.bar.stop()
 
 
 def run_sweep(

@@ -26,8 +26,7 @@ def curate(
 
     try:
         cfg = load_curation(config)
-        with console.status("curating (simulating, extracting, deduplicating)..."):
-            stats = run(cfg, out)
+        stats = run(cfg, out, progress=True)
     except ConfigError as exc:
         raise UserError(str(exc)) from None
     _print(stats)

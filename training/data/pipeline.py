@@ -20,6 +20,7 @@ import numpy as np
 from swarm.config import ConfigError
 from swarm.constitution import constitution_text
 from swarm.io import atomic_write_text
+from swarm.progress import Bars
 from training.data import simulation as sim
 from training.data.config import CurationConfig, Source, as_config
 from training.data.schema import Reject, TrainingExample, make_example
@@ -159,9 +160,10 @@ def _transcripts(
 class Harvest:
     """Simulation runs shared by the generated sources (seeded, created on demand)."""
 
-    def __init__(self, cfg: CurationConfig) -> None:
+    def __init__(self, cfg: CurationConfig, on_run=None) -> None:
         self.cfg = cfg
         self.runs: list[sim.Run] = []
+        self.on_run = on_run or (lambda: None)
 
     def run(self, i: int) -> sim.Run | None:
         while len(self.runs) <= i:
@@ -170,6 +172,7 @@ class Harvest:
             self.runs.append(
                 sim.simulate(self.cfg.simulation.first_seed + len(self.runs), self.cfg.simulation)
             )
+            self.on_run()
         return self.runs[i]
 
     def collect(self, make, count: int) -> list[TrainingExample]:
@@ -210,13 +213,19 @@ def _generated(
 
 
 def _extract(
-    cfg: CurationConfig, out: Path, ledger: Ledger, rejects: list[Reject], rng: np.random.Generator
+    cfg: CurationConfig,
+    out: Path,
+    ledger: Ledger,
+    rejects: list[Reject],
+    rng: np.random.Generator,
+    bars: Bars,
 ) -> list[TrainingExample]:
-    harvest = Harvest(cfg)
+    harvest = Harvest(cfg, on_run=bars.add("simulation"))
     examples: list[TrainingExample] = []
     for src in cfg.sources:
         if src.kind == "transcripts" and src.path is not None:
-            examples += _transcripts(src, _files(src), src.format, cfg, ledger, rejects)
+            files = list(bars.track(_files(src), "transcripts"))
+            examples += _transcripts(src, files, src.format, cfg, ledger, rejects)
         elif src.kind == "transcripts":  # simulated group chats, read like real ones
             path = out / "simulated" / "chats.jsonl"
             lines: list[str] = []
@@ -242,21 +251,22 @@ def curate(config, out: str | Path, *, progress: bool = False) -> dict[str, Any]
     rejects: list[Reject] = []
     stages: dict[str, int] = {}
 
-    extracted = _extract(cfg, out, ledger, rejects, rng)
-    stages["extracted"] = len(extracted) + sum(r.stage == "filter" for r in rejects)
-    kept, rej = apply_filters(extracted, cfg.filters)
-    rejects += rej
-    stages["after_filter"] = len(kept)
-    dedup = Deduplicator(cfg.dedup)
-    kept, rej = dedup.run(kept)
-    rejects += rej
-    stages["after_dedup"] = len(kept)
-    train = [e for e in kept if not is_eval(e.id, cfg.eval_fraction, cfg.seed)]
-    evals = [e for e in kept if is_eval(e.id, cfg.eval_fraction, cfg.seed)]
-    synthetic = augment(train, cfg.augment, rng)
-    stages["synthetic_made"] = len(synthetic)
-    synthetic, rej = dedup.run(synthetic, stage="augment-dedup")
-    rejects += rej
+    with Bars(progress) as bars:
+        extracted = _extract(cfg, out, ledger, rejects, rng, bars)
+        stages["extracted"] = len(extracted) + sum(r.stage == "filter" for r in rejects)
+        kept, rej = apply_filters(extracted, cfg.filters)
+        rejects += rej
+        stages["after_filter"] = len(kept)
+        dedup = Deduplicator(cfg.dedup)
+        kept, rej = dedup.run(bars.track(kept, "dedup"))
+        rejects += rej
+        stages["after_dedup"] = len(kept)
+        train = [e for e in kept if not is_eval(e.id, cfg.eval_fraction, cfg.seed)]
+        evals = [e for e in kept if is_eval(e.id, cfg.eval_fraction, cfg.seed)]
+        synthetic = augment(train, cfg.augment, rng, bars.add("augment", cfg.augment.count))
+        stages["synthetic_made"] = len(synthetic)
+        synthetic, rej = dedup.run(bars.track(synthetic, "dedup again"), stage="augment-dedup")
+        rejects += rej
     stages["synthetic_kept"] = len(synthetic)
     train += synthetic
 

@@ -39,6 +39,7 @@ class Step:
     obs: Observation
     action: Any
     step: int
+    conflict: bool = False  # the action conflicted (a contested claim, a refused handoff)
 
 
 @dataclass
@@ -69,6 +70,8 @@ def simulate(seed: int, sim: Simulation) -> Run:
     model.on_decisions.append(record)
     for _ in range(sim.steps):
         model.step()
+        for i in model.conflicted:
+            run.trajectories[i][-1].conflict = True
     run.outcomes = dict(model.outcomes)
     run.decisions = model.datacollector.get_table_dataframe("decisions").to_dict("records")
     return run
@@ -92,6 +95,7 @@ def _example(step: Step, run: Run, kind: str, **extra) -> TrainingExample:
         source_file=f"simulation:seed={run.seed}",
         line=step.step * 100_000 + step.obs.agent_id,
         action=step.action.kind.value,
+        **({"conflict": True} if step.conflict else {}),
         **extra,
     )
 
@@ -214,6 +218,8 @@ def chats(run: Run) -> Iterator[dict[str, Any]]:
                 text = f"Working on task {tid}; progress {p:.1f}."
             else:
                 continue
+            if st.conflict:
+                text = f"Tried task {tid}, but it was already taken: a conflict."
             events[tid].append((st.step, a, text))
     for tid, evs in sorted(events.items()):
         outcome = run.outcomes.get(tid)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
@@ -243,7 +243,10 @@ STRATEGIES = {
 
 
 def augment(
-    parents: list[TrainingExample], cfg: Augment, rng: np.random.Generator
+    parents: list[TrainingExample],
+    cfg: Augment,
+    rng: np.random.Generator,
+    advance: Callable[[], None] | None = None,
 ) -> list[TrainingExample]:
     """``cfg.count`` variants of randomly drawn parents (each keeps its parent's answer
     right); a parent that no strategy applies to is skipped."""
@@ -280,4 +283,6 @@ def augment(
                 **meta,
             )
         )
+        if advance is not None:
+            advance()
     return out

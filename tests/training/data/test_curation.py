@@ -247,3 +247,18 @@ def test_the_example_schema_refuses_broken_roles():
                 "provenance": {"id": "1"},
             }
         )
+
+
+def test_simulated_conflicts_are_flagged_and_filtered():
+    from training.data import simulation as sim
+    from training.data.config import Filters, Simulation
+    from training.data.stages import filter_reason
+
+    run = sim.simulate(1000, Simulation(n_agents=20, steps=300))  # 3 conflicts
+    flagged = [s for steps in run.trajectories.values() for s in steps if s.conflict]
+    assert flagged, "a crowded swarm should produce contested claims"
+    ex = sim._example(flagged[0], run, "checkpoints")
+    assert ex.metadata.conflict is True
+    assert filter_reason(ex, Filters()).startswith("conflict")
+    said = [m["content"] for c in sim.chats(run) for m in c["messages"]]
+    assert sum("a conflict" in t for t in said) > 0
