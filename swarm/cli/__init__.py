@@ -18,6 +18,7 @@ from swarm.cli.plot import plot
 from swarm.cli.run import run
 from swarm.cli.soul import soul_app
 from swarm.cli.sweep import sweep
+from swarm.cli.train import train_app
 
 app = typer.Typer(
     name="swarm",
@@ -29,6 +30,7 @@ app = typer.Typer(
 app.add_typer(soul_app, name="soul")
 app.add_typer(bench_app, name="bench")
 app.add_typer(data_app, name="data")
+app.add_typer(train_app, name="train")
 app.command("run")(run)
 app.command("demo")(demo)
 app.command("sweep")(sweep)

@@ -1,0 +1,166 @@
+"""From chat examples to training batches: assistant-only labels, packing, padding.
+
+* :func:`encode_chats` renders conversations with the tokenizer's chat template and
+  labels only the assistant tokens (end of turn included): from the template's
+  ``{% generation %}`` markers when it has them, else by the prefix difference (the
+  conversation up to a turn with the generation prompt, then with the turn).
+* :func:`packed_batches` puts several examples in one row with position ids restarting
+  at 0 for each; with no attention mask, transformers' masks keep each example from
+  attending to the others (the packed-sequence mask; call the model with
+  ``use_cache=False``, or the mask is not built). Padded batches are the plain
+  baseline: one example per row, padded to the longest in the batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+IGNORE = -100
+
+
+class EncodingError(ValueError):
+    """An example that cannot be trained on (e.g. no assistant tokens)."""
+
+
+@dataclass(frozen=True)
+class Encoded:
+    input_ids: list[int]
+    labels: list[int]  # IGNORE outside the assistant tokens
+    example_id: str = ""
+    is_action: bool = False  # a swarm decision (next-action accuracy is measured on these)
+
+    def __len__(self) -> int:
+        return len(self.input_ids)
+
+    @property
+    def n_target(self) -> int:
+        return sum(t != IGNORE for t in self.labels)
+
+
+def has_generation_markers(tokenizer) -> bool:
+    tpl = tokenizer.chat_template or ""
+    return "generation %}" in tpl or "generation -%}" in tpl
+
+
+def _masks_by_prefix(tokenizer, messages: list[dict]) -> tuple[list[int], list[int]]:
+    ids: list[int] = tokenizer.apply_chat_template(messages, tokenize=True, return_dict=False)
+    mask = [0] * len(ids)
+    for i, m in enumerate(messages):
+        if m["role"] != "assistant":
+            continue
+        before = tokenizer.apply_chat_template(
+            messages[:i], tokenize=True, return_dict=False, add_generation_prompt=True
+        )
+        upto = tokenizer.apply_chat_template(messages[: i + 1], tokenize=True, return_dict=False)
+        if ids[: len(upto)] != upto or upto[: len(before)] != before:
+            raise EncodingError("the chat template is not prefix-stable")
+        for k in range(len(before), len(upto)):
+            mask[k] = 1
+    return ids, mask
+
+
+def encode_chats(examples: Sequence[dict], tokenizer, *, chunk: int = 512) -> list[Encoded]:
+    """Encode curated examples (dicts with ``messages``, optionally ``metadata`` and
+    ``provenance``); raises :class:`EncodingError` naming an example with no target."""
+    out: list[Encoded] = []
+    markers = has_generation_markers(tokenizer)
+    for start in range(0, len(examples), chunk):
+        part = examples[start : start + chunk]
+        convs = [ex["messages"] for ex in part]
+        if markers:
+            enc = tokenizer.apply_chat_template(
+                convs, tokenize=True, return_dict=True, return_assistant_tokens_mask=True
+            )
+            pairs = list(zip(enc["input_ids"], enc["assistant_masks"], strict=True))
+        else:
+            pairs = [_masks_by_prefix(tokenizer, c) for c in convs]
+        for k, (ex, (ids, mask)) in enumerate(zip(part, pairs, strict=True)):
+            ids = list(ids)
+            labels = [t if m else IGNORE for t, m in zip(ids, mask, strict=True)]
+            eid = ex.get("provenance", {}).get("id") or f"#{start + k + 1}"
+            if not any(mask):
+                raise EncodingError(f"example {eid}: no assistant tokens to train on")
+            is_action = "action" in ex.get("metadata", {})
+            out.append(Encoded(ids, labels, eid, is_action))
+    return out
+
+
+def encode_documents(texts: Sequence[str], tokenizer) -> list[Encoded]:
+    """Plain documents for pretraining: ``bos + text + end_of_text``, every token a target."""
+    bos = tokenizer.bos_token_id
+    end = tokenizer.convert_tokens_to_ids("<|end_of_text|>")
+    out = []
+    for ids in tokenizer(list(texts), add_special_tokens=False)["input_ids"]:
+        seq = [bos, *ids, end]
+        out.append(Encoded(seq, [IGNORE, *seq[1:]]))
+    return out
+
+
+# Plans: which examples go in which row, per batch ----------------------------------------
+
+
+def pack_rows(lengths: Sequence[int], order: Sequence[int], max_len: int, open_bins: int = 8):
+    """First fit over a few open rows, in the given order: a list of rows (lists of
+    example indices), each with total length <= ``max_len``."""
+    rows: list[list[int]] = []
+    free: list[tuple[int, int]] = []  # (row index, room left) of the open rows
+    for i in order:
+        n = lengths[i]
+        for k, (r, room) in enumerate(free):
+            if n <= room:
+                rows[r].append(int(i))
+                free[k] = (r, room - n)
+                break
+        else:
+            rows.append([int(i)])
+            free.append((len(rows) - 1, max_len - n))
+            if len(free) > open_bins:
+                free.pop(0)
+    return rows
+
+
+def epoch_order(n: int, seed: int, epoch: int) -> np.ndarray:
+    return np.random.default_rng([seed, epoch]).permutation(n)
+
+
+def plan_epoch(
+    lengths: Sequence[int], batch_size: int, max_len: int, seed: int, epoch: int, packing: bool
+) -> list[list[list[int]]]:
+    """Batches (lists of rows of example indices) for one epoch, seeded."""
+    order = epoch_order(len(lengths), seed, epoch)
+    rows = pack_rows(lengths, order, max_len) if packing else [[int(i)] for i in order]
+    return [rows[i : i + batch_size] for i in range(0, len(rows), batch_size)]
+
+
+# Tensors ---------------------------------------------------------------------------------
+
+
+def collate(batch: list[list[int]], data: Sequence[Encoded], pad_id: int, packing: bool):
+    """Tensors for one batch. Packed rows get position ids restarting per example and no
+    attention mask; padded rows get an attention mask."""
+    import torch
+
+    width = max(sum(len(data[i]) for i in row) for row in batch)
+    ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+    labels = torch.full((len(batch), width), IGNORE, dtype=torch.long)
+    pos = torch.zeros((len(batch), width), dtype=torch.long)
+    attn = torch.zeros((len(batch), width), dtype=torch.long)
+    for r, row in enumerate(batch):
+        at = 0
+        for i in row:
+            ex = data[i]
+            n = len(ex)
+            ids[r, at : at + n] = torch.tensor(ex.input_ids)
+            labels[r, at : at + n] = torch.tensor(ex.labels)
+            pos[r, at : at + n] = torch.arange(n)
+            at += n
+        attn[r, :at] = 1
+        pos[r, at:] = torch.arange(width - at)  # the tail pad is its own segment
+    out = {"input_ids": ids, "labels": labels, "position_ids": pos}
+    if not packing:
+        out["attention_mask"] = attn
+    tokens = int(attn.sum())
+    return out, tokens

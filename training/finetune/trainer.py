@@ -1,0 +1,363 @@
+"""LoRA (or full) fine-tuning on curated chat data, with exact resume.
+
+:func:`finetune` reads the config (:mod:`training.finetune.config`), encodes the data
+with assistant-only labels, plans every epoch's batches from the seed (packed or padded),
+and trains with AdamW and a warmup-then-cosine schedule. Every ``eval_steps`` it writes
+eval loss and next-action accuracy to ``metrics.jsonl``; every ``save_steps`` a
+checkpoint (``checkpoint-N/``: the adapter, or the model when ``lora.enabled`` is false,
+plus optimizer, scheduler, RNG state and the counters), written to a temporary
+directory and renamed, so a killed run leaves only complete checkpoints. Resuming loads
+the last one and continues with the same batches, the same RNG and the same schedule,
+so it ends where an uninterrupted run ends.
+
+At the end: ``adapter/`` (PEFT format, safetensors; or ``model/``) with the tokenizer,
+and ``training_report.json`` (tokens, wall time, device, estimated cost, final eval).
+Multi-GPU: the same command under ``accelerate launch`` splits each step's micro-batches
+across the processes (data parallel).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from swarm.config import ConfigError
+from swarm.io import atomic_write_text
+from training.base import read_jsonl
+from training.batching import EncodingError, collate, encode_chats, plan_epoch
+from training.finetune.config import FinetuneConfig, as_finetune
+
+_CKPT = re.compile(r"checkpoint-(\d+)$")
+
+
+def checkpoints(output_dir: str | Path) -> list[Path]:
+    """The complete checkpoints in ``output_dir``, oldest first."""
+    out = Path(output_dir)
+    found = [p for p in out.glob("checkpoint-*") if _CKPT.search(p.name)]
+    done = [p for p in found if (p / "state.json").exists()]
+    return sorted(done, key=lambda p: int(_CKPT.search(p.name)[1]))
+
+
+class Plan:
+    """Every micro-batch of the run, in order: epochs planned from the seed, a fraction
+    of an epoch allowed."""
+
+    def __init__(self, lengths: list[int], cfg: FinetuneConfig, world: int = 1) -> None:
+        t = cfg.training
+        self.batches: list[list[list[int]]] = []
+        first = plan_epoch(lengths, t.batch_size, cfg.max_seq_length, cfg.seed, 0, cfg.packing)
+        self.per_epoch = len(first)
+        wanted = math.ceil(t.epochs * self.per_epoch)
+        epoch = 0
+        while len(self.batches) < wanted:
+            plan = (
+                first
+                if epoch == 0
+                else plan_epoch(
+                    lengths, t.batch_size, cfg.max_seq_length, cfg.seed, epoch, cfg.packing
+                )
+            )
+            self.batches += plan[: wanted - len(self.batches)]
+            epoch += 1
+        self.per_step = cfg.gradient_accumulation_steps * world
+        self.steps = max(1, len(self.batches) // self.per_step)
+        if t.max_steps is not None:
+            self.steps = min(self.steps, t.max_steps)
+
+    def step(self, step: int, rank: int = 0, world: int = 1) -> list[list[list[int]]]:
+        """This process's micro-batches of optimizer step ``step`` (0-based)."""
+        chunk = self.batches[step * self.per_step : (step + 1) * self.per_step]
+        return chunk[rank::world]
+
+    def epoch_of(self, step: int) -> float:
+        return round(step * self.per_step / self.per_epoch, 3)
+
+
+def _load_data(cfg: FinetuneConfig, tokenizer) -> tuple[list, list, dict[str, int]]:
+    counts = {}
+    data = {}
+    for split in ("train", "eval"):
+        rows = read_jsonl(getattr(cfg.data, split))
+        if split == "eval" and cfg.evaluation.max_examples is not None:
+            k = min(cfg.evaluation.max_examples, len(rows))
+            pick = np.random.default_rng(cfg.seed).choice(len(rows), k, replace=False)
+            rows = [rows[i] for i in sorted(pick)]
+        for n, row in enumerate(rows, 1):
+            if not isinstance(row, dict) or not isinstance(row.get("messages"), list):
+                raise ConfigError(f"{getattr(cfg.data, split)}:{n}: no 'messages' list")
+        try:
+            enc = encode_chats(rows, tokenizer)
+        except EncodingError as exc:
+            raise ConfigError(f"{getattr(cfg.data, split)}: {exc}") from None
+        kept = [e for e in enc if len(e) <= cfg.max_seq_length]
+        counts[f"{split}_examples"] = len(kept)
+        counts[f"{split}_too_long"] = len(enc) - len(kept)
+        data[split] = kept
+    if not data["train"]:
+        raise ConfigError(f"{cfg.data.train}: no example fits max_seq_length {cfg.max_seq_length}")
+    return data["train"], data["eval"], counts
+
+
+def _model(cfg: FinetuneConfig, base: Path, device: str):
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    bf16 = cfg.precision == "bf16" or (
+        cfg.precision == "auto" and device.startswith("cuda") and torch.cuda.is_bf16_supported()
+    )
+    model = AutoModelForCausalLM.from_pretrained(
+        str(base), dtype=torch.bfloat16 if bf16 else torch.float32
+    )
+    if cfg.gradient_checkpointing:
+        model.gradient_checkpointing_enable()
+        model.enable_input_require_grads()
+    if cfg.lora.enabled:
+        from peft import LoraConfig, get_peft_model
+
+        lora = LoraConfig(
+            r=cfg.lora.rank,
+            lora_alpha=cfg.lora.alpha,
+            lora_dropout=cfg.lora.dropout,
+            target_modules=cfg.lora.target_modules,
+            task_type="CAUSAL_LM",
+        )
+        try:
+            model = get_peft_model(model, lora)
+        except ValueError as exc:  # e.g. target modules not found in the model
+            raise ConfigError(f"lora: {exc}".splitlines()[0]) from None
+    return model.to(device), ("bf16" if bf16 else "fp32")
+
+
+def _save_weights(model, where: Path, lora: bool) -> None:
+    model.save_pretrained(str(where / ("adapter" if lora else "model")))
+
+
+def _load_weights(model, where: Path, lora: bool) -> None:
+    from safetensors.torch import load_file
+
+    if lora:
+        from peft import set_peft_model_state_dict
+
+        state = load_file(str(where / "adapter" / "adapter_model.safetensors"))
+        result = set_peft_model_state_dict(model, state)
+        if getattr(result, "unexpected_keys", None):
+            raise ConfigError(f"{where}: adapter does not match the model")
+    else:
+        state = {}
+        for f in sorted((where / "model").glob("*.safetensors")):
+            state.update(load_file(str(f)))
+        missing, unexpected = model.load_state_dict(state, strict=False)
+        if unexpected or any("lm_head" not in k for k in missing):
+            raise ConfigError(f"{where}: model weights do not match")
+
+
+def _save_checkpoint(model, opt, sched, state: dict, cfg: FinetuneConfig) -> Path:
+    import torch
+
+    from training.runtime import rng_state
+
+    out = Path(cfg.output_dir)
+    final = out / f"checkpoint-{state['step']}"
+    tmp = out / f".checkpoint-{state['step']}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    _save_weights(model, tmp, cfg.lora.enabled)
+    torch.save(opt.state_dict(), tmp / "optimizer.pt")
+    torch.save(sched.state_dict(), tmp / "scheduler.pt")
+    torch.save(rng_state(), tmp / "rng.pt")
+    (tmp / "state.json").write_text(json.dumps(state, indent=2))
+    shutil.rmtree(final, ignore_errors=True)
+    tmp.rename(final)
+    for old in checkpoints(out)[: -cfg.evaluation.keep_checkpoints]:
+        shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def _resume(model, opt, sched, ckpt: Path, cfg: FinetuneConfig) -> dict:
+    import torch
+
+    from training.runtime import set_rng_state
+
+    _load_weights(model, ckpt, cfg.lora.enabled)
+    opt.load_state_dict(torch.load(ckpt / "optimizer.pt", weights_only=False))
+    sched.load_state_dict(torch.load(ckpt / "scheduler.pt", weights_only=False))
+    set_rng_state(torch.load(ckpt / "rng.pt", weights_only=False))
+    return json.loads((ckpt / "state.json").read_text())
+
+
+class MetricsLog:
+    """``metrics.jsonl``: one JSON object per line, appended as training goes (a resumed
+    run first drops the lines after its checkpoint)."""
+
+    def __init__(self, path: Path, keep_upto: int | None) -> None:
+        self.path = path
+        if keep_upto is None:
+            path.write_text("")
+        elif path.exists():
+            lines = [ln for ln in path.read_text().splitlines() if ln.strip()]
+            kept = [ln for ln in lines if json.loads(ln).get("step", 0) <= keep_upto]
+            path.write_text("".join(ln + "\n" for ln in kept))
+
+    def write(self, record: dict[str, Any]) -> None:
+        with self.path.open("a") as f:
+            f.write(json.dumps(record) + "\n")
+
+
+def finetune(
+    config,
+    *,
+    resume: bool | None = None,
+    progress: bool = False,
+    max_steps: int | None = None,
+) -> dict[str, Any]:
+    """Fine-tune as ``config`` says; return the training report."""
+    from accelerate import Accelerator
+    from transformers import AutoTokenizer
+
+    from training.finetune.evaluate import evaluate
+    from training.runtime import (
+        device_name,
+        loss_bar,
+        optimizer_and_schedule,
+        pick_device,
+        seed_everything,
+    )
+
+    cfg = as_finetune(config)
+    if max_steps is not None:
+        training = cfg.training.model_copy(update={"max_steps": max_steps})
+        cfg = cfg.model_copy(update={"training": training})
+    resume = cfg.resume if resume is None else resume
+    base = cfg.base_dir()
+    out = Path(cfg.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    tokenizer = AutoTokenizer.from_pretrained(str(base))
+    if not tokenizer.chat_template:
+        raise ConfigError(f"base_model: {base} has a tokenizer without a chat template")
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    train, evals, counts = _load_data(cfg, tokenizer)
+
+    accelerator = Accelerator(cpu=cfg.device == "cpu")
+    rank, world = accelerator.process_index, accelerator.num_processes
+    device = str(accelerator.device) if cfg.device == "auto" else pick_device(cfg.device)
+    plan = Plan([len(e) for e in train], cfg, world)
+    seed_everything(cfg.seed)
+    model, precision = _model(cfg, base, device)
+    t = cfg.training
+    opt, sched = optimizer_and_schedule(
+        model, t.learning_rate, t.warmup_steps, plan.steps, t.weight_decay
+    )
+    model, opt = accelerator.prepare(model, opt)
+    model.train()
+
+    state = {"step": 0, "tokens": 0, "elapsed_s": 0.0}
+    last = checkpoints(out)[-1] if resume and checkpoints(out) else None
+    if last is not None:
+        state = _resume(accelerator.unwrap_model(model), opt, sched, last, cfg)
+    log = MetricsLog(out / "metrics.jsonl", state["step"] if last is not None else None)
+
+    dev_name = device_name(device)
+    price = cfg.cost.price_per_hour
+
+    def cost(elapsed: float) -> float:
+        return round(elapsed / 3600 * world * price, 6)
+
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    total = sum(p.numel() for p in model.parameters())
+    show = progress and accelerator.is_main_process
+    bar = loss_bar(show, plan.steps, state["step"], "fine-tuning")
+    if bar is not None:
+        bar.start()
+    started = time.perf_counter() - state["elapsed_s"]
+    window: list[float] = state.get("window", [])  # step losses since the last log line
+    final_eval: dict[str, Any] | None = state.get("eval")
+    try:
+        while state["step"] < plan.steps:
+            step_loss = 0.0
+            for batch in plan.step(state["step"], rank, world):
+                inputs, n = collate(batch, train, tokenizer.pad_token_id, cfg.packing)
+                inputs = {k: v.to(device) for k, v in inputs.items()}
+                loss = model(**inputs, use_cache=False).loss / cfg.gradient_accumulation_steps
+                accelerator.backward(loss)
+                step_loss += loss.item()
+                state["tokens"] += n * world
+            accelerator.clip_grad_norm_(model.parameters(), t.max_grad_norm)
+            opt.step()
+            sched.step()
+            opt.zero_grad(set_to_none=True)
+            state["step"] += 1
+            step = state["step"]
+            window.append(step_loss)
+            state["elapsed_s"] = time.perf_counter() - started
+            if bar is not None:
+                bar.update(bar.task_ids[0], advance=1, loss=f"{step_loss:.3f}")
+            record = {
+                "step": step,
+                "epoch": plan.epoch_of(step),
+                "loss": round(sum(window) / len(window), 5),
+                "lr": sched.get_last_lr()[0],
+                "tokens": state["tokens"],
+                "elapsed_s": round(state["elapsed_s"], 2),
+                "tokens_per_s": round(state["tokens"] / max(state["elapsed_s"], 1e-9), 1),
+                "cost_usd": cost(state["elapsed_s"]),
+            }
+            if accelerator.is_main_process and (step % t.logging_steps == 0 or step == plan.steps):
+                log.write(record)
+                window = []
+            if step % cfg.evaluation.eval_steps == 0 or step == plan.steps:
+                if evals and accelerator.is_main_process:
+                    final_eval = evaluate(
+                        accelerator.unwrap_model(model),
+                        evals,
+                        tokenizer.pad_token_id,
+                        cfg.evaluation.batch_size,
+                        device,
+                    )
+                    log.write({"step": step, "epoch": record["epoch"], **final_eval})
+                state["eval"] = final_eval
+            state["window"] = window
+            if step % cfg.evaluation.save_steps == 0 and accelerator.is_main_process:
+                _save_checkpoint(accelerator.unwrap_model(model), opt, sched, state, cfg)
+            accelerator.wait_for_everyone()
+    finally:
+        if bar is not None:
+            bar.stop()
+
+    report = {
+        "base_model": str(base),
+        "method": "lora" if cfg.lora.enabled else "full",
+        "parameters": total,
+        "trainable_parameters": trainable,
+        "precision": precision,
+        "packing": cfg.packing,
+        **counts,
+        "steps": plan.steps,
+        "epochs": plan.epoch_of(plan.steps),
+        "tokens": state["tokens"],
+        "wall_s": round(state["elapsed_s"], 2),
+        "tokens_per_s": round(state["tokens"] / max(state["elapsed_s"], 1e-9), 1),
+        "device": dev_name,
+        "processes": world,
+        "device_hours": round(state["elapsed_s"] / 3600 * world, 6),
+        "price_per_hour": price,
+        "estimated_cost_usd": cost(state["elapsed_s"]),
+        "resumed_from": last.name if last is not None else None,
+        "eval": final_eval,
+        "seed": cfg.seed,
+    }
+    if accelerator.is_main_process:
+        where = out / ("adapter" if cfg.lora.enabled else "model")
+        unwrapped = accelerator.unwrap_model(model)
+        unwrapped.save_pretrained(str(where))
+        tokenizer.save_pretrained(str(where))
+        report["output"] = str(where)
+        atomic_write_text(out / "training_report.json", json.dumps(report, indent=2))
+    return report

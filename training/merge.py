@@ -1,0 +1,31 @@
+"""Merge a LoRA adapter into its base model: a plain transformers model directory."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from swarm.config import ConfigError
+
+
+def merge(adapter: str | Path, out: str | Path, base: str | Path | None = None) -> Path:
+    """Load ``base`` (default: the adapter's ``base_model_name_or_path``), apply the
+    adapter, merge it into the weights, and save model and tokenizer to ``out``."""
+    adapter = Path(adapter)
+    meta = adapter / "adapter_config.json"
+    if not meta.exists():
+        raise ConfigError(f"{adapter}: not a PEFT adapter directory (no adapter_config.json)")
+    base = Path(base or json.loads(meta.read_text()).get("base_model_name_or_path") or "")
+    if not base.is_dir():
+        raise ConfigError(f"{adapter}: its base model {str(base)!r} is not a local directory")
+
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    model = AutoModelForCausalLM.from_pretrained(str(base))
+    merged = PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
+    out = Path(out)
+    merged.save_pretrained(str(out))
+    source = adapter if (adapter / "tokenizer_config.json").exists() else base
+    AutoTokenizer.from_pretrained(str(source)).save_pretrained(str(out))
+    return out
