@@ -138,12 +138,20 @@ def plan_epoch(
 # Tensors ---------------------------------------------------------------------------------
 
 
-def collate(batch: list[list[int]], data: Sequence[Encoded], pad_id: int, packing: bool):
-    """Tensors for one batch. Packed rows get position ids restarting per example and no
-    attention mask; padded rows get an attention mask."""
+def collate(
+    batch: list[list[int]],
+    data: Sequence[Encoded],
+    pad_id: int,
+    packing: bool,
+    pad_to: int | None = None,
+):
+    """Tensors for one batch, and its count of real tokens. Packed rows get position ids
+    restarting per example and no attention mask; padded rows get an attention mask and
+    are padded to the longest row (or to ``pad_to``: fixed shapes)."""
     import torch
 
     width = max(sum(len(data[i]) for i in row) for row in batch)
+    width = max(width, pad_to or 0)
     ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
     labels = torch.full((len(batch), width), IGNORE, dtype=torch.long)
     pos = torch.zeros((len(batch), width), dtype=torch.long)

@@ -6,7 +6,9 @@ content + ``<|eot_id|>`` after one ``<|begin_of_text|>``, and wraps every assist
 message's content and its ``<|eot_id|>`` in ``{% generation %}`` markers, so
 ``apply_chat_template(..., return_assistant_tokens_mask=True)`` marks exactly the tokens
 the model must learn to write (end of turn included). ``eos_token`` is ``<|eot_id|>``: a
-generated answer stops at the end of its turn.
+generated answer stops at the end of its turn. Newlines are always tokens of their own,
+so a prompt ending in the assistant header tokenizes the same way as it does inside a
+training example (no token straddles the boundary where the answer begins).
 """
 
 from __future__ import annotations
@@ -69,7 +71,14 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int = 4096):
     from transformers import PreTrainedTokenizerFast
 
     tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    # Newlines are tokens of their own, so the text after a role header starts a fresh
+    # token whether the answer is there (training) or not yet (the generation prompt).
+    tok.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Split("\n", behavior="isolated"),
+            pre_tokenizers.ByteLevel(add_prefix_space=False),
+        ]
+    )
     tok.post_processor = processors.ByteLevel(trim_offsets=False)
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(

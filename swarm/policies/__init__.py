@@ -1,8 +1,10 @@
 """Policies: ``decide(list[Observation]) -> list[Decision]``, one call per step.
 
 Names accepted by :func:`make_policy` (and ``SwarmModel(policy=...)``): ``heuristic``
-(the expert), ``no-traces`` (the expert, blind to traces), ``random``, and
-``heuristic-naive`` (the expert written agent by agent; a benchmark baseline).
+(the expert), ``no-traces`` (the expert, blind to traces), ``random``,
+``heuristic-naive`` (the expert written agent by agent; a benchmark baseline), and
+``lm:PATH`` (a language model or PEFT adapter directory: :class:`LMPolicy`, loaded once
+per path and shared).
 """
 
 from __future__ import annotations
@@ -30,10 +32,16 @@ def make_policy(spec: str | Policy) -> Policy:
         if not callable(getattr(spec, "decide", None)):
             raise TypeError(f"policy {spec!r} has no decide(observations) method")
         return spec
+    if spec.startswith("lm:"):
+        from swarm.policies.lm import LMPolicy
+
+        return LMPolicy.from_pretrained(spec[3:])
     try:
         return POLICIES[spec]()
     except KeyError:
-        raise ValueError(f"unknown policy {spec!r}; choose one of {', '.join(POLICIES)}") from None
+        raise ValueError(
+            f"unknown policy {spec!r}; choose one of {', '.join(POLICIES)} or lm:PATH"
+        ) from None
 
 
 __all__ = [

@@ -85,3 +85,11 @@ def test_an_example_without_assistant_turns_is_an_error(tok):
     msgs = [{"role": "system", "content": "x"}, {"role": "user", "content": "y"}]
     with pytest.raises(EncodingError, match="ex-7"):
         encode_chats([{"messages": msgs, "provenance": {"id": "ex-7"}}], tok)
+
+
+def test_the_generation_prompt_is_a_token_prefix_of_the_answered_chat(tok):
+    msgs = CORPUS[3]["messages"]
+    prompt = tok.apply_chat_template(msgs[:2], add_generation_prompt=True)["input_ids"]
+    full = tok.apply_chat_template(msgs)["input_ids"]
+    assert full[: len(prompt)] == prompt
+    assert tok.decode(full[len(prompt) :]) == "claim task 3" + EOS

@@ -196,8 +196,11 @@ class MetricsLog:
     """``metrics.jsonl``: one JSON object per line, appended as training goes (a resumed
     run first drops the lines after its checkpoint)."""
 
-    def __init__(self, path: Path, keep_upto: int | None) -> None:
+    def __init__(self, path: Path, keep_upto: int | None, enabled: bool = True) -> None:
         self.path = path
+        self.enabled = enabled
+        if not enabled:
+            return
         if keep_upto is None:
             path.write_text("")
         elif path.exists():
@@ -206,6 +209,8 @@ class MetricsLog:
             path.write_text("".join(ln + "\n" for ln in kept))
 
     def write(self, record: dict[str, Any]) -> None:
+        if not self.enabled:
+            return
         with self.path.open("a") as f:
             f.write(json.dumps(record) + "\n")
 
@@ -262,7 +267,11 @@ def finetune(
     last = checkpoints(out)[-1] if resume and checkpoints(out) else None
     if last is not None:
         state = _resume(accelerator.unwrap_model(model), opt, sched, last, cfg)
-    log = MetricsLog(out / "metrics.jsonl", state["step"] if last is not None else None)
+    log = MetricsLog(
+        out / "metrics.jsonl",
+        state["step"] if last is not None else None,
+        enabled=accelerator.is_main_process,
+    )
 
     dev_name = device_name(device)
     price = cfg.cost.price_per_hour
@@ -309,7 +318,7 @@ def finetune(
                 "tokens_per_s": round(state["tokens"] / max(state["elapsed_s"], 1e-9), 1),
                 "cost_usd": cost(state["elapsed_s"]),
             }
-            if accelerator.is_main_process and (step % t.logging_steps == 0 or step == plan.steps):
+            if step % t.logging_steps == 0 or step == plan.steps:
                 log.write(record)
                 window = []
             if step % cfg.evaluation.eval_steps == 0 or step == plan.steps:

@@ -44,3 +44,11 @@ def test_a_hub_id_as_base_model_is_a_clear_error(cli, tmp_path):
     path.write_text(SPEC)
     code, _, err = cli("train", "finetune", str(path))
     assert code == 2 and "is not a local directory" in err
+
+
+@pytest.mark.parametrize("name", ["finetune.yaml", "finetune_cpu.yaml"])
+def test_the_shipped_configs_load(name):
+    from pathlib import Path
+
+    cfg = load_finetune(Path(__file__).parents[3] / "experiments" / name)
+    assert cfg.base_model == "runs/base" and cfg.lora.enabled

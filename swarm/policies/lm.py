@@ -1,0 +1,345 @@
+"""The language-model policy: every agent's decision from a local causal LM.
+
+``LMPolicy.from_pretrained(path)`` loads a model directory, or a PEFT adapter directory
+with its base (merged for inference). Models are cached by path and device, so every
+agent and every model (dashboard resets included) shares one copy.
+
+``mode="choice"`` (default) scores each legal candidate's canonical text
+(:func:`swarm.text.render_action` plus the end-of-turn token) as the continuation of
+the rendered prompt and picks the best by length-normalised log-probability (argmax, or a
+sample at ``temperature > 0``); it can never choose an illegal action. The work per step:
+
+* the system prompt (the constitution) is the same for every agent and every step: its
+  keys and values are computed once, at load, and reused;
+* all agents' prompts are scored in batched forward passes, each row holding one
+  agent's observation followed by all its candidates: a 4-D attention mask lets every
+  candidate see the observation and itself but not the other candidates, and the
+  candidates' position ids all start where the observation ends. One pass scores every
+  candidate of every agent in the batch.
+
+``mode="generate"`` writes the answer greedily (or sampled) and reads it with
+:func:`swarm.text.parse_action`; an unparseable or illegal answer falls back to a safe
+action (``wait``, else the first candidate) and is counted in :attr:`LMPolicy.stats`.
+
+Each :class:`Decision` carries ``probs`` (choice mode) and ``info`` with the decision's
+share of the step's latency and its token counts.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from swarm.actions import WAIT
+from swarm.constitution import constitution_text
+from swarm.observation import Decision, Observation
+from swarm.text import ActionParseError, parse_action, render_action, render_user
+
+
+@dataclass
+class LoadedModel:
+    model: Any
+    tokenizer: Any
+    device: str
+    path: str
+    eot_id: int
+    prefix_ids: list[int] = field(default_factory=list)
+    prefix_kv: list[tuple[Any, Any]] = field(default_factory=list)
+    header_ids: list[int] = field(default_factory=list)  # user header .. assistant header
+
+
+_MODELS: dict[tuple[str, str], LoadedModel] = {}
+
+
+def _pick_device(device: str) -> str:
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+def load_model(path: str | Path, device: str = "auto") -> LoadedModel:
+    """Load (once per path and device) a model directory or a PEFT adapter directory."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging
+
+    logging.disable_progress_bar()
+    path = Path(path)
+    device = _pick_device(device)
+    key = (str(path.resolve()), device)
+    if key in _MODELS:
+        return _MODELS[key]
+    dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
+    if (path / "adapter_config.json").exists():
+        from peft import PeftModel
+
+        base = json.loads((path / "adapter_config.json").read_text())["base_model_name_or_path"]
+        if not Path(base).is_dir():
+            raise ValueError(f"{path}: its base model {base!r} is not a local directory")
+        model = AutoModelForCausalLM.from_pretrained(base, dtype=dtype)
+        model = PeftModel.from_pretrained(model, str(path)).merge_and_unload()
+        tok_dir = path if (path / "tokenizer_config.json").exists() else Path(base)
+    elif (path / "config.json").exists():
+        model = AutoModelForCausalLM.from_pretrained(str(path), dtype=dtype)
+        tok_dir = path
+    else:
+        raise ValueError(f"{path}: not a model directory or a PEFT adapter directory")
+    tokenizer = AutoTokenizer.from_pretrained(str(tok_dir))
+    if not tokenizer.chat_template:
+        raise ValueError(f"{tok_dir}: the tokenizer has no chat template")
+    model.eval().to(device)
+    eot = tokenizer.eos_token_id
+    loaded = LoadedModel(model, tokenizer, device, str(path), eot)
+    _prepare_prefix(loaded)
+    _MODELS[key] = loaded
+    return loaded
+
+
+def _prepare_prefix(m: LoadedModel) -> None:
+    """Tokens and keys/values of the system prompt, shared by every prompt."""
+    import torch
+
+    system = [{"role": "system", "content": constitution_text()}]
+    m.prefix_ids = list(m.tokenizer.apply_chat_template(system, return_dict=False))
+    probe = [*system, {"role": "user", "content": "x"}]
+    full = list(
+        m.tokenizer.apply_chat_template(probe, add_generation_prompt=True, return_dict=False)
+    )
+    if full[: len(m.prefix_ids)] != m.prefix_ids:
+        raise ValueError(f"{m.path}: the chat template does not start with the system turn")
+    with torch.no_grad():
+        out = m.model(torch.tensor([m.prefix_ids], device=m.device), use_cache=True)
+    m.prefix_kv = [(k, v) for k, v, *_ in out.past_key_values]
+
+
+def _cache_kwarg(model) -> str:
+    """``cache`` in newer transformers, ``past_key_values`` before."""
+    import inspect
+
+    return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+
+
+def prompt_ids(m: LoadedModel, obs: Observation) -> list[int]:
+    """The tokens after the shared system prefix: the user turn and the assistant header."""
+    msgs = [
+        {"role": "system", "content": constitution_text()},
+        {"role": "user", "content": render_user(obs)},
+    ]
+    ids = m.tokenizer.apply_chat_template(msgs, add_generation_prompt=True, return_dict=False)
+    return list(ids[len(m.prefix_ids) :])
+
+
+class LMPolicy:
+    """Decisions from a causal language model (see the module docstring)."""
+
+    name = "lm"
+
+    def __init__(
+        self,
+        loaded: LoadedModel,
+        mode: str = "choice",
+        temperature: float = 0.0,
+        batch_size: int = 32,
+        max_new_tokens: int = 12,
+        seed: int | None = None,
+    ) -> None:
+        if mode not in ("choice", "generate"):
+            raise ValueError(f"mode must be 'choice' or 'generate', got {mode!r}")
+        self.lm = loaded
+        self.mode = mode
+        self.temperature = float(temperature)
+        self.batch_size = int(batch_size)
+        self.max_new_tokens = int(max_new_tokens)
+        self.rng = np.random.default_rng(seed)
+        self.name = f"lm:{loaded.path}"
+        self._cand_ids: dict[str, list[int]] = {}
+        self.stats: dict[str, float] = {
+            "decisions": 0,
+            "forward_passes": 0,
+            "prompt_tokens": 0,
+            "scored_tokens": 0,
+            "generated_tokens": 0,
+            "parse_errors": 0,
+            "illegal_answers": 0,
+            "seconds": 0.0,
+        }
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        path: str | Path,
+        device: str = "auto",
+        mode: str = "choice",
+        temperature: float = 0.0,
+        batch_size: int = 32,
+        **kwargs,
+    ) -> LMPolicy:
+        return cls(load_model(path, device), mode, temperature, batch_size, **kwargs)
+
+    def bind(self, model) -> None:
+        self.rng = np.random.default_rng(model.rng.integers(2**63))
+
+    # Choice mode ------------------------------------------------------------------------
+
+    def candidate_ids(self, action) -> list[int]:
+        text = render_action(action)
+        ids = self._cand_ids.get(text)
+        if ids is None:
+            tok = self.lm.tokenizer
+            ids = [*tok(text, add_special_tokens=False)["input_ids"], self.lm.eot_id]
+            self._cand_ids[text] = ids
+        return ids
+
+    def decide(self, observations: list[Observation]) -> list[Decision]:
+        start = time.perf_counter()
+        out: list[Decision] = []
+        for a in range(0, len(observations), self.batch_size):
+            chunk = observations[a : a + self.batch_size]
+            if self.mode == "choice":
+                out += self._choose(chunk)
+            else:
+                out += self._generate(chunk)
+        wall = time.perf_counter() - start
+        self.stats["seconds"] += wall
+        self.stats["decisions"] += len(observations)
+        for d in out:
+            d.info["latency_s"] = wall / max(len(observations), 1)
+        return out
+
+    def _choose(self, chunk: list[Observation]) -> list[Decision]:
+        import torch
+        from transformers import DynamicCache
+
+        m = self.lm
+        rows = []
+        for obs in chunk:
+            prompt = prompt_ids(m, obs)
+            cands = [self.candidate_ids(c) for c in obs.candidates]
+            rows.append((prompt, cands))
+        width = max(len(p) + sum(len(c) for c in cs) for p, cs in rows)
+        n, past = len(rows), len(m.prefix_ids)
+        ids = torch.full((n, width), m.tokenizer.pad_token_id or 0, dtype=torch.long)
+        pos = torch.zeros((n, width), dtype=torch.long)
+        allow = torch.zeros((n, width, past + width), dtype=torch.bool)
+        allow[:, :, :past] = True
+        spans = []  # per row: (start, length) of each candidate
+        for r, (prompt, cands) in enumerate(rows):
+            p = len(prompt)
+            ids[r, :p] = torch.tensor(prompt)
+            pos[r, :p] = torch.arange(past, past + p)
+            allow[r, :p, past : past + p] = torch.ones(p, p, dtype=torch.bool).tril()
+            at, row_spans = p, []
+            for c in cands:
+                k = len(c)
+                ids[r, at : at + k] = torch.tensor(c)
+                pos[r, at : at + k] = torch.arange(past + p, past + p + k)
+                allow[r, at : at + k, past : past + p] = True
+                allow[r, at : at + k, past + at : past + at + k] = torch.ones(
+                    k, k, dtype=torch.bool
+                ).tril()
+                row_spans.append((at, k))
+                at += k
+            allow[r, at:, past + at :] = torch.eye(width - at, dtype=torch.bool)  # padding
+            spans.append(row_spans)
+        dtype = m.model.dtype
+        mask = torch.zeros(allow.shape, dtype=dtype).masked_fill(~allow, torch.finfo(dtype).min)
+        cache = DynamicCache(
+            ddp_cache_data=[
+                (k.expand(n, -1, -1, -1), v.expand(n, -1, -1, -1)) for k, v in m.prefix_kv
+            ]
+        )
+        with torch.no_grad():
+            logits = m.model(
+                input_ids=ids.to(m.device),
+                position_ids=pos.to(m.device),
+                attention_mask=mask[:, None].to(m.device),
+                **{_cache_kwarg(m.model): cache},
+                use_cache=True,
+            ).logits.float()
+        logp = torch.log_softmax(logits, dim=-1).cpu()
+        self.stats["forward_passes"] += 1
+        out = []
+        for r, (obs, (prompt, cands)) in enumerate(zip(chunk, rows, strict=True)):
+            p = len(prompt)
+            scores = []
+            for (at, k), c in zip(spans[r], cands, strict=True):
+                # token j of the candidate is predicted at the previous position: the
+                # prompt's last token for j = 0, else the candidate's token j - 1
+                prev = [p - 1] + list(range(at, at + k - 1))
+                scores.append(float(logp[r, prev, c].mean()))
+            s = np.array(scores)
+            probs = np.exp(s - s.max())
+            probs /= probs.sum()
+            if self.temperature > 0:
+                w = np.exp((s - s.max()) / self.temperature)
+                pick = int(self.rng.choice(len(s), p=w / w.sum()))
+            else:
+                pick = int(np.argmax(s))
+            scored = sum(len(c) for c in cands)
+            self.stats["prompt_tokens"] += p
+            self.stats["scored_tokens"] += scored
+            out.append(
+                Decision(
+                    obs.candidates[pick],
+                    probs=tuple(float(x) for x in probs),
+                    info={"prompt_tokens": p + len(m.prefix_ids), "scored_tokens": scored},
+                )
+            )
+        return out
+
+    # Generate mode ----------------------------------------------------------------------
+
+    def _generate(self, chunk: list[Observation]) -> list[Decision]:
+        import torch
+        from transformers import DynamicCache
+
+        m = self.lm
+        tok = m.tokenizer
+        out = []
+        for obs in chunk:  # one prompt at a time: no padding inside the generated text
+            prompt = prompt_ids(m, obs)
+            cache = DynamicCache(ddp_cache_data=list(m.prefix_kv))
+            ids = torch.tensor([m.prefix_ids + prompt], device=m.device)
+            with torch.no_grad():
+                gen = m.model.generate(
+                    ids,
+                    **{_cache_kwarg(m.model): cache},
+                    max_new_tokens=self.max_new_tokens,
+                    do_sample=self.temperature > 0,
+                    temperature=self.temperature if self.temperature > 0 else None,
+                    top_p=None,
+                    top_k=None,
+                    eos_token_id=m.eot_id,
+                    pad_token_id=tok.pad_token_id,
+                )
+            new = gen[0, ids.shape[1] :].tolist()
+            self.stats["forward_passes"] += len(new)
+            self.stats["prompt_tokens"] += len(prompt)
+            self.stats["generated_tokens"] += len(new)
+            text = tok.decode(new, skip_special_tokens=True)
+            info = {
+                "prompt_tokens": len(prompt) + len(m.prefix_ids),
+                "generated_tokens": len(new),
+                "text": text,
+            }
+            try:
+                action = parse_action(text, obs)
+            except ActionParseError as exc:
+                key = "illegal_answers" if exc.reason.startswith("not a legal") else "parse_errors"
+                self.stats[key] += 1
+                action = WAIT if WAIT in obs.candidates else obs.candidates[0]
+                info["fallback"] = exc.reason
+            out.append(Decision(action, info=info))
+        return out
+
+    @property
+    def error_rate(self) -> float:
+        bad = self.stats["parse_errors"] + self.stats["illegal_answers"]
+        return bad / self.stats["decisions"] if self.stats["decisions"] else 0.0

@@ -1,0 +1,91 @@
+import numpy as np
+import pytest
+
+from swarm import SwarmModel
+from swarm.constitution import constitution_text
+from swarm.policies import make_policy
+from swarm.policies.lm import LMPolicy, load_model
+from swarm.text import render_action, render_user
+
+
+@pytest.fixture(scope="module")
+def observations():
+    model = SwarmModel(n_agents=12, width=12, height=12, rng=4)
+    for _ in range(15):
+        model.step()
+    return model.observe()
+
+
+def _naive_scores(lm, obs):
+    """Each candidate scored the slow way: the whole chat in one plain forward pass."""
+    import torch
+
+    tok, model = lm.tokenizer, lm.model
+    scores = []
+    for c in obs.candidates:
+        msgs = [
+            {"role": "system", "content": constitution_text()},
+            {"role": "user", "content": render_user(obs)},
+        ]
+        prompt = tok.apply_chat_template(msgs, add_generation_prompt=True, return_dict=False)
+        full = tok.apply_chat_template(
+            [*msgs, {"role": "assistant", "content": render_action(c)}], return_dict=False
+        )
+        assert full[: len(prompt)] == prompt
+        with torch.no_grad():
+            logp = torch.log_softmax(model(torch.tensor([full])).logits[0].float(), -1)
+        target = range(len(prompt), len(full))
+        scores.append(float(np.mean([logp[t - 1, full[t]].item() for t in target])))
+    return np.array(scores)
+
+
+def test_batched_choice_scoring_matches_scoring_each_candidate_alone(tiny_base, observations):
+    path, _ = tiny_base
+    policy = LMPolicy.from_pretrained(path, device="cpu", batch_size=5)
+    decisions = policy.decide(observations)
+    assert len(decisions) == len(observations)
+    busy = [k for k, o in enumerate(observations) if o.task is not None or o.tasks]
+    check = sorted({*busy[:3], 0, len(observations) - 1})  # some with tasks, both ends
+    for k in check:
+        obs, d = observations[k], decisions[k]
+        naive = _naive_scores(policy.lm, obs)
+        expect = np.exp(naive - naive.max())
+        expect /= expect.sum()
+        np.testing.assert_allclose(d.probs, expect, atol=2e-4)
+        assert d.action == obs.candidates[int(np.argmax(naive))]
+        assert d.info["scored_tokens"] > 0 and d.info["latency_s"] > 0
+    assert policy.stats["decisions"] == len(observations)
+    assert policy.stats["forward_passes"] == -(-len(observations) // 5)
+
+
+def test_generate_mode_answers_legally_or_falls_back_and_counts(tiny_base, observations):
+    path, _ = tiny_base
+    policy = LMPolicy.from_pretrained(path, device="cpu", mode="generate", max_new_tokens=6)
+    decisions = policy.decide(observations[:4])
+    for obs, d in zip(observations[:4], decisions, strict=True):
+        assert d.action in obs.candidates
+        assert ("fallback" in d.info) == (d.info["text"] == "" or d.action != _parsed(d, obs))
+    bad = policy.stats["parse_errors"] + policy.stats["illegal_answers"]
+    assert bad == sum("fallback" in d.info for d in decisions)
+    assert policy.error_rate == bad / 4
+
+
+def _parsed(d, obs):
+    from swarm.text import ActionParseError, parse_action
+
+    try:
+        return parse_action(d.info["text"], obs)
+    except ActionParseError:
+        return None
+
+
+def test_lm_policies_share_one_loaded_model_and_drive_the_swarm(tiny_base):
+    path, _ = tiny_base
+    a, b = make_policy(f"lm:{path}"), make_policy(f"lm:{path}")
+    assert a is not b and a.lm is b.lm is load_model(path)
+    model = SwarmModel(n_agents=6, width=10, height=10, policy=f"lm:{path}", rng=1)
+    for _ in range(3):
+        model.step()
+    assert model.illegal_actions == 0
+    with pytest.raises(ValueError, match="not a model directory"):
+        load_model(path.parent)
