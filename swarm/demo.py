@@ -1,14 +1,11 @@
-"""The main job behind ``make demo``.
-
-Now: the swarm with the expert policy next to its no-traces ablation and random, on the
-same seeds; a comparison table (mean and 95 % CI over seeds) and plots; then the
-swarm-vs-single-agent benchmark over 10 seeds (:mod:`swarm.bench`). Later issues add
-curation, training, the fine-tuned policy, evaluation and A/B testing in front of it.
+"""Policies side by side: the same swarm, the same seeds, one policy at a time; a
+comparison table (mean and 95 % CI over seeds) and plots. The main job
+(:mod:`training.demo`) ends with it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -46,23 +43,26 @@ def final_metrics(model_df: pd.DataFrame) -> dict[str, float]:
 def compare_policies(
     out: Path,
     *,
-    policies=POLICIES,
+    policies: Sequence[str] | Mapping[str, str] = POLICIES,
     seeds=(0, 1, 2),
     steps: int = 300,
     n_agents: int = 20,
     souls_for: str | None = "heuristic",
 ) -> pd.DataFrame:
     """Run each policy on the same seeds; write ``comparison.{csv,md,png}`` and the
-    per-step frames to ``out``; return the summary table."""
+    per-step frames to ``out``; return the summary table. ``policies`` is a list of
+    policy names, or a mapping from a label to a policy name (e.g. ``lm:PATH``)."""
     out = Path(out)
+    if not isinstance(policies, Mapping):
+        policies = {p: p for p in policies}
     finals, frames = [], []
-    for policy in policies:
+    for policy, spec in policies.items():
         for seed in seeds:
             souls = str(out / "souls") if (policy == souls_for and seed == seeds[0]) else None
             cfg = RunConfig(
                 seed=seed,
                 steps=steps,
-                model=ModelParams(n_agents=n_agents, policy=policy, souls=souls),
+                model=ModelParams(n_agents=n_agents, policy=spec, souls=souls),
             )
             res = simulate(cfg)
             finals.append({"policy": policy, "seed": seed, **final_metrics(res.model_df)})
@@ -78,28 +78,3 @@ def compare_policies(
     save_figure(comparison_figure(runs, "conflict_rate"), out / "comparison_conflicts.png")
     save_figure(comparison_figure(runs, "mean_xp"), out / "comparison_xp.png")
     return table
-
-
-def run_demo(out: Path, *, seed: int = 0, workers: int = 2) -> Iterator[str]:
-    """Run the demo into ``out``; yields lines saying what was written where."""
-    from swarm.bench import BenchConfig, swarm_vs_single
-
-    out = Path(out)
-    seeds = (seed, seed + 1, seed + 2)
-    yield f"comparing {', '.join(POLICIES)} over seeds {list(seeds)} (20 agents, 300 steps)"
-    compare_policies(out, seeds=seeds)
-    yield (out / "comparison.md").read_text()
-    yield f"table: {out / 'comparison.csv'} and {out / 'comparison.md'}"
-    yield f"plots: {out}/comparison_completed.png, comparison_conflicts.png, comparison_xp.png"
-    yield f"per-step data: {out / 'comparison_steps.parquet'}"
-    yield f"souls of the expert swarm: swarm soul list --store {out / 'souls'}"
-
-    bench = out / "swarm_vs_single"
-    cfg = BenchConfig(seeds=10, first_seed=seed)
-    yield (
-        f"swarm vs single agent: {cfg.seeds} seeds, {cfg.n_agents} agents, {cfg.steps} steps "
-        "(alone, independent, swarm, ablations, compute-matched)"
-    )
-    swarm_vs_single(bench, cfg, workers=workers)
-    yield (bench / "table.md").read_text()
-    yield f"table: {bench / 'table.csv'} and {bench / 'table.md'}; plots: {bench}/bench_*.png"

@@ -1,4 +1,4 @@
-"""``swarm demo``: the project's main job (grows as the pipeline does)."""
+"""``swarm demo``: the project's main job, from training data to agents."""
 
 from __future__ import annotations
 
@@ -6,15 +6,23 @@ from pathlib import Path
 
 import typer
 
-from swarm.cli._common import console
+from swarm.cli._common import UserError, console
 
 
 def demo(
     out: Path = typer.Option(Path("runs/demo"), "--out", help="Where results go."),
     seed: int = typer.Option(0, "--seed", help="Seed for everything."),
+    rebuild: bool = typer.Option(False, "--rebuild", help="Rebuild data and models."),
 ) -> None:
-    """Run the main job and say where each result is."""
-    from swarm.demo import run_demo
+    """Curate → base model → fine-tune → the swarm with each policy; say where each
+    result is."""
+    from swarm.cli.train import _offline
+    from swarm.config import ConfigError
+    from training.demo import run_demo
 
-    for line in run_demo(out, seed=seed):
-        console.print(line)
+    _offline()
+    try:
+        for line in run_demo(out, seed=seed, rebuild=rebuild):
+            console.print(line)
+    except ConfigError as exc:
+        raise UserError(str(exc)) from None

@@ -1,0 +1,157 @@
+"""Language-model policy throughput: batched choice scoring vs a sequential per-agent
+baseline, on the same model and the same observations.
+
+* batched (ours): :class:`swarm.policies.lm.LMPolicy` in choice mode: the system prompt's
+  keys/values computed once and shared, every agent of a step in batched passes, each
+  row an observation followed by all its candidates (no generation);
+* sequential (the HTTP-per-agent pattern): one agent at a time, the full prompt (system
+  prompt included) from scratch, the answer generated greedily and parsed (an
+  unparseable answer falls back to ``wait`` and counts as an error).
+
+Observations come from an expert swarm (20 agents) over ``--steps`` steps. Agreement is
+the share of observations on which both pick the same action. Model: ``--model PATH``
+(a fine-tuned model or adapter directory); by default the demo's fine-tuned model when
+it exists, else a random ``tiny`` Llama with our tokenizer (throughput does not depend
+on the weights; agreement then means little, and ``trained`` says so).
+
+    python -m benchmarks.lm_policy [--quick] [--json] [--model PATH] [--device auto]
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks._common import emit, parser
+
+DEMO_MODEL = Path("runs/demo/finetune/adapter")
+
+
+def observations(steps: int, seed: int, n_agents: int = 20):
+    from swarm import SwarmModel
+
+    model = SwarmModel(n_agents=n_agents, rng=seed)
+    batches = []
+    for _ in range(steps):
+        batches.append(model.observe())
+        model.step()
+    return batches
+
+
+def random_model(where: Path, batches) -> Path:
+    """A random-init tiny Llama and a tokenizer trained on these observations' text."""
+    from swarm.constitution import constitution_text
+    from swarm.text import render_user
+    from training.base import build_model
+    from training.tokenizer import action_vocabulary, train_tokenizer
+
+    texts = [constitution_text(), "\n".join(action_vocabulary())]
+    texts += [render_user(o) for obs in batches for o in obs]
+    tok = train_tokenizer(texts, 4096)
+    model = build_model("tiny", tok)
+    model.save_pretrained(str(where))
+    tok.save_pretrained(str(where))
+    return where
+
+
+def sequential(policy, batches):
+    """One agent at a time: the whole prompt, greedy generation, parse."""
+    import torch
+
+    from swarm.actions import WAIT
+    from swarm.policies.lm import prompt_ids
+    from swarm.text import ActionParseError, parse_action
+
+    lm = policy.lm
+    actions, tokens, errors = [], 0, 0
+    for obs_list in batches:
+        for obs in obs_list:
+            ids = lm.prefix_ids + prompt_ids(lm, obs)
+            x = torch.tensor([ids], device=lm.device)
+            with torch.no_grad():
+                gen = lm.model.generate(
+                    x,
+                    max_new_tokens=12,
+                    do_sample=False,
+                    eos_token_id=lm.eot_id,
+                    pad_token_id=lm.tokenizer.pad_token_id,
+                )
+            new = gen[0, len(ids) :].tolist()
+            tokens += len(ids) + len(new)
+            try:
+                actions.append(
+                    parse_action(lm.tokenizer.decode(new, skip_special_tokens=True), obs)
+                )
+            except ActionParseError:
+                errors += 1
+                actions.append(WAIT if WAIT in obs.candidates else obs.candidates[0])
+    return actions, tokens, errors
+
+
+def main() -> None:
+    p = parser(__doc__.splitlines()[0])
+    p.add_argument("--model", type=Path, default=None)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--steps", type=int, default=None, help="swarm steps to take decisions for")
+    p.add_argument("--batch-size", type=int, default=32)
+    args = p.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+    import torch
+    from transformers.utils import logging
+
+    from swarm.policies.lm import LMPolicy
+    from training.runtime import device_name
+
+    logging.set_verbosity_error()
+    torch.manual_seed(args.seed)
+    steps = args.steps or (3 if args.quick else 10)
+    batches = observations(steps, args.seed)
+    n = sum(len(b) for b in batches)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = args.model or (DEMO_MODEL if DEMO_MODEL.exists() else None)
+        trained = path is not None
+        if path is None:
+            path = random_model(Path(tmp) / "model", batches)
+        policy = LMPolicy.from_pretrained(path, device=args.device, batch_size=args.batch_size)
+        sync = torch.cuda.synchronize if policy.lm.device.startswith("cuda") else (lambda: None)
+
+        policy.decide(batches[0][:2])  # warm up
+        policy.stats.update(dict.fromkeys(policy.stats, 0))
+        sync()
+        t = time.perf_counter()
+        ours = [d.action for obs in batches for d in policy.decide(obs)]
+        sync()
+        wall_batched = time.perf_counter() - t
+
+        t = time.perf_counter()
+        theirs, seq_tokens, errors = sequential(policy, batches)
+        sync()
+        wall_seq = time.perf_counter() - t
+
+    agree = sum(a == b for a, b in zip(ours, theirs, strict=True)) / n
+    batched_tokens = policy.stats["prompt_tokens"] + policy.stats["scored_tokens"]
+    emit(
+        {
+            "decisions_per_s_batched": round(n / wall_batched, 2),
+            "decisions_per_s_sequential": round(n / wall_seq, 2),
+            "speedup": round(wall_seq / wall_batched, 2),
+            "agreement": round(agree, 4),
+            "tokens_per_decision": round(batched_tokens / n, 1),
+            "tokens_per_decision_sequential": round(seq_tokens / n, 1),
+            "sequential_parse_errors": errors,
+            "decisions": n,
+            "model": str(path) if trained else "random tiny (untrained)",
+            "trained": trained,
+            "parameters": sum(t.numel() for t in policy.lm.model.parameters()),
+            "device": device_name(policy.lm.device),
+            "quick": args.quick,
+        },
+        args.json,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,65 @@
+"""How often a policy picks what a reference policy (the expert) picks, on the states the
+reference itself visits.
+
+The reference drives the swarm; at every step the policy under test is asked about the
+same observations, and its choices are compared with the reference's. This is the
+open-loop half of judging a learned policy (the closed-loop half is running it).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+from swarm.model import SwarmModel
+from swarm.policies import make_policy
+
+
+def policy_agreement(
+    policy,
+    *,
+    reference: str = "heuristic",
+    seeds: Sequence[int] = (0,),
+    n_agents: int = 20,
+    steps: int = 100,
+    every: int = 1,
+) -> dict[str, Any]:
+    """Agreement of ``policy`` (a name, ``lm:PATH`` or a policy object) with
+    ``reference`` over ``seeds`` × ``steps`` (asking every ``every``-th step).
+
+    Returns ``agreement`` (share of decisions), ``decisions``, ``by_kind`` (agreement
+    per kind of the reference's action) and ``seeds``.
+    """
+    test = make_policy(policy)
+    hits = total = 0
+    kinds_total: Counter[str] = Counter()
+    kinds_hit: Counter[str] = Counter()
+    for seed in seeds:
+        model = SwarmModel(n_agents=n_agents, policy=reference, rng=seed)
+        bound = getattr(test, "bind", None)
+        if callable(bound):
+            bound(model)
+
+        def compare(m, obs, decisions) -> None:
+            nonlocal hits, total
+            if m.steps % every:
+                return
+            mine = test.decide(obs)
+            for ref, got in zip(decisions, mine, strict=True):
+                kind = ref.action.kind.value
+                same = ref.action == got.action
+                hits += same
+                total += 1
+                kinds_total[kind] += 1
+                kinds_hit[kind] += same
+
+        model.on_decisions.append(compare)
+        for _ in range(steps):
+            model.step()
+    return {
+        "agreement": hits / total if total else float("nan"),
+        "decisions": total,
+        "by_kind": {k: round(kinds_hit[k] / n, 4) for k, n in sorted(kinds_total.items())},
+        "seeds": list(seeds),
+    }

@@ -1,0 +1,20 @@
+from swarm.agreement import policy_agreement
+
+
+def test_the_expert_agrees_with_itself_and_random_does_not():
+    same = policy_agreement("heuristic", seeds=(3,), n_agents=8, steps=20)
+    assert same["agreement"] == 1.0 and same["decisions"] == 8 * 20
+    rand = policy_agreement("random", seeds=(3, 4), n_agents=8, steps=20, every=2)
+    assert rand["decisions"] == 2 * 8 * 10
+    assert rand["agreement"] < 0.5
+    assert set(rand["by_kind"]) <= {
+        "move",
+        "explore",
+        "wait",
+        "claim",
+        "join",
+        "work",
+        "release",
+        "handoff",
+        "help",
+    }

@@ -1,0 +1,184 @@
+"""The main job behind ``make demo``: the whole story, from data to agents.
+
+1. curate the default training data (``experiments/curation.yaml``) → ``OUT/data``;
+2. build the base model (tokenizer + ``tiny`` Llama, pretrained) → ``OUT/base``;
+3. fine-tune it (``experiments/finetune_demo.yaml``) → ``OUT/finetune``;
+4. ask the fine-tuned and the untuned base model about the expert's own states on
+   held-out seeds (agreement with the expert);
+5. run the swarm with the expert, the fine-tuned model, the untuned base model and
+   random agents on the same seeds → ``OUT/swarm`` (table and plots: completion,
+   conflicts, handoffs, XP);
+6. the swarm-vs-single-agent benchmark (expert policy) → ``OUT/swarm_vs_single``.
+
+Artefacts already built are reused (``rebuild=True`` builds them again). The seeds used
+here are disjoint from the simulation seeds behind the training data (checked).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from swarm.io import atomic_write_text
+
+ROOT = Path(__file__).resolve().parents[1]
+CURATION = ROOT / "experiments" / "curation.yaml"
+FINETUNE = ROOT / "experiments" / "finetune_demo.yaml"
+
+BASE_PRESET = "tiny"
+BASE_STEPS = 300
+SWARM = {"n_agents": 12, "steps": 150}
+AGREEMENT = {"n_agents": 20, "steps": 40}
+
+
+def _stage(out: Path, name: str, rebuild: bool) -> bool:
+    """True when stage ``name`` must run (its marker file is missing, or rebuilding)."""
+    return rebuild or not (out / name).exists()
+
+
+def run_demo(
+    out: str | Path, *, seed: int = 0, rebuild: bool = False, workers: int = 2
+) -> Iterator[str]:
+    """Run the pipeline into ``out``; yields lines saying what was done and where."""
+    from swarm.config import load_yaml
+    from training.base import build_base
+    from training.data.config import load_curation
+    from training.data.pipeline import curate
+    from training.finetune.config import as_finetune
+    from training.finetune.trainer import finetune
+
+    out = Path(out)
+    data, base, ft = out / "data", out / "base", out / "finetune"
+    timings: dict[str, float] = {}
+    seeds = (seed, seed + 1, seed + 2)
+
+    cur = load_curation(CURATION)
+    sim = cur.simulation
+    train_seeds = range(sim.first_seed, sim.first_seed + sim.max_runs)
+    clash = sorted(set(seeds) & set(train_seeds))
+    if clash:
+        raise ValueError(f"demo seeds {clash} overlap the training data's simulation seeds")
+
+    t = time.perf_counter()
+    if _stage(data, "stats.json", rebuild):
+        yield f"1/6 curating training data ({CURATION.name}) -> {data}"
+        stats = curate(cur, data, progress=True)
+    else:
+        stats = json.loads((data / "stats.json").read_text())
+        yield f"1/6 reusing curated data in {data}"
+    timings["curate_s"] = time.perf_counter() - t
+    yield f"    {stats['output']['train']} train / {stats['output']['eval']} eval examples"
+
+    t = time.perf_counter()
+    if _stage(base, "base_report.json", rebuild):
+        yield f"2/6 building the base model ({BASE_PRESET}, {BASE_STEPS} steps) -> {base}"
+        base_report = build_base(
+            data, base, preset_name=BASE_PRESET, steps=BASE_STEPS, seed=seed, progress=True
+        )
+    else:
+        base_report = json.loads((base / "base_report.json").read_text())
+        yield f"2/6 reusing the base model in {base}"
+    timings["base_s"] = time.perf_counter() - t
+    yield (
+        f"    {base_report['parameters']:,} parameters, pretraining loss "
+        f"{base_report['first_loss']:.2f} -> {base_report['final_loss']:.2f}"
+    )
+
+    t = time.perf_counter()
+    cfg = load_yaml(FINETUNE)
+    cfg.update(
+        base_model=str(base),
+        output_dir=str(ft),
+        data={"train": str(data / "train.jsonl"), "eval": str(data / "eval.jsonl")},
+        seed=seed,
+    )
+    cfg = as_finetune(cfg)
+    if _stage(ft, "training_report.json", rebuild):
+        yield f"3/6 fine-tuning ({FINETUNE.name}) -> {ft}"
+        report = finetune(cfg, progress=True)
+    else:
+        report = json.loads((ft / "training_report.json").read_text())
+        yield f"3/6 reusing the fine-tuned model in {ft}"
+    timings["finetune_s"] = time.perf_counter() - t
+    tuned = Path(report["output"])
+    ev = report.get("eval") or {}
+    yield (
+        f"    {report['method']}, {report['steps']} steps, {report['tokens']:,} tokens; "
+        f"eval loss {ev.get('eval_loss', float('nan')):.3f}, next-action accuracy "
+        f"{ev.get('next_action_accuracy') or 0:.1%}"
+    )
+
+    yield from _closed_and_open_loop(out, tuned, base, seeds, timings, workers, report)
+
+
+def _closed_and_open_loop(
+    out: Path,
+    tuned: Path,
+    base: Path,
+    seeds: tuple[int, ...],
+    timings: dict[str, float],
+    workers: int,
+    report: dict[str, Any],
+) -> Iterator[str]:
+    from swarm.agreement import policy_agreement
+    from swarm.bench import BenchConfig, swarm_vs_single
+    from swarm.demo import compare_policies
+
+    t = time.perf_counter()
+    yield f"4/6 agreement with the expert on held-out seeds {list(seeds)}"
+    agreement = {}
+    for label, spec in (("fine-tuned", f"lm:{tuned}"), ("base (untuned)", f"lm:{base}")):
+        agreement[label] = policy_agreement(spec, seeds=seeds, **AGREEMENT)
+        a = agreement[label]
+        yield f"    {label}: {a['agreement']:.1%} of {a['decisions']} decisions"
+    timings["agreement_s"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    policies = {
+        "expert": "heuristic",
+        "fine-tuned": f"lm:{tuned}",
+        "base (untuned)": f"lm:{base}",
+        "random": "random",
+    }
+    swarm_out = out / "swarm"
+    yield (
+        f"5/6 the swarm with each policy: {', '.join(policies)} "
+        f"({SWARM['n_agents']} agents, {SWARM['steps']} steps, seeds {list(seeds)})"
+    )
+    table = compare_policies(
+        swarm_out, policies=policies, seeds=seeds, souls_for="fine-tuned", **SWARM
+    )
+    timings["swarm_s"] = time.perf_counter() - t
+    yield (swarm_out / "comparison.md").read_text()
+    rate = dict(zip(table["policy"], table["completion_rate"], strict=True))
+    ratio = rate["fine-tuned"] / rate["expert"] if rate["expert"] else float("nan")
+
+    t = time.perf_counter()
+    bench = out / "swarm_vs_single"
+    cfg = BenchConfig(seeds=10, first_seed=seeds[0])
+    yield f"6/6 swarm vs single agent (expert policy, {cfg.seeds} seeds) -> {bench}"
+    swarm_vs_single(bench, cfg, workers=workers)
+    timings["swarm_vs_single_s"] = time.perf_counter() - t
+    yield (bench / "table.md").read_text()
+
+    summary = {
+        "agreement_with_expert": {k: v["agreement"] for k, v in agreement.items()},
+        "agreement_by_kind": {k: v["by_kind"] for k, v in agreement.items()},
+        "completion_rate": rate,
+        "completion_ratio_fine_tuned_vs_expert": ratio,
+        "next_action_accuracy": (report.get("eval") or {}).get("next_action_accuracy"),
+        "targets": {"agreement": 0.9, "completion_ratio": 0.9},
+        "timings_s": {k: round(v, 1) for k, v in timings.items()},
+        "seeds": list(seeds),
+    }
+    atomic_write_text(out / "summary.json", json.dumps(summary, indent=2))
+    yield (
+        f"fine-tuned vs expert: agreement {summary['agreement_with_expert']['fine-tuned']:.1%} "
+        f"(target 90 %), completion ratio {ratio:.2f} (target 0.90); untuned base: "
+        f"{summary['agreement_with_expert']['base (untuned)']:.1%}"
+    )
+    yield f"summary: {out / 'summary.json'}; policy table and plots: {swarm_out}/comparison.*"
+    yield f"swarm vs single: {bench}/table.md, {bench}/bench_*.png"
