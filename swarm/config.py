@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -100,6 +101,16 @@ def load_config(path: str | Path, cls: type[T] = RunConfig) -> T:
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
     return validate(cls, data, str(path))
+
+
+def coerce(cls: type[T], config: Any, what: str) -> T:
+    """``config`` as a ``cls``: an instance as is, a mapping validated, else a YAML path
+    loaded (``what`` names the config in error messages, e.g. ``curation config``)."""
+    if isinstance(config, cls):
+        return config
+    if isinstance(config, Mapping):
+        return validate(cls, dict(config), what)
+    return load_config(config, cls)
 
 
 def dump_yaml(model: BaseModel) -> str:

@@ -18,7 +18,7 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-def _noop(n: int = 1) -> None:
+def _noop(n: int = 1, note: str | None = None) -> None:
     return None
 
 
@@ -44,6 +44,7 @@ class Bars:
                 TextColumn("[bold]{task.description:<12}"),
                 BarColumn(),
                 MofNCompleteColumn(),
+                TextColumn("{task.fields[note]}"),
                 TimeElapsedColumn(),
                 TextColumn("eta"),
                 TimeRemainingColumn(),
@@ -57,14 +58,18 @@ class Bars:
             self._progress = None
 
     def add(self, name: str, total: int | None = None, done: int = 0) -> Callable[..., None]:
-        """A new bar; returns ``advance(n=1)``."""
+        """A new bar; returns ``advance(n=1, note=None)`` (a note, e.g. the loss, is shown
+        beside the count)."""
         if self._progress is None:
             return _noop
-        job = self._progress.add_task(name, total=total, completed=done)
+        job = self._progress.add_task(name, total=total, completed=done, note="")
         progress = self._progress
 
-        def advance(n: int = 1) -> None:
-            progress.advance(job, n)
+        def advance(n: int = 1, note: str | None = None) -> None:
+            if note is None:
+                progress.advance(job, n)
+            else:
+                progress.update(job, advance=n, note=note)
 
         return advance
 

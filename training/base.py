@@ -19,6 +19,7 @@ from typing import Any
 
 from swarm.config import ConfigError
 from swarm.io import atomic_write_text
+from swarm.progress import Bars
 
 # Llama architecture, scaled down. Parameter counts are for the preset's vocabulary.
 PRESETS: dict[str, dict[str, Any]] = {
@@ -109,7 +110,6 @@ def build_base(
     from training.batching import collate, encode_documents, plan_epoch
     from training.runtime import (
         device_name,
-        loss_bar,
         optimizer_and_schedule,
         pick_device,
         seed_everything,
@@ -147,11 +147,9 @@ def build_base(
     opt, sched = optimizer_and_schedule(
         model, p["lr"], warmup=max(1, steps // 20), total=steps, weight_decay=0.01
     )
-    bar = loss_bar(progress, steps, what="pretraining")
-    if bar is not None:
-        bar.start()
     losses, tokens, step, epoch = [], 0, 0, 0
-    try:
+    with Bars(progress) as bars:
+        advance = bars.add("pretraining", steps)
         while step < steps:
             for batch in plan_epoch(lengths, p["batch_size"], seq, seed, epoch, packing=True):
                 inputs, n = collate(batch, pieces, tokenizer.pad_token_id, packing=True)
@@ -165,14 +163,10 @@ def build_base(
                 tokens += n
                 step += 1
                 losses.append(loss.item())
-                if bar is not None:
-                    bar.update(bar.task_ids[0], advance=1, loss=f"{losses[-1]:.3f}")
+                advance(note=f"loss {losses[-1]:.3f}")
                 if step >= steps:
                     break
             epoch += 1
-    finally:
-        if bar is not None:
-            bar.stop()
     wall = time.perf_counter() - started
     model.eval()
     model.save_pretrained(str(out))

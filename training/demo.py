@@ -40,9 +40,20 @@ def _stage(out: Path, name: str, rebuild: bool) -> bool:
 
 
 def run_demo(
-    out: str | Path, *, seed: int = 0, rebuild: bool = False, workers: int = 2
+    out: str | Path,
+    *,
+    seed: int = 0,
+    rebuild: bool = False,
+    workers: int = 2,
+    curation: str | Path = CURATION,
+    finetune_config: str | Path = FINETUNE,
+    base_steps: int = BASE_STEPS,
+    swarm: dict[str, int] | None = None,
+    agreement: dict[str, int] | None = None,
+    bench_seeds: int = 10,
 ) -> Iterator[str]:
-    """Run the pipeline into ``out``; yields lines saying what was done and where."""
+    """Run the pipeline into ``out``; yields lines saying what was done and where. The
+    keyword arguments after ``workers`` size the stages (the defaults are the demo's)."""
     from swarm.config import load_yaml
     from training.base import build_base
     from training.data.config import load_curation
@@ -55,7 +66,7 @@ def run_demo(
     timings: dict[str, float] = {}
     seeds = (seed, seed + 1, seed + 2)
 
-    cur = load_curation(CURATION)
+    cur = load_curation(curation)
     sim = cur.simulation
     train_seeds = range(sim.first_seed, sim.first_seed + sim.max_runs)
     clash = sorted(set(seeds) & set(train_seeds))
@@ -64,7 +75,7 @@ def run_demo(
 
     t = time.perf_counter()
     if _stage(data, "stats.json", rebuild):
-        yield f"1/6 curating training data ({CURATION.name}) -> {data}"
+        yield f"1/6 curating training data ({Path(curation).name}) -> {data}"
         stats = curate(cur, data, progress=True)
     else:
         stats = json.loads((data / "stats.json").read_text())
@@ -74,9 +85,9 @@ def run_demo(
 
     t = time.perf_counter()
     if _stage(base, "base_report.json", rebuild):
-        yield f"2/6 building the base model ({BASE_PRESET}, {BASE_STEPS} steps) -> {base}"
+        yield f"2/6 building the base model ({BASE_PRESET}, {base_steps} steps) -> {base}"
         base_report = build_base(
-            data, base, preset_name=BASE_PRESET, steps=BASE_STEPS, seed=seed, progress=True
+            data, base, preset_name=BASE_PRESET, steps=base_steps, seed=seed, progress=True
         )
     else:
         base_report = json.loads((base / "base_report.json").read_text())
@@ -88,7 +99,7 @@ def run_demo(
     )
 
     t = time.perf_counter()
-    cfg = load_yaml(FINETUNE)
+    cfg = load_yaml(finetune_config)
     cfg.update(
         base_model=str(base),
         output_dir=str(ft),
@@ -97,7 +108,7 @@ def run_demo(
     )
     cfg = as_finetune(cfg)
     if _stage(ft, "training_report.json", rebuild):
-        yield f"3/6 fine-tuning ({FINETUNE.name}) -> {ft}"
+        yield f"3/6 fine-tuning ({Path(finetune_config).name}) -> {ft}"
         report = finetune(cfg, progress=True)
     else:
         report = json.loads((ft / "training_report.json").read_text())
@@ -111,7 +122,12 @@ def run_demo(
         f"{ev.get('next_action_accuracy') or 0:.1%}"
     )
 
-    yield from _closed_and_open_loop(out, tuned, base, seeds, timings, workers, report)
+    sizes = {
+        "swarm": swarm or SWARM,
+        "agreement": agreement or AGREEMENT,
+        "bench_seeds": bench_seeds,
+    }
+    yield from _closed_and_open_loop(out, tuned, base, seeds, timings, workers, report, sizes)
 
 
 def _closed_and_open_loop(
@@ -122,6 +138,7 @@ def _closed_and_open_loop(
     timings: dict[str, float],
     workers: int,
     report: dict[str, Any],
+    sizes: dict[str, Any],
 ) -> Iterator[str]:
     from swarm.agreement import policy_agreement
     from swarm.bench import BenchConfig, swarm_vs_single
@@ -131,7 +148,7 @@ def _closed_and_open_loop(
     yield f"4/6 agreement with the expert on held-out seeds {list(seeds)}"
     agreement = {}
     for label, spec in (("fine-tuned", f"lm:{tuned}"), ("base (untuned)", f"lm:{base}")):
-        agreement[label] = policy_agreement(spec, seeds=seeds, **AGREEMENT)
+        agreement[label] = policy_agreement(spec, seeds=seeds, **sizes["agreement"])
         a = agreement[label]
         yield f"    {label}: {a['agreement']:.1%} of {a['decisions']} decisions"
     timings["agreement_s"] = time.perf_counter() - t
@@ -146,10 +163,11 @@ def _closed_and_open_loop(
     swarm_out = out / "swarm"
     yield (
         f"5/6 the swarm with each policy: {', '.join(policies)} "
-        f"({SWARM['n_agents']} agents, {SWARM['steps']} steps, seeds {list(seeds)})"
+        f"({sizes['swarm']['n_agents']} agents, {sizes['swarm']['steps']} steps, "
+        f"seeds {list(seeds)})"
     )
     table = compare_policies(
-        swarm_out, policies=policies, seeds=seeds, souls_for="fine-tuned", **SWARM
+        swarm_out, policies=policies, seeds=seeds, souls_for="fine-tuned", **sizes["swarm"]
     )
     timings["swarm_s"] = time.perf_counter() - t
     yield (swarm_out / "comparison.md").read_text()
@@ -158,11 +176,14 @@ def _closed_and_open_loop(
 
     t = time.perf_counter()
     bench = out / "swarm_vs_single"
-    cfg = BenchConfig(seeds=10, first_seed=seeds[0])
-    yield f"6/6 swarm vs single agent (expert policy, {cfg.seeds} seeds) -> {bench}"
-    swarm_vs_single(bench, cfg, workers=workers)
-    timings["swarm_vs_single_s"] = time.perf_counter() - t
-    yield (bench / "table.md").read_text()
+    if sizes["bench_seeds"]:
+        cfg = BenchConfig(seeds=sizes["bench_seeds"], first_seed=seeds[0])
+        yield f"6/6 swarm vs single agent (expert policy, {cfg.seeds} seeds) -> {bench}"
+        swarm_vs_single(bench, cfg, workers=workers)
+        timings["swarm_vs_single_s"] = time.perf_counter() - t
+        yield (bench / "table.md").read_text()
+    else:
+        yield "6/6 swarm vs single agent: skipped (bench_seeds=0)"
 
     summary = {
         "agreement_with_expert": {k: v["agreement"] for k, v in agreement.items()},
@@ -181,4 +202,5 @@ def _closed_and_open_loop(
         f"{summary['agreement_with_expert']['base (untuned)']:.1%}"
     )
     yield f"summary: {out / 'summary.json'}; policy table and plots: {swarm_out}/comparison.*"
-    yield f"swarm vs single: {bench}/table.md, {bench}/bench_*.png"
+    if sizes["bench_seeds"]:
+        yield f"swarm vs single: {bench}/table.md, {bench}/bench_*.png"

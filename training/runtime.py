@@ -76,29 +76,3 @@ def optimizer_and_schedule(
         min_lr_rate=0.1,
     )
     return opt, sched
-
-
-def loss_bar(show: bool, total: int, done: int = 0, what: str = "training"):
-    """A rich progress bar that shows the loss and the ETA; ``None`` when not shown."""
-    if not show:
-        return None
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    bar = Progress(
-        TextColumn(f"[bold]{what}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("loss {task.fields[loss]}"),
-        TimeElapsedColumn(),
-        TextColumn("eta"),
-        TimeRemainingColumn(),
-    )
-    bar.add_task(what, total=total, completed=done, loss="-")
-    return bar

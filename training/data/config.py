@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from swarm.config import ConfigError, load_config
+from swarm.config import ConfigError, coerce, load_config
 
 TRANSCRIPT_FORMATS = (
     "auto",
@@ -133,13 +133,7 @@ def load_curation(path: str | Path) -> CurationConfig:
 
 
 def as_config(config: str | Path | dict[str, Any] | CurationConfig) -> CurationConfig:
-    if isinstance(config, CurationConfig):
-        return config
-    if isinstance(config, dict):
-        from swarm.config import validate
-
-        return validate(CurationConfig, config, "curation config")
-    return load_curation(config)
+    return coerce(CurationConfig, config, "curation config")
 
 
 __all__ = ["ConfigError", "CurationConfig", "Source", "as_config", "load_curation"]

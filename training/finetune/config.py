@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from swarm.config import ConfigError, load_config, validate
+from swarm.config import ConfigError, coerce, load_config
 
 ALL_PROJECTIONS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 
@@ -109,8 +109,4 @@ def load_finetune(path: str | Path) -> FinetuneConfig:
 
 
 def as_finetune(config: str | Path | dict[str, Any] | FinetuneConfig) -> FinetuneConfig:
-    if isinstance(config, FinetuneConfig):
-        return config
-    if isinstance(config, dict):
-        return validate(FinetuneConfig, config, "finetune config")
-    return load_finetune(config)
+    return coerce(FinetuneConfig, config, "finetune config")

@@ -30,6 +30,7 @@ import numpy as np
 
 from swarm.config import ConfigError
 from swarm.io import atomic_write_text
+from swarm.progress import Bars
 from training.base import read_jsonl
 from training.batching import EncodingError, collate, encode_chats, plan_epoch
 from training.finetune.config import FinetuneConfig, as_finetune
@@ -229,7 +230,6 @@ def finetune(
     from training.finetune.evaluate import evaluate
     from training.runtime import (
         device_name,
-        loss_bar,
         optimizer_and_schedule,
         pick_device,
         seed_everything,
@@ -282,13 +282,11 @@ def finetune(
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     total = sum(p.numel() for p in model.parameters())
     show = progress and accelerator.is_main_process
-    bar = loss_bar(show, plan.steps, state["step"], "fine-tuning")
-    if bar is not None:
-        bar.start()
     started = time.perf_counter() - state["elapsed_s"]
     window: list[float] = state.get("window", [])  # step losses since the last log line
     final_eval: dict[str, Any] | None = state.get("eval")
-    try:
+    with Bars(show) as bars:
+        advance = bars.add("fine-tuning", plan.steps, done=state["step"])
         while state["step"] < plan.steps:
             step_loss = 0.0
             for batch in plan.step(state["step"], rank, world):
@@ -306,8 +304,7 @@ def finetune(
             step = state["step"]
             window.append(step_loss)
             state["elapsed_s"] = time.perf_counter() - started
-            if bar is not None:
-                bar.update(bar.task_ids[0], advance=1, loss=f"{step_loss:.3f}")
+            advance(note=f"loss {step_loss:.3f}")
             record = {
                 "step": step,
                 "epoch": plan.epoch_of(step),
@@ -336,9 +333,6 @@ def finetune(
             if step % cfg.evaluation.save_steps == 0 and accelerator.is_main_process:
                 _save_checkpoint(accelerator.unwrap_model(model), opt, sched, state, cfg)
             accelerator.wait_for_everyone()
-    finally:
-        if bar is not None:
-            bar.stop()
 
     report = {
         "base_model": str(base),
