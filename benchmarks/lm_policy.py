@@ -26,7 +26,7 @@ from pathlib import Path
 
 from benchmarks._common import emit, parser
 
-DEMO_MODEL = Path("runs/demo/finetune/adapter")
+DEMO_MODELS = (Path("runs/demo/finetune/model"), Path("runs/demo/finetune/adapter"))
 
 
 def observations(steps: int, seed: int, n_agents: int = 20):
@@ -95,7 +95,7 @@ def main() -> None:
     p.add_argument("--model", type=Path, default=None)
     p.add_argument("--device", default="auto")
     p.add_argument("--steps", type=int, default=None, help="swarm steps to take decisions for")
-    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--batch-size", type=int, default=None, help="default: 2 on CPU, 64 on GPU")
     args = p.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -111,7 +111,7 @@ def main() -> None:
     batches = observations(steps, args.seed)
     n = sum(len(b) for b in batches)
     with tempfile.TemporaryDirectory() as tmp:
-        path = args.model or (DEMO_MODEL if DEMO_MODEL.exists() else None)
+        path = args.model or next((p for p in DEMO_MODELS if p.exists()), None)
         trained = path is not None
         if path is None:
             path = random_model(Path(tmp) / "model", batches)

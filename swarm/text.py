@@ -1,7 +1,10 @@
 """The one text format, for training and serving.
 
 * :func:`render_observation` turns an observation into chat messages: system = the
-  constitution, user = a compact description of what the agent sees and its options.
+  constitution, user = a compact description of what the agent sees and its options
+  (trace levels in hundredths, as integers; each task's compass direction in the moves'
+  own words; the eight moves, when all are legal, as ``move any direction``: a short
+  prompt is a cheap decision).
 * :func:`render_action` gives an action's canonical text (``claim task 12``,
   ``move north``, ``handoff task 12 to agent 3``, ``signal help task 4``, ...).
 * :func:`parse_action` reads an answer back and checks it is one of the legal candidates;
@@ -15,7 +18,7 @@ from __future__ import annotations
 
 import re
 
-from swarm.actions import DIRECTION_NAMES, Action, ActionKind, checked
+from swarm.actions import DIRECTION_NAMES, DIRECTIONS, MOVES, Action, ActionKind, checked
 from swarm.constitution import constitution_text
 from swarm.observation import OFFSETS, Observation, TaskView
 
@@ -83,8 +86,17 @@ def _fmt(v: float) -> str:
     return "0" if v == 0 else f"{v:.2f}".rstrip("0").rstrip(".")
 
 
+_COMPASS = {step: name for name, step in DIRECTIONS.items()}
+
+
+def _compass(dx: int, dy: int) -> str:
+    """Where (dx, dy) lies, in the moves' own words: ``northeast``, ..., or ``here``."""
+    step = ((dx > 0) - (dx < 0), (dy > 0) - (dy < 0))
+    return _COMPASS.get(step, "here")
+
+
 def _task_line(t: TaskView) -> str:
-    where = f"at {t.dx:+d},{t.dy:+d}"
+    where = f"at {t.dx:+d},{t.dy:+d} ({_compass(t.dx, t.dy)})"
     if t.task_type == "synthesis":
         slots = ", ".join(t.open_slots) if t.open_slots else "full"
         need = f"open slots {slots}"
@@ -121,11 +133,18 @@ def render_user(obs: Observation) -> str:
                 for a in obs.agents
             )
         )
-    lines.append(f"Traces ({_TRACE_HEADER}):")
+    lines.append(f"Traces x100 ({_TRACE_HEADER}):")
     for name, row in zip(obs.channels, obs.traces, strict=True):
-        lines.append(f"{name}: " + " ".join(_fmt(round(float(v), 2)) for v in row))
-    lines.append("Actions: " + " | ".join(render_action(c) for c in obs.candidates))
+        lines.append(f"{name}: " + " ".join(str(round(float(v) * 100)) for v in row))
+    lines.append("Actions: " + " | ".join(_action_list(obs.candidates)))
     return "\n".join(lines)
+
+
+def _action_list(candidates) -> list[str]:
+    """The candidates' texts; all eight moves are written once as ``move any direction``."""
+    if all(m in candidates for m in MOVES):
+        return ["move any direction"] + [render_action(c) for c in candidates if c not in MOVES]
+    return [render_action(c) for c in candidates]
 
 
 def render_observation(obs: Observation) -> list[dict[str, str]]:

@@ -29,9 +29,9 @@ CURATION = ROOT / "experiments" / "curation.yaml"
 FINETUNE = ROOT / "experiments" / "finetune_demo.yaml"
 
 BASE_PRESET = "tiny"
-BASE_STEPS = 300
-SWARM = {"n_agents": 12, "steps": 150}
-AGREEMENT = {"n_agents": 20, "steps": 40}
+BASE_STEPS = 200
+SWARM = {"n_agents": 10, "steps": 100}
+AGREEMENT = {"n_agents": 20, "steps": 60, "every": 3}
 
 
 def _stage(out: Path, name: str, rebuild: bool) -> bool:

@@ -116,7 +116,10 @@ def _prepare_prefix(m: LoadedModel) -> None:
         raise ValueError(f"{m.path}: the chat template does not start with the system turn")
     with torch.no_grad():
         out = m.model(torch.tensor([m.prefix_ids], device=m.device), use_cache=True)
-    m.prefix_kv = [(k, v) for k, v, *_ in out.past_key_values]
+    cache = out.get("cache")  # renamed from past_key_values in transformers 5
+    if cache is None:
+        cache = out.past_key_values
+    m.prefix_kv = [(k, v) for k, v, *_ in cache]
 
 
 def _cache_kwarg(model) -> str:
@@ -146,7 +149,7 @@ class LMPolicy:
         loaded: LoadedModel,
         mode: str = "choice",
         temperature: float = 0.0,
-        batch_size: int = 32,
+        batch_size: int | None = None,
         max_new_tokens: int = 12,
         seed: int | None = None,
     ) -> None:
@@ -155,7 +158,8 @@ class LMPolicy:
         self.lm = loaded
         self.mode = mode
         self.temperature = float(temperature)
-        self.batch_size = int(batch_size)
+        # On a CPU, small batches of similar length are fastest (measured); a GPU wants many.
+        self.batch_size = int(batch_size or (64 if loaded.device.startswith("cuda") else 2))
         self.max_new_tokens = int(max_new_tokens)
         self.rng = np.random.default_rng(seed)
         self.name = f"lm:{loaded.path}"
@@ -178,7 +182,7 @@ class LMPolicy:
         device: str = "auto",
         mode: str = "choice",
         temperature: float = 0.0,
-        batch_size: int = 32,
+        batch_size: int | None = None,
         **kwargs,
     ) -> LMPolicy:
         return cls(load_model(path, device), mode, temperature, batch_size, **kwargs)
@@ -199,13 +203,10 @@ class LMPolicy:
 
     def decide(self, observations: list[Observation]) -> list[Decision]:
         start = time.perf_counter()
-        out: list[Decision] = []
-        for a in range(0, len(observations), self.batch_size):
-            chunk = observations[a : a + self.batch_size]
-            if self.mode == "choice":
-                out += self._choose(chunk)
-            else:
-                out += self._generate(chunk)
+        if self.mode == "choice":
+            out = self._choose_all(observations)
+        else:
+            out = self._generate(observations)
         wall = time.perf_counter() - start
         self.stats["seconds"] += wall
         self.stats["decisions"] += len(observations)
@@ -213,16 +214,28 @@ class LMPolicy:
             d.info["latency_s"] = wall / max(len(observations), 1)
         return out
 
-    def _choose(self, chunk: list[Observation]) -> list[Decision]:
+    def _choose_all(self, observations: list[Observation]) -> list[Decision]:
+        """Rows of similar length share a batch (less padding), answers in input order."""
+        m = self.lm
+        rows = [
+            (prompt_ids(m, obs), [self.candidate_ids(c) for c in obs.candidates])
+            for obs in observations
+        ]
+        size = [len(p) + sum(len(c) for c in cs) for p, cs in rows]
+        order = sorted(range(len(rows)), key=lambda i: size[i])
+        out: list[Decision | None] = [None] * len(rows)
+        for a in range(0, len(order), self.batch_size):
+            idx = order[a : a + self.batch_size]
+            got = self._choose([observations[i] for i in idx], [rows[i] for i in idx])
+            for i, d in zip(idx, got, strict=True):
+                out[i] = d
+        return out  # type: ignore[return-value]
+
+    def _choose(self, chunk: list[Observation], rows: list) -> list[Decision]:
         import torch
         from transformers import DynamicCache
 
         m = self.lm
-        rows = []
-        for obs in chunk:
-            prompt = prompt_ids(m, obs)
-            cands = [self.candidate_ids(c) for c in obs.candidates]
-            rows.append((prompt, cands))
         width = max(len(p) + sum(len(c) for c in cs) for p, cs in rows)
         n, past = len(rows), len(m.prefix_ids)
         ids = torch.full((n, width), m.tokenizer.pad_token_id or 0, dtype=torch.long)
@@ -255,25 +268,38 @@ class LMPolicy:
                 (k.expand(n, -1, -1, -1), v.expand(n, -1, -1, -1)) for k, v in m.prefix_kv
             ]
         )
+        # Token j of a candidate is predicted at the position before it: the prompt's
+        # last token for j = 0, else the candidate's token j - 1. Only those positions
+        # go through the output layer.
+        rows_idx, pos_idx, targets, owner = [], [], [], []
+        for r, (prompt, cands) in enumerate(rows):
+            p = len(prompt)
+            for j, ((at, k), c) in enumerate(zip(spans[r], cands, strict=True)):
+                prev = [p - 1, *range(at, at + k - 1)]
+                rows_idx += [r] * k
+                pos_idx += prev
+                targets += c
+                owner += [(r, j)] * k
         with torch.no_grad():
-            logits = m.model(
+            decoder = m.model.get_decoder()
+            hidden = decoder(
                 input_ids=ids.to(m.device),
                 position_ids=pos.to(m.device),
                 attention_mask=mask[:, None].to(m.device),
-                **{_cache_kwarg(m.model): cache},
+                **{_cache_kwarg(decoder): cache},
                 use_cache=True,
-            ).logits.float()
-        logp = torch.log_softmax(logits, dim=-1).cpu()
+            ).last_hidden_state
+            picked = hidden[torch.tensor(rows_idx), torch.tensor(pos_idx)]
+            logp = torch.log_softmax(m.model.get_output_embeddings()(picked).float(), dim=-1)
+            token_logp = logp[torch.arange(len(targets)), torch.tensor(targets)].cpu().numpy()
         self.stats["forward_passes"] += 1
+        sums: dict[tuple[int, int], list[float]] = {}
+        for key, v in zip(owner, token_logp, strict=True):
+            sums.setdefault(key, []).append(float(v))
         out = []
         for r, (obs, (prompt, cands)) in enumerate(zip(chunk, rows, strict=True)):
             p = len(prompt)
-            scores = []
-            for (at, k), c in zip(spans[r], cands, strict=True):
-                # token j of the candidate is predicted at the previous position: the
-                # prompt's last token for j = 0, else the candidate's token j - 1
-                prev = [p - 1] + list(range(at, at + k - 1))
-                scores.append(float(logp[r, prev, c].mean()))
+            scores = [float(np.mean(sums[(r, j)])) for j in range(len(cands))]
             s = np.array(scores)
             probs = np.exp(s - s.max())
             probs /= probs.sum()

@@ -54,7 +54,8 @@ def test_round_trip_for_every_legal_candidate_of_real_observations(data):
     assert [m["role"] for m in messages] == ["system", "user"]
     assert messages[0]["content"] == C.constitution_text()
     for c in obs.candidates:
-        assert render_action(c) in messages[1]["content"]
+        shown = "move any direction" if c.kind is ActionKind.MOVE else render_action(c)
+        assert shown in messages[1]["content"] or render_action(c) in messages[1]["content"]
 
 
 @pytest.mark.parametrize("text", ["", "fly north", "claim task x", "task done", "move up"])
@@ -86,3 +87,21 @@ def test_constitution_rules_have_checks_and_the_expert_complies():
         m.step()
     assert len(verdicts) > 100
     assert sum(verdicts) / len(verdicts) > 0.95
+
+
+def test_the_user_prompt_is_compact_and_lists_every_candidate():
+    from swarm.actions import MOVES
+    from swarm.text import render_user
+
+    for obs in observations()[:200]:
+        text = render_user(obs)
+        actions = text.splitlines()[-1].removeprefix("Actions: ").split(" | ")
+        if all(m in obs.candidates for m in MOVES):
+            assert actions[0] == "move any direction"
+            listed = [*MOVES, *(parse_action(a) for a in actions[1:])]
+        else:
+            listed = [parse_action(a) for a in actions]
+        assert sorted(listed) == sorted(obs.candidates)
+        for line in text.splitlines():
+            if line.startswith(("claim:", "help:", "success:", "explored:")):
+                assert all(v.isdigit() for v in line.split()[1:])  # hundredths, as integers
