@@ -152,11 +152,15 @@ class LMPolicy:
         batch_size: int | None = None,
         max_new_tokens: int = 12,
         seed: int | None = None,
+        score: str = "mean",
     ) -> None:
         if mode not in ("choice", "generate"):
             raise ValueError(f"mode must be 'choice' or 'generate', got {mode!r}")
+        if score not in ("mean", "sum"):
+            raise ValueError(f"score must be 'mean' (length-normalised) or 'sum', got {score!r}")
         self.lm = loaded
         self.mode = mode
+        self.score = score
         self.temperature = float(temperature)
         # On a CPU, small batches of similar length are fastest (measured); a GPU wants many.
         self.batch_size = int(batch_size or (64 if loaded.device.startswith("cuda") else 2))
@@ -299,7 +303,8 @@ class LMPolicy:
         out = []
         for r, (obs, (prompt, cands)) in enumerate(zip(chunk, rows, strict=True)):
             p = len(prompt)
-            scores = [float(np.mean(sums[(r, j)])) for j in range(len(cands))]
+            reduce = np.mean if self.score == "mean" else np.sum
+            scores = [float(reduce(sums[(r, j)])) for j in range(len(cands))]
             s = np.array(scores)
             probs = np.exp(s - s.max())
             probs /= probs.sum()
