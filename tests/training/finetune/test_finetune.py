@@ -54,9 +54,9 @@ def test_lora_finetune_writes_adapter_metrics_and_report(cli, tmp_path, tiny_bas
     report = json.loads((run / "training_report.json").read_text())
     assert report["method"] == "lora" and report["steps"] == 8
     assert 0 < report["trainable_parameters"] < report["parameters"] / 5
-    assert report["estimated_cost_usd"] == pytest.approx(
-        report["wall_s"] / 3600 * 2.5, rel=1e-3, abs=1e-6
-    )
+    # wall_s is rounded to 0.01 s and the cost to 1e-6 $: allow for both
+    assert report["estimated_cost_usd"] == pytest.approx(report["wall_s"] / 3600 * 2.5, abs=1e-5)
+    assert report["estimated_cost_usd"] > 0
     ev = report["eval"]
     assert ev["action_examples"] > 0 and 0 <= ev["next_action_accuracy"] <= 1
     lines = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
