@@ -32,6 +32,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from swarm.analysis import summarise, to_markdown
+from swarm.config import ConfigError
 from swarm.io import atomic_write_text, write_parquet
 from swarm.sweep import Executor, RunSpec, execute
 
@@ -175,6 +176,12 @@ def swarm_vs_single(
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "bench.json", cfg.model_dump_json(indent=2))
     runs = execute(specs(cfg), out, executor=executor, workers=workers, progress=progress)
+    failed = runs[runs["status"] != "ok"]
+    if len(failed):
+        raise ConfigError(
+            f"{len(failed)} of {len(runs)} runs failed (rerun to retry them); first: "
+            f"{failed['error'].iloc[0]}"
+        )
     write_parquet(runs, out / "results.parquet")
     seeds = per_seed(runs)
     atomic_write_text(out / "per_seed.csv", seeds.to_csv(index=False))

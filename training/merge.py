@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from swarm.config import ConfigError
@@ -11,13 +10,19 @@ from swarm.config import ConfigError
 def merge(adapter: str | Path, out: str | Path, base: str | Path | None = None) -> Path:
     """Load ``base`` (default: the adapter's ``base_model_name_or_path``), apply the
     adapter, merge it into the weights, and save model and tokenizer to ``out``."""
+    from swarm.policies.lm import adapter_base
+
     adapter = Path(adapter)
-    meta = adapter / "adapter_config.json"
-    if not meta.exists():
+    if not (adapter / "adapter_config.json").exists():
         raise ConfigError(f"{adapter}: not a PEFT adapter directory (no adapter_config.json)")
-    base = Path(base or json.loads(meta.read_text()).get("base_model_name_or_path") or "")
+    if base is None:
+        try:
+            base = adapter_base(adapter)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+    base = Path(base)
     if not base.is_dir():
-        raise ConfigError(f"{adapter}: its base model {str(base)!r} is not a local directory")
+        raise ConfigError(f"--base {str(base)!r} is not a local directory")
 
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer

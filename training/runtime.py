@@ -8,15 +8,9 @@ from typing import Any
 
 import numpy as np
 
+from swarm.policies.lm import pick_device  # one home for the device rule
 
-def pick_device(device: str = "auto") -> str:
-    import torch
-
-    if device != "auto":
-        return device
-    if torch.cuda.is_available():
-        return "cuda"
-    return "cpu"
+__all__ = ["pick_device"]
 
 
 def device_name(device: str) -> str:

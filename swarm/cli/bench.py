@@ -27,7 +27,7 @@ def swarm_vs_single(
     from swarm.bench import BenchConfig
     from swarm.bench import swarm_vs_single as run_bench
     from swarm.config import ConfigError, load_config, validate
-    from swarm.policies import POLICIES
+    from swarm.policies import check_policy
 
     if executor not in ("local", "ray"):
         raise UserError(f"--executor must be 'local' or 'ray', got {executor!r}")
@@ -38,8 +38,10 @@ def swarm_vs_single(
         cfg = validate(BenchConfig, data, "options")
     except ConfigError as exc:
         raise UserError(str(exc)) from None
-    if cfg.policy not in POLICIES and not cfg.policy.startswith("lm:"):
-        raise UserError(f"--policy {cfg.policy!r}: choose one of {', '.join(POLICIES)} or lm:PATH")
+    try:
+        check_policy(cfg.policy)
+    except ValueError as exc:
+        raise UserError(f"--policy {cfg.policy!r}: {exc}") from None
     try:
         run_bench(out, cfg, executor=executor, workers=workers, progress=True)
     except ConfigError as exc:

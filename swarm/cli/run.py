@@ -21,7 +21,7 @@ def run(
 ) -> None:
     """Run one simulation; write model.parquet, agents.parquet, config.yaml, summary.png."""
     from swarm.model import SUMMARY_METRICS
-    from swarm.policies import POLICIES
+    from swarm.policies import check_policy
     from swarm.runner import simulate, write_run
 
     try:
@@ -38,8 +38,10 @@ def run(
         cfg = validate(RunConfig, data, "options")
     except ConfigError as exc:
         raise UserError(str(exc)) from None
-    if cfg.model.policy not in POLICIES and not cfg.model.policy.startswith("lm:"):
-        raise UserError(f"--policy {cfg.model.policy!r}: choose one of {', '.join(POLICIES)}")
+    try:
+        check_policy(cfg.model.policy)
+    except ValueError as exc:
+        raise UserError(f"--policy {cfg.model.policy!r}: {exc}") from None
     try:
         result = simulate(cfg, progress=True)
     except ValueError as exc:  # a parameter the model refuses (e.g. channels missing)

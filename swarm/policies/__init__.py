@@ -26,6 +26,17 @@ POLICIES = {
 }
 
 
+def check_policy(spec: str) -> None:
+    """A one-line ValueError unless ``spec`` names a policy: one of :data:`POLICIES`, or
+    ``lm:PATH`` with a model or adapter directory at PATH (checked without loading it)."""
+    if spec.startswith("lm:"):
+        from swarm.policies.lm import adapter_base
+
+        adapter_base(spec[3:])
+    elif spec not in POLICIES:
+        raise ValueError(f"not a policy; choose one of {', '.join(POLICIES)} or lm:PATH")
+
+
 def make_policy(spec: str | Policy) -> Policy:
     """A policy from a name (see module docstring) or a policy object (returned as is)."""
     if not isinstance(spec, str):
@@ -53,5 +64,6 @@ __all__ = [
     "Policy",
     "RandomPolicy",
     "bind",
+    "check_policy",
     "make_policy",
 ]

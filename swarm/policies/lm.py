@@ -56,12 +56,28 @@ class LoadedModel:
 _MODELS: dict[tuple[str, str], LoadedModel] = {}
 
 
-def _pick_device(device: str) -> str:
+def pick_device(device: str = "auto") -> str:
+    """``auto`` → ``cuda`` when there is a GPU, else ``cpu``; anything else as given."""
     import torch
 
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     return device
+
+
+def adapter_base(path: str | Path) -> Path | None:
+    """What ``path`` holds: a PEFT adapter (returns its local base model directory) or a
+    full model directory (returns None); anything else is a one-line ValueError."""
+    path = Path(path)
+    meta = path / "adapter_config.json"
+    if meta.exists():
+        base = json.loads(meta.read_text()).get("base_model_name_or_path") or ""
+        if not Path(base).is_dir():
+            raise ValueError(f"{path}: its base model {base!r} is not a local directory")
+        return Path(base)
+    if (path / "config.json").exists():
+        return None
+    raise ValueError(f"{path}: not a model directory or a PEFT adapter directory")
 
 
 def load_model(path: str | Path, device: str = "auto") -> LoadedModel:
@@ -72,25 +88,21 @@ def load_model(path: str | Path, device: str = "auto") -> LoadedModel:
 
     logging.disable_progress_bar()
     path = Path(path)
-    device = _pick_device(device)
+    device = pick_device(device)
     key = (str(path.resolve()), device)
     if key in _MODELS:
         return _MODELS[key]
     dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
-    if (path / "adapter_config.json").exists():
+    base = adapter_base(path)
+    if base is not None:
         from peft import PeftModel
 
-        base = json.loads((path / "adapter_config.json").read_text())["base_model_name_or_path"]
-        if not Path(base).is_dir():
-            raise ValueError(f"{path}: its base model {base!r} is not a local directory")
-        model = AutoModelForCausalLM.from_pretrained(base, dtype=dtype)
+        model = AutoModelForCausalLM.from_pretrained(str(base), dtype=dtype)
         model = PeftModel.from_pretrained(model, str(path)).merge_and_unload()
-        tok_dir = path if (path / "tokenizer_config.json").exists() else Path(base)
-    elif (path / "config.json").exists():
+        tok_dir = path if (path / "tokenizer_config.json").exists() else base
+    else:
         model = AutoModelForCausalLM.from_pretrained(str(path), dtype=dtype)
         tok_dir = path
-    else:
-        raise ValueError(f"{path}: not a model directory or a PEFT adapter directory")
     tokenizer = AutoTokenizer.from_pretrained(str(tok_dir))
     if not tokenizer.chat_template:
         raise ValueError(f"{tok_dir}: the tokenizer has no chat template")

@@ -96,6 +96,9 @@ def test_per_seed_ignores_failed_runs():
 def test_bench_cli_refuses_bad_options(cli, tmp_path):
     code, _, err = cli("bench", "swarm-vs-single", "--out", str(tmp_path), "--policy", "oracle")
     assert code == 2 and "'oracle'" in err
+    missing = f"lm:{tmp_path / 'no-model'}"
+    code, _, err = cli("bench", "swarm-vs-single", "--out", str(tmp_path), "--policy", missing)
+    assert code == 2 and "not a model directory" in err and "Traceback" not in err
     bad = tmp_path / "b.yaml"
     bad.write_text("seeds: 3\nagents: 4\n")
     code, _, err = cli("bench", "swarm-vs-single", "--out", str(tmp_path), "--config", str(bad))

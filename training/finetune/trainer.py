@@ -27,15 +27,18 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic import TypeAdapter, ValidationError
 
-from swarm.config import ConfigError
+from swarm.config import ConfigError, describe
 from swarm.io import atomic_write_text
 from swarm.progress import Bars
 from training.base import read_jsonl
 from training.batching import EncodingError, collate, encode_chats, plan_epoch
+from training.data.schema import Message
 from training.finetune.config import FinetuneConfig, as_finetune
 
 _CKPT = re.compile(r"checkpoint-(\d+)$")
+_MESSAGES = TypeAdapter(list[Message])
 
 
 def checkpoints(output_dir: str | Path) -> list[Path]:
@@ -90,9 +93,12 @@ def _load_data(cfg: FinetuneConfig, tokenizer) -> tuple[list, list, dict[str, in
             k = min(cfg.evaluation.max_examples, len(rows))
             pick = np.random.default_rng(cfg.seed).choice(len(rows), k, replace=False)
             rows = [rows[i] for i in sorted(pick)]
-        for n, row in enumerate(rows, 1):
-            if not isinstance(row, dict) or not isinstance(row.get("messages"), list):
-                raise ConfigError(f"{getattr(cfg.data, split)}:{n}: no 'messages' list")
+        for n, row in enumerate(rows, 1):  # the curated schema's messages, or a clear error
+            try:
+                _MESSAGES.validate_python(row["messages"] if isinstance(row, dict) else None)
+            except (KeyError, ValidationError) as exc:
+                why = "no 'messages'" if isinstance(exc, KeyError) else describe(exc, "messages")
+                raise ConfigError(f"{getattr(cfg.data, split)}:{n}: {why}") from None
         try:
             enc = encode_chats(rows, tokenizer)
         except EncodingError as exc:

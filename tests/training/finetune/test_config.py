@@ -52,3 +52,20 @@ def test_the_shipped_configs_load(name):
 
     cfg = load_finetune(Path(__file__).parents[3] / "experiments" / name)
     assert cfg.base_model == "runs/base" and cfg.lora.enabled
+
+
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ('{"messages": [1, 2]}', ":1: messages: 0: Input should be a valid dictionary"),
+        ('{"text": "hello"}', ":1: no 'messages'"),
+        ("not json", ":1: not JSON"),
+    ],
+)
+def test_malformed_training_records_are_one_line_errors(cli, tmp_path, tiny_base, line, message):
+    data = tmp_path / "train.jsonl"
+    data.write_text(line + "\n")
+    path = tmp_path / "ft.yaml"
+    path.write_text(f"base_model: {tiny_base[0]}\ndata: {{train: {data}, eval: {data}}}\n")
+    code, _, err = cli("train", "finetune", str(path))
+    assert code == 2 and message in err and "Traceback" not in err
