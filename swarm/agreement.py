@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from swarm.model import SwarmModel
-from swarm.policies import make_policy
+from swarm.policies import bind, make_policy
 
 
 def policy_agreement(
@@ -37,9 +37,7 @@ def policy_agreement(
     kinds_hit: Counter[str] = Counter()
     for seed in seeds:
         model = SwarmModel(n_agents=n_agents, policy=reference, rng=seed)
-        bound = getattr(test, "bind", None)
-        if callable(bound):
-            bound(model)
+        bind(test, model)
 
         def compare(m, obs, decisions) -> None:
             nonlocal hits, total

@@ -107,7 +107,7 @@ def build_base(
     ``data`` (its ``train.jsonl``); save both to ``out``; return the report."""
     import torch
 
-    from training.batching import collate, encode_documents, plan_epoch
+    from training.batching import IGNORE, Encoded, collate, encode_documents, plan_epoch
     from training.runtime import (
         device_name,
         optimizer_and_schedule,
@@ -135,7 +135,7 @@ def build_base(
         for a in range(0, len(d), seq):
             ids, labels = d.input_ids[a : a + seq], d.labels[a : a + seq]
             if len(ids) > 1:
-                pieces.append(type(d)(ids, [-100, *labels[1:]]))
+                pieces.append(Encoded(ids, [IGNORE, *labels[1:]]))
     lengths = [len(d) for d in pieces]
     per_epoch = len(plan_epoch(lengths, p["batch_size"], seq, seed, 0, packing=True))
     if steps is None:

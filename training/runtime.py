@@ -8,9 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from swarm.policies.lm import pick_device  # one home for the device rule
-
-__all__ = ["pick_device"]
+from swarm.policies.lm import pick_device as pick_device  # re-exported: one device rule
 
 
 def device_name(device: str) -> str:

@@ -1,7 +1,8 @@
 """The ``swarm`` command line: a typer app with one sub-app per concern.
 
-User mistakes (a bad option, a missing file, a bad config key) print one line on stderr
-and exit with code 2; :func:`main` is the console-script entry point.
+User mistakes (a bad option, a missing file, a bad config key or record: ``UserError``
+or ``swarm.config.ConfigError``) print one line on stderr and exit with code 2;
+:func:`main` is the console-script entry point.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from swarm.cli.run import run
 from swarm.cli.soul import soul_app
 from swarm.cli.sweep import sweep
 from swarm.cli.train import train_app
+from swarm.config import ConfigError
 
 app = typer.Typer(
     name="swarm",
@@ -41,7 +43,7 @@ def main(argv: list[str] | None = None) -> None:
     """Run the CLI; user errors become one line and exit code 2."""
     try:
         app(args=argv, prog_name="swarm", standalone_mode=True)
-    except UserError as exc:
+    except (UserError, ConfigError) as exc:  # a ConfigError names the file, key or record
         console_err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)
 

@@ -26,26 +26,20 @@ def swarm_vs_single(
     same worlds; mean and 95 % CI per condition over the seeds."""
     from swarm.bench import BenchConfig
     from swarm.bench import swarm_vs_single as run_bench
-    from swarm.config import ConfigError, load_config, validate
+    from swarm.config import load_config, validate
     from swarm.policies import check_policy
 
     if executor not in ("local", "ray"):
         raise UserError(f"--executor must be 'local' or 'ray', got {executor!r}")
-    try:
-        cfg = load_config(config, BenchConfig) if config else BenchConfig()
-        options = {"policy": policy, "seeds": seeds, "n_agents": agents, "steps": steps}
-        data = cfg.model_dump() | {k: v for k, v in options.items() if v is not None}
-        cfg = validate(BenchConfig, data, "options")
-    except ConfigError as exc:
-        raise UserError(str(exc)) from None
+    cfg = load_config(config, BenchConfig) if config else BenchConfig()
+    options = {"policy": policy, "seeds": seeds, "n_agents": agents, "steps": steps}
+    data = cfg.model_dump() | {k: v for k, v in options.items() if v is not None}
+    cfg = validate(BenchConfig, data, "options")
     try:
         check_policy(cfg.policy)
     except ValueError as exc:
         raise UserError(f"--policy {cfg.policy!r}: {exc}") from None
-    try:
-        run_bench(out, cfg, executor=executor, workers=workers, progress=True)
-    except ConfigError as exc:
-        raise UserError(str(exc)) from None
+    run_bench(out, cfg, executor=executor, workers=workers, progress=True)
     console.print((out / "table.md").read_text(), markup=False)
     console.print(
         f"table: {out / 'table.csv'}, {out / 'table.md'}; per seed: {out / 'per_seed.csv'}"

@@ -19,16 +19,12 @@ def curate(
     out: Path = typer.Option(..., "--out", help="Dataset directory."),
 ) -> None:
     """Extract → filter → dedup → split → augment → validate; write the dataset."""
-    from swarm.config import ConfigError
     from training.data.config import load_curation
     from training.data.pipeline import OUTPUTS
     from training.data.pipeline import curate as run
 
-    try:
-        cfg = load_curation(config)
-        stats = run(cfg, out, progress=True)
-    except ConfigError as exc:
-        raise UserError(str(exc)) from None
+    cfg = load_curation(config)
+    stats = run(cfg, out, progress=True)
     _print(stats)
     console.print("wrote " + ", ".join(str(out / name) for name in OUTPUTS))
 
@@ -52,13 +48,9 @@ def review_import(
     dataset: Path = typer.Option(..., "--dataset", help="The curated dataset directory."),
 ) -> None:
     """Apply good/bad labels: bad examples leave the dataset; approve if bad rate is low."""
-    from swarm.config import ConfigError
     from training.data.review import review_import as run
 
-    try:
-        summary = run(labels, dataset)
-    except ConfigError as exc:
-        raise UserError(str(exc)) from None
+    summary = run(labels, dataset)
     verdict = "approved" if summary["approved"] else "NOT approved"
     console.print(
         f"{summary['labelled']} labelled, {summary['bad']} bad "

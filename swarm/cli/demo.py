@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from swarm.cli._common import UserError, console
+from swarm.cli._common import console
 
 
 def demo(
@@ -17,12 +17,8 @@ def demo(
     """Curate → base model → fine-tune → the swarm with each policy; say where each
     result is."""
     from swarm.cli.train import _offline
-    from swarm.config import ConfigError
     from training.demo import run_demo
 
     _offline()
-    try:
-        for line in run_demo(out, seed=seed, rebuild=rebuild):
-            console.print(line)
-    except ConfigError as exc:
-        raise UserError(str(exc)) from None
+    for line in run_demo(out, seed=seed, rebuild=rebuild):
+        console.print(line)

@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from swarm.cli._common import UserError, console
-from swarm.config import ConfigError, RunConfig, load_config, validate
+from swarm.config import RunConfig, load_config, validate
 
 
 def run(
@@ -24,20 +24,17 @@ def run(
     from swarm.policies import check_policy
     from swarm.runner import simulate, write_run
 
-    try:
-        cfg = load_config(config) if config else RunConfig()
-        data = cfg.model_dump()
-        if agents is not None:
-            data["model"]["n_agents"] = agents
-        if policy is not None:
-            data["model"]["policy"] = policy
-        if steps is not None:
-            data["steps"] = steps
-        if seed is not None:
-            data["seed"] = seed
-        cfg = validate(RunConfig, data, "options")
-    except ConfigError as exc:
-        raise UserError(str(exc)) from None
+    cfg = load_config(config) if config else RunConfig()
+    data = cfg.model_dump()
+    if agents is not None:
+        data["model"]["n_agents"] = agents
+    if policy is not None:
+        data["model"]["policy"] = policy
+    if steps is not None:
+        data["steps"] = steps
+    if seed is not None:
+        data["seed"] = seed
+    cfg = validate(RunConfig, data, "options")
     try:
         check_policy(cfg.model.policy)
     except ValueError as exc:

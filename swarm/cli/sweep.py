@@ -18,15 +18,11 @@ def sweep(
     ),
 ) -> None:
     """Run a sweep (or resume one: finished runs are skipped)."""
-    from swarm.config import ConfigError
     from swarm.sweep import run_sweep
 
     if executor not in ("local", "ray"):
         raise UserError(f"--executor must be 'local' or 'ray', got {executor!r}")
-    try:
-        results = run_sweep(config, out, executor=executor, workers=workers, progress=True)
-    except ConfigError as exc:
-        raise UserError(str(exc)) from None
+    results = run_sweep(config, out, executor=executor, workers=workers, progress=True)
     failed = results[results["status"] != "ok"]
     console.print(f"{len(results)} runs, {len(failed)} failed: {out / 'results.parquet'}")
     for _, row in failed.iterrows():

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from swarm.cli._common import UserError, console
+from swarm.cli._common import console
 
 train_app = typer.Typer(
     help="The model factory: base model, fine-tuning, merge.", no_args_is_help=True
@@ -39,22 +39,18 @@ def base(
 ) -> None:
     """Train the tokenizer, build a Llama model from a preset, pretrain it on the corpus."""
     _offline()
-    from swarm.config import ConfigError
     from training.base import build_base
 
-    try:
-        report = build_base(
-            data,
-            out,
-            preset_name=preset,
-            steps=steps,
-            epochs=epochs,
-            seed=seed,
-            device=device,
-            progress=True,
-        )
-    except ConfigError as exc:
-        raise UserError(str(exc)) from None
+    report = build_base(
+        data,
+        out,
+        preset_name=preset,
+        steps=steps,
+        epochs=epochs,
+        seed=seed,
+        device=device,
+        progress=True,
+    )
     console.print(
         f"base model {report['preset']} ({report['parameters']:,} parameters, vocab "
         f"{report['vocab_size']}): {report['steps']} steps, {report['tokens']:,} tokens, "
@@ -74,17 +70,13 @@ def finetune(
 ) -> None:
     """LoRA (or full) fine-tuning; eval every eval_steps, checkpoint every save_steps."""
     _offline()
-    from swarm.config import ConfigError
     from training.finetune.config import load_finetune
     from training.finetune.trainer import finetune as run
 
-    try:
-        cfg = load_finetune(config)
-        if output_dir is not None:
-            cfg = cfg.model_copy(update={"output_dir": str(output_dir)})
-        report = run(cfg, resume=resume, progress=True, max_steps=max_steps)
-    except ConfigError as exc:
-        raise UserError(str(exc)) from None
+    cfg = load_finetune(config)
+    if output_dir is not None:
+        cfg = cfg.model_copy(update={"output_dir": str(output_dir)})
+    report = run(cfg, resume=resume, progress=True, max_steps=max_steps)
     ev = report.get("eval") or {}
     acc = ev.get("next_action_accuracy")
     console.print(
@@ -105,11 +97,7 @@ def merge(
 ) -> None:
     """Merge a LoRA adapter into its base: a model plain transformers loads."""
     _offline()
-    from swarm.config import ConfigError
     from training.merge import merge as run
 
-    try:
-        where = run(adapter, out, base)
-    except ConfigError as exc:
-        raise UserError(str(exc)) from None
+    where = run(adapter, out, base)
     console.print(f"merged {adapter} into {json.dumps(str(where))}")

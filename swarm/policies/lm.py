@@ -50,7 +50,9 @@ class LoadedModel:
     eot_id: int
     prefix_ids: list[int] = field(default_factory=list)
     prefix_kv: list[tuple[Any, Any]] = field(default_factory=list)
-    header_ids: list[int] = field(default_factory=list)  # user header .. assistant header
+    prefix_text: str = ""  # the system turn as text
+    split_ok: bool = False  # the text after the system turn tokenizes on its own
+    cache_kwarg: str = "past_key_values"  # the decoder's name for its KV cache argument
 
 
 _MODELS: dict[tuple[str, str], LoadedModel] = {}
@@ -115,17 +117,25 @@ def load_model(path: str | Path, device: str = "auto") -> LoadedModel:
 
 
 def _prepare_prefix(m: LoadedModel) -> None:
-    """Tokens and keys/values of the system prompt, shared by every prompt."""
+    """Tokens and keys/values of the system prompt, shared by every prompt; whether the
+    rest of a prompt can be tokenized without it; the cache argument's name."""
+    import inspect
+
     import torch
 
+    tok = m.tokenizer
     system = [{"role": "system", "content": constitution_text()}]
-    m.prefix_ids = list(m.tokenizer.apply_chat_template(system, return_dict=False))
-    probe = [*system, {"role": "user", "content": "x"}]
-    full = list(
-        m.tokenizer.apply_chat_template(probe, add_generation_prompt=True, return_dict=False)
-    )
+    m.prefix_ids = list(tok.apply_chat_template(system, return_dict=False))
+    m.prefix_text = tok.apply_chat_template(system, tokenize=False)
+    probe = [*system, {"role": "user", "content": "Actions: wait\nexplore"}]
+    full = list(tok.apply_chat_template(probe, add_generation_prompt=True, return_dict=False))
     if full[: len(m.prefix_ids)] != m.prefix_ids:
         raise ValueError(f"{m.path}: the chat template does not start with the system turn")
+    text = tok.apply_chat_template(probe, add_generation_prompt=True, tokenize=False)
+    rest = tok(text[len(m.prefix_text) :], add_special_tokens=False)["input_ids"]
+    m.split_ok = text.startswith(m.prefix_text) and list(rest) == full[len(m.prefix_ids) :]
+    params = inspect.signature(m.model.get_decoder().forward).parameters
+    m.cache_kwarg = "cache" if "cache" in params else "past_key_values"
     with torch.no_grad():
         out = m.model(torch.tensor([m.prefix_ids], device=m.device), use_cache=True)
     cache = out.get("cache")  # renamed from past_key_values in transformers 5
@@ -134,20 +144,18 @@ def _prepare_prefix(m: LoadedModel) -> None:
     m.prefix_kv = [(k, v) for k, v, *_ in cache]
 
 
-def _cache_kwarg(model) -> str:
-    """``cache`` in newer transformers, ``past_key_values`` before."""
-    import inspect
-
-    return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
-
-
 def prompt_ids(m: LoadedModel, obs: Observation) -> list[int]:
-    """The tokens after the shared system prefix: the user turn and the assistant header."""
+    """The tokens after the shared system prefix: the user turn and the assistant header
+    (only that part is tokenized, when the template allows it; checked at load)."""
     msgs = [
         {"role": "system", "content": constitution_text()},
         {"role": "user", "content": render_user(obs)},
     ]
-    ids = m.tokenizer.apply_chat_template(msgs, add_generation_prompt=True, return_dict=False)
+    tok = m.tokenizer
+    if m.split_ok:
+        text = tok.apply_chat_template(msgs, add_generation_prompt=True, tokenize=False)
+        return list(tok(text[len(m.prefix_text) :], add_special_tokens=False)["input_ids"])
+    ids = tok.apply_chat_template(msgs, add_generation_prompt=True, return_dict=False)
     return list(ids[len(m.prefix_ids) :])
 
 
@@ -302,7 +310,7 @@ class LMPolicy:
                 input_ids=ids.to(m.device),
                 position_ids=pos.to(m.device),
                 attention_mask=mask[:, None].to(m.device),
-                **{_cache_kwarg(decoder): cache},
+                **{m.cache_kwarg: cache},
                 use_cache=True,
             ).last_hidden_state
             picked = hidden[torch.tensor(rows_idx), torch.tensor(pos_idx)]
@@ -353,7 +361,7 @@ class LMPolicy:
             with torch.no_grad():
                 gen = m.model.generate(
                     ids,
-                    **{_cache_kwarg(m.model): cache},
+                    **{m.cache_kwarg: cache},
                     max_new_tokens=self.max_new_tokens,
                     do_sample=self.temperature > 0,
                     temperature=self.temperature if self.temperature > 0 else None,

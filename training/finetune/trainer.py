@@ -237,7 +237,6 @@ def finetune(
     from training.runtime import (
         device_name,
         optimizer_and_schedule,
-        pick_device,
         seed_everything,
     )
 
@@ -258,7 +257,7 @@ def finetune(
 
     accelerator = Accelerator(cpu=cfg.device == "cpu")
     rank, world = accelerator.process_index, accelerator.num_processes
-    device = str(accelerator.device) if cfg.device == "auto" else pick_device(cfg.device)
+    device = str(accelerator.device) if cfg.device == "auto" else cfg.device
     plan = Plan([len(e) for e in train], cfg, world)
     seed_everything(cfg.seed)
     model, precision = _model(cfg, base, device)
@@ -270,7 +269,8 @@ def finetune(
     model.train()
 
     state = {"step": 0, "tokens": 0, "elapsed_s": 0.0}
-    last = checkpoints(out)[-1] if resume and checkpoints(out) else None
+    found = checkpoints(out) if resume else []
+    last = found[-1] if found else None
     if last is not None:
         state = _resume(accelerator.unwrap_model(model), opt, sched, last, cfg)
     log = MetricsLog(
