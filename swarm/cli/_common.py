@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from rich.console import Console
 
 console = Console()
@@ -10,3 +12,15 @@ console_err = Console(stderr=True)
 
 class UserError(Exception):
     """A mistake in what the user asked for: reported as one line, exit code 2."""
+
+
+def offline_models() -> None:
+    """No model hub (never try one); no per-shard progress bars or deprecation noise."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import warnings
+
+    from transformers.utils import logging
+
+    logging.disable_progress_bar()
+    logging.set_verbosity_error()
+    warnings.filterwarnings("ignore", category=FutureWarning, module="transformers")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from swarm.cli._common import console
+from swarm.cli._common import console, offline_models
 
 
 def demo(
@@ -16,9 +16,8 @@ def demo(
 ) -> None:
     """Curate → base model → fine-tune → the swarm with each policy; say where each
     result is."""
-    from swarm.cli.train import _offline
     from training.demo import run_demo
 
-    _offline()
+    offline_models()
     for line in run_demo(out, seed=seed, rebuild=rebuild):
         console.print(line)

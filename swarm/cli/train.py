@@ -3,28 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import typer
 
-from swarm.cli._common import console
+from swarm.cli._common import console, offline_models
 
 train_app = typer.Typer(
     help="The model factory: base model, fine-tuning, merge.", no_args_is_help=True
 )
-
-
-def _offline() -> None:
-    """No model hub (never try one); no per-shard progress bars or deprecation noise."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    import warnings
-
-    from transformers.utils import logging
-
-    logging.disable_progress_bar()
-    logging.set_verbosity_error()
-    warnings.filterwarnings("ignore", category=FutureWarning, module="transformers")
 
 
 @train_app.command("base")
@@ -38,7 +25,7 @@ def base(
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda"),
 ) -> None:
     """Train the tokenizer, build a Llama model from a preset, pretrain it on the corpus."""
-    _offline()
+    offline_models()
     from training.base import build_base
 
     report = build_base(
@@ -69,7 +56,7 @@ def finetune(
     max_steps: int = typer.Option(None, "--max-steps", min=1, help="Stop after N steps."),
 ) -> None:
     """LoRA (or full) fine-tuning; eval every eval_steps, checkpoint every save_steps."""
-    _offline()
+    offline_models()
     from training.finetune.config import load_finetune
     from training.finetune.trainer import finetune as run
 
@@ -96,7 +83,7 @@ def merge(
     base: Path = typer.Option(None, "--base", help="Base model (default: the adapter's)."),
 ) -> None:
     """Merge a LoRA adapter into its base: a model plain transformers loads."""
-    _offline()
+    offline_models()
     from training.merge import merge as run
 
     where = run(adapter, out, base)
