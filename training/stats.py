@@ -7,6 +7,7 @@
 * :func:`welch_ttest`, :func:`mann_whitney`: latency and cost (unequal variances; or no
   distributional assumption).
 * :func:`sample_size_two_proportions`: how many per arm to detect ``p1`` vs ``p2``.
+* :func:`wilson_ci`: a proportion's Wilson score interval.
 * :func:`proportion_diff_ci` and :func:`non_inferior`: the difference of two rates with
   a Newcombe (Wilson score) interval, and the non-inferiority verdict at a margin.
 
@@ -97,6 +98,13 @@ def sample_size_two_proportions(
 
     n = optimize.brentq(achieved, 1e-6, 1e9)
     return math.ceil(n - 1e-9)
+
+
+def wilson_ci(successes: int, n: int, level: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval of a proportion (``(nan, nan)`` with no trials)."""
+    if n <= 0:
+        return float("nan"), float("nan")
+    return _wilson(successes, n, stats.norm.isf((1 - level) / 2))
 
 
 def _wilson(successes: int, n: int, z: float) -> tuple[float, float]:

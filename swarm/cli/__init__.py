@@ -15,6 +15,7 @@ from swarm.cli._common import UserError, console_err
 from swarm.cli.bench import bench_app
 from swarm.cli.data import data_app
 from swarm.cli.demo import demo
+from swarm.cli.evaluate import ab, eval_app
 from swarm.cli.plot import plot
 from swarm.cli.run import run
 from swarm.cli.soul import soul_app
@@ -33,6 +34,8 @@ app.add_typer(soul_app, name="soul")
 app.add_typer(bench_app, name="bench")
 app.add_typer(data_app, name="data")
 app.add_typer(train_app, name="train")
+app.add_typer(eval_app, name="eval")
+app.command("ab")(ab)
 app.command("run")(run)
 app.command("demo")(demo)
 app.command("sweep")(sweep)

@@ -100,10 +100,10 @@ def expert_action(obs: Observation, w: ExpertWeights, scores: np.ndarray | None)
     takes = [c for c in cands if c.kind in (ActionKind.CLAIM, ActionKind.JOIN)]
     views = {t.id: t for t in obs.tasks}
     if takes:
-        ranked = sorted(takes, key=lambda c: (-_take_value(obs, views[c.task]), c.task))
+        ranked = sorted(takes, key=lambda c: (-take_value(obs, views[c.task]), c.task))
         for c in ranked:
             t = views[c.task]
-            if _nearer_idle(obs, t) < (len(t.open_slots) if t.task_type == "synthesis" else 1):
+            if nearer_idle(obs, t) < (len(t.open_slots) if t.task_type == "synthesis" else 1):
                 return c
     targets = [
         t
@@ -114,7 +114,7 @@ def expert_action(obs: Observation, w: ExpertWeights, scores: np.ndarray | None)
         and (t.task_type != "synthesis" or t.open_slots)
     ]
     if targets:
-        best = min(targets, key=lambda t: (-_take_value(obs, t), t.distance, t.id))
+        best = min(targets, key=lambda t: (-take_value(obs, t), t.distance, t.id))
         move = _towards(best.dx, best.dy)
         if any(c == move for c in cands):
             return move
@@ -128,7 +128,7 @@ def expert_action(obs: Observation, w: ExpertWeights, scores: np.ndarray | None)
     return A.EXPLORE
 
 
-def _take_value(obs: Observation, t) -> float:
+def take_value(obs: Observation, t) -> float:
     if t.task_type == "synthesis":
         skill = max((obs.skill(d) for d in t.open_slots), default=0.0)
     else:
@@ -136,7 +136,7 @@ def _take_value(obs: Observation, t) -> float:
     return skill + 0.2 * t.difficulty
 
 
-def _nearer_idle(obs: Observation, t) -> int:
+def nearer_idle(obs: Observation, t) -> int:
     """How many idle agents in view are nearer to ``t`` than this one (ties: lower id)."""
     mine = t.distance
     count = 0

@@ -71,3 +71,14 @@ def test_newcombe_interval_matches_statsmodels_and_non_inferiority():
     assert (lo, hi) == pytest.approx(ref, rel=1e-9)
     assert stats.non_inferior(88, 100, 180, 200, margin=0.2)[0]
     assert not stats.non_inferior(88, 100, 180, 200, margin=0.05)[0]
+
+
+@given(st.integers(0, 200), st.integers(1, 200))
+def test_wilson_ci_matches_statsmodels(k, n):
+    from statsmodels.stats.proportion import proportion_confint
+
+    k = min(k, n)
+    lo, hi = stats.wilson_ci(k, n)
+    want = proportion_confint(k, n, alpha=0.05, method="wilson")
+    assert lo == pytest.approx(want[0], abs=1e-9)
+    assert hi == pytest.approx(want[1], abs=1e-9)

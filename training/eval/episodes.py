@@ -1,0 +1,207 @@
+"""Closed-loop episodes with a meter: every decision, conflict and task outcome is
+accounted to the arm of the agent behind it (``"all"`` without a traffic split).
+
+Per arm (:class:`Tally`): decisions, constitutional compliance (every decision checked by
+:mod:`swarm.constitution`), errors (an answer that did not parse, or an illegal action),
+latency per decision and per step, tokens and decision seconds (for cost), takes and the
+conflicts among them, direct handoffs and how many went through, and the tasks the arm's
+agents held at some point that were finished or failed. Task success of an arm is
+``done / (done + failed)`` over those tasks; without a split it is over every task that
+ended in the episode, as ``SwarmModel.completion_rate`` counts it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, fields
+
+import numpy as np
+
+from swarm.actions import ActionKind
+from swarm.constitution import complies
+from swarm.observation import Decision, Observation
+from swarm.policies import bind, make_policy
+
+ALL = "all"
+
+
+class Timed:
+    """A policy wrapper that records the wall time of each call as the per-decision
+    ``latency_s`` of its decisions (unless the policy recorded its own)."""
+
+    def __init__(self, policy) -> None:
+        self.policy = make_policy(policy)
+        self.name = self.policy.name
+
+    def bind(self, model) -> None:
+        bind(self.policy, model)
+
+    def decide(self, observations: list[Observation]) -> list[Decision]:
+        start = time.perf_counter()
+        out = self.policy.decide(observations)
+        each = (time.perf_counter() - start) / max(len(observations), 1)
+        for d in out:
+            d.info.setdefault("latency_s", each)
+        return out
+
+
+@dataclass
+class Tally:
+    """What one arm did (in one episode, or summed over several)."""
+
+    agents: int = 0
+    decisions: int = 0
+    compliant: int = 0
+    errors: int = 0
+    takes: int = 0
+    conflicts: int = 0
+    handoffs: int = 0
+    handoffs_ok: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    seconds: float = 0.0
+    done: int = 0
+    failed: int = 0
+    latencies: list[float] = field(default_factory=list)  # per decision
+    step_latencies: list[float] = field(default_factory=list)  # per step: mean per decision
+    step_seconds: list[float] = field(default_factory=list)  # per step: the arm's wall time
+
+    def add(self, other: Tally) -> None:
+        for f in fields(self):
+            a, b = getattr(self, f.name), getattr(other, f.name)
+            setattr(self, f.name, a + b)
+
+    @property
+    def task_success(self) -> float:
+        n = self.done + self.failed
+        return self.done / n if n else float("nan")
+
+    @property
+    def compliance(self) -> float:
+        return self.compliant / self.decisions if self.decisions else float("nan")
+
+    @property
+    def error_rate(self) -> float:
+        return self.errors / self.decisions if self.decisions else float("nan")
+
+    @property
+    def conflict_rate(self) -> float:
+        return self.conflicts / self.takes if self.takes else 0.0
+
+    @property
+    def handoff_success(self) -> float:
+        return self.handoffs_ok / self.handoffs if self.handoffs else float("nan")
+
+    def cost(self, price) -> float:
+        """Dollars: tokens at the price per million plus decision seconds at the device
+        price per hour (``price`` is a :class:`training.eval.config.Price`)."""
+        return (
+            self.tokens_in / 1e6 * price.per_million_input
+            + self.tokens_out / 1e6 * price.per_million_output
+            + self.seconds / 3600 * price.device_per_hour
+        )
+
+    def cost_per_task(self, price) -> float:
+        return self.cost(price) / self.done if self.done else float("nan")
+
+
+class Meter:
+    """Attach to a model (``Meter(model)``), step the model, call :meth:`after_step`
+    after every step; :attr:`arms` holds a :class:`Tally` per arm."""
+
+    def __init__(self, model) -> None:
+        self.model = model
+        self.arms: dict[str, Tally] = defaultdict(Tally)
+        self.arm_of: dict[int, str] = {}  # agent index -> arm
+        self.touched: dict[int, set[str]] = defaultdict(set)  # task id -> arms
+        self._seen_outcomes = 0
+        self._step_handoffs: list[tuple[int, str]] = []
+        model.on_decisions.append(self._on_decisions)
+
+    def _on_decisions(self, model, obs, decisions: Sequence[Decision]) -> None:
+        step: dict[str, list[float]] = defaultdict(list)
+        self._step_handoffs = []
+        for i, (o, d) in enumerate(zip(obs, decisions, strict=True)):
+            arm = d.info.get("arm", ALL)
+            if i not in self.arm_of:
+                self.arm_of[i] = arm
+                self.arms[arm].agents += 1
+            t = self.arms[arm]
+            t.decisions += 1
+            a = d.action
+            legal = a in o.candidates
+            t.errors += bool(d.info.get("fallback")) or not legal
+            t.compliant += legal and complies(o, a)
+            lat = float(d.info.get("latency_s", 0.0))
+            t.latencies.append(lat)
+            step[arm].append(lat)
+            t.seconds += lat
+            t.tokens_in += int(d.info.get("prompt_tokens", 0)) + int(d.info.get("scored_tokens", 0))
+            t.tokens_out += int(d.info.get("generated_tokens", 0))
+            if legal and a.kind in (ActionKind.CLAIM, ActionKind.JOIN, ActionKind.HANDOFF):
+                t.takes += 1
+            if legal and a.kind is ActionKind.HANDOFF:
+                t.handoffs += 1
+                self._step_handoffs.append((i, arm))
+        for arm, lats in step.items():
+            self.arms[arm].step_latencies.append(float(np.mean(lats)))
+            self.arms[arm].step_seconds.append(float(np.sum(lats)))
+
+    def after_step(self) -> None:
+        m = self.model
+        for i in m.conflicted:
+            self.arms[self.arm_of.get(i, ALL)].conflicts += 1
+        for i, arm in self._step_handoffs:
+            self.arms[arm].handoffs_ok += i not in m.conflicted
+        for i in np.flatnonzero(m.holding >= 0):
+            self.touched[int(m.holding[i])].add(self.arm_of.get(int(i), ALL))
+        outcomes = list(m.outcomes.items())
+        for task_id, outcome in outcomes[self._seen_outcomes :]:
+            arms = self.touched.pop(task_id, set())
+            if len(self.arms) == 1 and ALL in self.arms:
+                arms = {ALL}  # one policy: every task that ended counts
+            for arm in arms:
+                setattr(self.arms[arm], outcome, getattr(self.arms[arm], outcome) + 1)
+        self._seen_outcomes = len(outcomes)
+
+
+def run_episode(policy, seed: int, *, n_agents: int, steps: int) -> dict[str, Tally]:
+    """One closed-loop episode; ``policy`` is anything :func:`make_policy` accepts."""
+    from swarm.model import SwarmModel
+
+    model = SwarmModel(n_agents=n_agents, policy=policy, agent_report_every=0, rng=seed)
+    meter = Meter(model)
+    for _ in range(steps):
+        model.step()
+        meter.after_step()
+    return dict(meter.arms)
+
+
+def run_episodes(
+    make: Callable[[int], object],
+    seeds: Sequence[int],
+    *,
+    n_agents: int,
+    steps: int,
+    progress: bool = False,
+    label: str = "episodes",
+) -> list[dict[str, Tally]]:
+    """``run_episode(make(seed), seed)`` for each seed, with a progress bar."""
+    from swarm.progress import Bars
+
+    out = []
+    with Bars(progress) as bars:
+        for seed in bars.track(list(seeds), label):
+            out.append(run_episode(make(seed), seed, n_agents=n_agents, steps=steps))
+    return out
+
+
+def total(episodes: Sequence[dict[str, Tally]], arm: str) -> Tally:
+    """The arm's tallies summed over episodes."""
+    t = Tally()
+    for ep in episodes:
+        if arm in ep:
+            t.add(ep[arm])
+    return t
