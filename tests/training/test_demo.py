@@ -40,6 +40,15 @@ def test_the_demo_pipeline_runs_end_to_end_and_reuses_its_artefacts(tmp_path):
         swarm={"n_agents": 6, "steps": 8},
         agreement={"n_agents": 6, "steps": 4},
         bench_seeds=0,  # the benchmark has tests of its own
+        eval_config={
+            "dataset": {
+                "counts": {"coordination": 4, "handoff": 2, "conflict": 2, "constitutional": 2},
+                "n_agents": 12,
+                "steps": 60,
+            },
+            "episodes": {"n_agents": 6, "steps": 8},
+        },
+        evaluation={"episodes": 1, "ab_episodes": 2, "split": 0.5},
     )
     out = tmp_path / "demo"
     lines = list(run_demo(out, **sizes))
@@ -50,6 +59,11 @@ def test_the_demo_pipeline_runs_end_to_end_and_reuses_its_artefacts(tmp_path):
         assert (out / "swarm" / name).exists()
     assert (out / "finetune" / "adapter" / "adapter_model.safetensors").exists()
     assert any("summary.json" in line for line in lines)
+    assert summary["ab"]["decision"] in ("GO", "NO-GO")
+    assert len(summary["ab"]["go_no_go"]) == 8
+    for name in ("eval/dataset/scenarios.jsonl", "eval/fine-tuned/report.json", "ab/ab.md"):
+        assert (out / name).exists()
+    assert "Go/No-Go" in lines[-3]
     print(summary["timings_s"])
 
     again = list(run_demo(out, **sizes))

@@ -148,7 +148,7 @@ def build_dataset(
     runs = 0
     rng = np.random.default_rng(cfg.seed)
     with Bars(progress) as bars:
-        advance = bars.add("scenario runs", spec.max_runs)
+        advance = bars.add("scenarios", spec.max_runs)
         for seed in seeds:
             if all(len(got[c]) >= n for c, n in want.items()):
                 break
@@ -161,7 +161,7 @@ def build_dataset(
                     continue
                 pick = rng.permutation(len(pool[cat]))[:room]
                 got[cat].extend(pool[cat][i] for i in sorted(pick))
-            advance(note=", ".join(f"{c} {len(got[c])}/{want[c]}" for c in CATEGORIES))
+            advance(note=" ".join(f"{c[:5]} {len(got[c])}/{want[c]}" for c in CATEGORIES))
     short = {c: (len(got[c]), n) for c, n in want.items() if len(got[c]) < n}
     if short:
         c, (have, need) = next(iter(short.items()))
