@@ -131,3 +131,85 @@ def sweep_figure(results: pd.DataFrame, x: str, metric: str, y: str | None = Non
     fig.colorbar(im, ax=ax)
     fig.tight_layout()
     return fig
+
+
+TASK_MARKERS = {"coordination": "s", "handoff": "D", "synthesis": "*"}
+
+
+def grid_figure(model, channel: str = "claim", ax=None):
+    """The world at this step: ``channel``'s trace field as a heat map (its Mesa property
+    layer), agents coloured by main domain and sized by soul level, tasks marked by type.
+    Draws on ``ax`` when given (returns its figure), else on a new figure."""
+    plt = _plt()
+    from matplotlib.lines import Line2D
+
+    from soul.levels import Level
+
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6.2, 6.2))
+    else:
+        fig = ax.figure
+    field = np.asarray(model.traces.values(channel))
+    im = ax.imshow(
+        field.T,
+        origin="lower",
+        cmap="magma",
+        extent=(-0.5, model.width - 0.5, -0.5, model.height - 0.5),
+        vmin=0.0,
+        vmax=max(float(field.max()), 1e-9),
+    )
+    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.02, label=f"{channel} trace")
+    cmap = plt.get_cmap("tab10")
+    colour = {d: cmap(k % 10) for k, d in enumerate(model.domains)}
+    ranks = [Level(model.level_names[i]).rank for i in range(len(model.swarm))]
+    ax.scatter(
+        model.ax,
+        model.ay,
+        s=[30 + 35 * r for r in ranks],
+        c=[colour.get(a.main_domain, (0.7, 0.7, 0.7, 1.0)) for a in model.swarm],
+        edgecolors="white",
+        linewidths=0.8,
+        zorder=3,
+    )
+    for kind, marker in TASK_MARKERS.items():
+        ts = [t for t in model.board.tasks.values() if t.task_type == kind]
+        if ts:
+            ax.scatter(
+                [t.x for t in ts],
+                [t.y for t in ts],
+                marker=marker,
+                s=60,
+                facecolors="none",
+                edgecolors="#00e5ff",
+                linewidths=1.2,
+                zorder=2,
+            )
+    handles = [
+        Line2D([], [], marker="o", ls="", color=colour[d], label=d) for d in model.domains
+    ] + [
+        Line2D([], [], marker=m, ls="", mfc="none", mec="#00a0b0", label=k)
+        for k, m in TASK_MARKERS.items()
+    ]
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.06), ncol=5, fontsize=7)
+    ax.set(xlim=(-0.5, model.width - 0.5), ylim=(-0.5, model.height - 0.5))
+    ax.set_title(f"step {model.steps}: {channel} traces, agents, tasks", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def level_figure(levels, ax=None):
+    """How many agents are at each soul level (``levels``: level names)."""
+    plt = _plt()
+    from soul.levels import Level
+
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(4.5, 3.0))
+    else:
+        fig = ax.figure
+    names = [lv.value for lv in Level]
+    counts = [sum(1 for x in levels if x == n) for n in names]
+    ax.bar(names, counts, color="#8172b2")
+    ax.set(ylabel="agents", title="soul levels")
+    ax.tick_params(axis="x", labelsize=8)
+    fig.tight_layout()
+    return fig

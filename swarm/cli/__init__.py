@@ -13,10 +13,12 @@ import typer
 
 from swarm.cli._common import UserError, console_err
 from swarm.cli.bench import bench_app
+from swarm.cli.dashboard import dashboard
 from swarm.cli.data import data_app
 from swarm.cli.demo import demo
 from swarm.cli.evaluate import ab, eval_app
 from swarm.cli.plot import plot
+from swarm.cli.report import report
 from swarm.cli.run import run
 from swarm.cli.soul import soul_app
 from swarm.cli.sweep import sweep
@@ -38,8 +40,10 @@ app.add_typer(eval_app, name="eval")
 app.command("ab")(ab)
 app.command("run")(run)
 app.command("demo")(demo)
+app.command("dashboard")(dashboard)
 app.command("sweep")(sweep)
 app.command("plot")(plot)
+app.command("report")(report)
 
 
 def main(argv: list[str] | None = None) -> None:
