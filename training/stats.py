@@ -8,6 +8,7 @@
   distributional assumption).
 * :func:`sample_size_two_proportions`: how many per arm to detect ``p1`` vs ``p2``.
 * :func:`wilson_ci`: a proportion's Wilson score interval.
+* :func:`paired_proportion_diff_ci`: the difference of two rates on the same items.
 * :func:`proportion_diff_ci` and :func:`non_inferior`: the difference of two rates with
   a Newcombe (Wilson score) interval, and the non-inferiority verdict at a margin.
 
@@ -126,6 +127,20 @@ def proportion_diff_ci(
     lo = d - math.sqrt((pa - la) ** 2 + (ub - pb) ** 2)
     hi = d + math.sqrt((ua - pa) ** 2 + (pb - lb) ** 2)
     return d, lo, hi
+
+
+def paired_proportion_diff_ci(
+    b: int, c: int, n: int, level: float = 0.95
+) -> tuple[float, float, float]:
+    """Difference of two success rates measured on the same ``n`` items (B − A), where
+    ``b`` items only A got right and ``c`` only B did: ``((c − b) / n, lo, hi)``, a Wald
+    interval with the paired variance (the variance of the per-item differences / n)."""
+    if n <= 0:
+        raise ValueError("no paired items")
+    d = (c - b) / n
+    se = math.sqrt(max((b + c) / n - d * d, 0.0) / n)
+    z = stats.norm.isf((1 - level) / 2)
+    return d, d - z * se, d + z * se
 
 
 def non_inferior(

@@ -82,3 +82,16 @@ def test_wilson_ci_matches_statsmodels(k, n):
     want = proportion_confint(k, n, alpha=0.05, method="wilson")
     assert lo == pytest.approx(want[0], abs=1e-9)
     assert hi == pytest.approx(want[1], abs=1e-9)
+
+
+@given(st.integers(0, 60), st.integers(0, 60), st.integers(0, 80))
+def test_paired_difference_interval_is_the_mean_of_per_item_differences(b, c, same):
+    n = b + c + same
+    if n == 0:
+        return
+    diffs = np.array([-1] * b + [1] * c + [0] * same, dtype=float)
+    d, lo, hi = stats.paired_proportion_diff_ci(b, c, n)
+    se = diffs.std(ddof=0) / np.sqrt(n)
+    assert d == pytest.approx(diffs.mean())
+    assert lo == pytest.approx(diffs.mean() - sps.norm.isf(0.025) * se)
+    assert hi == pytest.approx(diffs.mean() + sps.norm.isf(0.025) * se)

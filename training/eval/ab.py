@@ -8,8 +8,9 @@ each decision, conflict and task to its arm. The arms are compared on task succe
 compliance, conflicts and errors (difference with a Newcombe interval and a pooled
 z-test), latency (Welch interval and test, and Mann–Whitney, over per-step latencies) and
 cost per task (Welch over per-episode values; the reduction from the pooled totals). With
-a scenario dataset, both policies also answer every scenario and McNemar's exact test
-compares the paired outcomes.
+a scenario dataset, both policies also answer every scenario: McNemar's exact test compares
+the paired outcomes, and quality parity then needs non-inferiority on the scenarios
+(paired difference) as well as on task success in the swarm.
 """
 
 from __future__ import annotations
@@ -113,8 +114,11 @@ def ab_test(
         both = list(zip(rows["control"], rows["test"], strict=True))
         b = sum(c["correct"] and not t["correct"] for c, t in both)
         c_ = sum(t["correct"] and not c["correct"] for c, t in both)
+        diff, lo, hi = stats.paired_proportion_diff_ci(b, c_, len(both))
         paired = {
             "scenarios": len(both),
+            "diff": diff,
+            "ci": [lo, hi],
             "accuracy": {arm: float(np.mean([r["correct"] for r in rows[arm]])) for arm in ARMS},
             "only_control_correct": b,
             "only_test_correct": c_,
@@ -169,10 +173,12 @@ def go_no_go(arms, comparison, paired, cfg: EvalConfig) -> list[dict[str, Any]]:
     parity = (
         f"success diff {diff:+.1%}, 95 % lower bound {lower:+.1%} vs margin -{th.parity_margin:.0%}"
     )
-    if paired:
+    if paired:  # parity must hold on the paired scenarios too
+        ok = ok and paired["ci"][0] > -th.parity_margin
         parity += (
             f"; scenarios: test {paired['accuracy']['test']:.1%} vs control "
-            f"{paired['accuracy']['control']:.1%}, McNemar p={paired['p_mcnemar']:.3g}"
+            f"{paired['accuracy']['control']:.1%}, diff {paired['diff']:+.1%} (lower bound "
+            f"{paired['ci'][0]:+.1%}), McNemar p={paired['p_mcnemar']:.3g}"
         )
 
     def row(name, threshold, value, passed, evidence):
