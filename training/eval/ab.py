@@ -191,6 +191,11 @@ def go_no_go(arms, comparison, paired, cfg: EvalConfig) -> list[dict[str, Any]]:
             "evidence": evidence,
         }
 
+    def rate_row(name, key, threshold, above=False):
+        v = t[key]["value"]
+        passed = v > threshold if above else v < threshold
+        return row(name, f"{'>' if above else '<'} {threshold:.0%}", v, passed, _ev(t[key]))
+
     return [
         row(
             "task success",
@@ -199,20 +204,8 @@ def go_no_go(arms, comparison, paired, cfg: EvalConfig) -> list[dict[str, Any]]:
             ts["value"] > th.task_success,
             _ev(ts),
         ),
-        row(
-            "constitutional compliance",
-            f"> {th.compliance:.0%}",
-            t["compliance"]["value"],
-            t["compliance"]["value"] > th.compliance,
-            _ev(t["compliance"]),
-        ),
-        row(
-            "conflict rate",
-            f"< {th.conflict_rate:.0%}",
-            t["conflict_rate"]["value"],
-            t["conflict_rate"]["value"] < th.conflict_rate,
-            _ev(t["conflict_rate"]),
-        ),
+        rate_row("constitutional compliance", "compliance", th.compliance, above=True),
+        rate_row("conflict rate", "conflict_rate", th.conflict_rate),
         row(
             "latency (p95 per decision)",
             f"< {th.latency_s:g} s",
@@ -235,13 +228,7 @@ def go_no_go(arms, comparison, paired, cfg: EvalConfig) -> list[dict[str, Any]]:
             reduction > th.cost_reduction,
             f"test ${cost_t:.3g} vs control ${cost_c:.3g} per task",
         ),
-        row(
-            "error rate",
-            f"< {th.error_rate:.0%}",
-            t["error_rate"]["value"],
-            t["error_rate"]["value"] < th.error_rate,
-            _ev(t["error_rate"]),
-        ),
+        rate_row("error rate", "error_rate", th.error_rate),
         row(
             "quality parity (non-inferiority)",
             f"margin {th.parity_margin:.0%}",

@@ -185,32 +185,33 @@ def _scores(rows: list[dict[str, Any]], key: str) -> dict[str, Any]:
     return out
 
 
+def _score(name: str, scorer: str, p: dict[str, float], **extra: Any) -> dict[str, Any]:
+    """One entry of ``results.scores``, in inspect_ai's shape, plus our CI and extras."""
+    return {
+        "name": name,
+        "scorer": scorer,
+        "metrics": {
+            "accuracy": {"name": "accuracy", "value": p["value"]},
+            "stderr": {"name": "stderr", "value": p["stderr"]},
+        },
+        "ci": [p["ci_low"], p["ci_high"]],
+        **extra,
+    }
+
+
 def _report(policy, dataset, scenarios, rows, loop, cfg, episodes, critique, started):
     ds = Path(dataset)
     manifest = json.loads((ds / MANIFEST).read_text()) if (ds / MANIFEST).exists() else {}
     accuracy = _scores(rows, "correct")
     compliance = _scores(rows, "compliant")
     scores = [
-        {
-            "name": "oracle_accuracy",
-            "scorer": "oracle",
-            "metrics": {
-                "accuracy": {"name": "accuracy", "value": accuracy["overall"]["value"]},
-                "stderr": {"name": "stderr", "value": accuracy["overall"]["stderr"]},
-            },
-            "ci": [accuracy["overall"]["ci_low"], accuracy["overall"]["ci_high"]],
-            "by_category": accuracy,
-        },
-        {
-            "name": "constitutional_compliance",
-            "scorer": "swarm.constitution",
-            "metrics": {
-                "accuracy": {"name": "accuracy", "value": compliance["overall"]["value"]},
-                "stderr": {"name": "stderr", "value": compliance["overall"]["stderr"]},
-            },
-            "ci": [compliance["overall"]["ci_low"], compliance["overall"]["ci_high"]],
-            "by_category": compliance,
-        },
+        _score("oracle_accuracy", "oracle", accuracy["overall"], by_category=accuracy),
+        _score(
+            "constitutional_compliance",
+            "swarm.constitution",
+            compliance["overall"],
+            by_category=compliance,
+        ),
     ]
     plan = [{"solver": "decide", "params": {"policy": policy, "batch": BATCH}}]
     if critique:
@@ -219,26 +220,22 @@ def _report(policy, dataset, scenarios, rows, loop, cfg, episodes, critique, sta
         flagged = [c for c in crit if c["flagged_rule"] is not None]
         broken = [c for c in crit if not c["compliant_before"]]
         scores.append(
-            {
-                "name": "self_critique_compliance",
-                "scorer": "critique_and_revise",
-                "metrics": {
-                    "accuracy": {"name": "accuracy", "value": after["value"]},
-                    "stderr": {"name": "stderr", "value": after["stderr"]},
-                },
-                "ci": [after["ci_low"], after["ci_high"]],
-                "flag_rate": len(flagged) / len(crit),
-                "flag_precision": (
+            _score(
+                "self_critique_compliance",
+                "critique_and_revise",
+                after,
+                flag_rate=len(flagged) / len(crit),
+                flag_precision=(
                     sum(not c["compliant_before"] for c in flagged) / len(flagged)
                     if flagged
                     else float("nan")
                 ),
-                "flag_recall": (
+                flag_recall=(
                     sum(c["flagged_rule"] is not None for c in broken) / len(broken)
                     if broken
                     else float("nan")
                 ),
-            }
+            )
         )
         plan.append({"solver": "critique_and_revise", "params": {"answers": "none | rule N"}})
     tokens_in = sum(r["input_tokens"] for r in rows) + loop["cost"]["input_tokens"]
