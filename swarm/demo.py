@@ -5,6 +5,7 @@ comparison table (mean and 95 % CI over seeds) and plots. The main job
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -51,8 +52,13 @@ def compare_policies(
 ) -> pd.DataFrame:
     """Run each policy on the same seeds; write ``comparison.{csv,md,png}`` and the
     per-step frames to ``out``; return the summary table. ``policies`` is a list of
-    policy names, or a mapping from a label to a policy name (e.g. ``lm:PATH``)."""
+    policy names, or a mapping from a label to a policy name (e.g. ``lm:PATH``).
+
+    The ``souls_for`` policy's first run keeps its souls in ``out/souls``, started afresh
+    on every call: souls persist between runs, so a store left by an earlier call would
+    change this one's numbers."""
     out = Path(out)
+    shutil.rmtree(out / "souls", ignore_errors=True)
     if not isinstance(policies, Mapping):
         policies = {p: p for p in policies}
     finals, frames = [], []
