@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -54,7 +53,6 @@ def dashboard(
         "--production",
     ]
     console.print(f"dashboard on http://{host}:{port} (Ctrl-C stops it)")
-    try:
-        raise typer.Exit(subprocess.call(cmd, env=env))
-    except KeyboardInterrupt:
-        raise typer.Exit(0) from None
+    sys.stdout.flush()
+    # Become the server (no child left behind when this process is stopped).
+    os.execve(sys.executable, cmd, env)
