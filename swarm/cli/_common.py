@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from rich.console import Console
 
@@ -12,6 +14,16 @@ console_err = Console(stderr=True)
 
 class UserError(Exception):
     """A mistake in what the user asked for: reported as one line, exit code 2."""
+
+
+@contextmanager
+def user_errors(prefix: str = "") -> Iterator[None]:
+    """A ValueError raised inside (bad input found by the library) becomes a UserError:
+    one line, exit code 2; ``prefix`` says what was wrong (e.g. ``--policy 'x': ``)."""
+    try:
+        yield
+    except ValueError as exc:
+        raise UserError(f"{prefix}{exc}") from None
 
 
 def offline_models() -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from swarm.cli._common import UserError, console
+from swarm.cli._common import UserError, console, user_errors
 
 bench_app = typer.Typer(help="Research benchmarks.", no_args_is_help=True)
 
@@ -35,10 +35,8 @@ def swarm_vs_single(
     options = {"policy": policy, "seeds": seeds, "n_agents": agents, "steps": steps}
     data = cfg.model_dump() | {k: v for k, v in options.items() if v is not None}
     cfg = validate(BenchConfig, data, "options")
-    try:
+    with user_errors(f"--policy {cfg.policy!r}: "):
         check_policy(cfg.policy)
-    except ValueError as exc:
-        raise UserError(f"--policy {cfg.policy!r}: {exc}") from None
     run_bench(out, cfg, executor=executor, workers=workers, progress=True)
     console.print((out / "table.md").read_text(), markup=False)
     console.print(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from swarm.cli._common import UserError, console
+from swarm.cli._common import UserError, console, user_errors
 
 
 def dashboard(
@@ -32,10 +32,8 @@ def dashboard(
     env = dict(os.environ)
     if config is not None:
         cfg = load_config(config)  # a bad file or key is one line, before the server starts
-        try:
+        with user_errors(f"{config}: model.policy: "):
             check_policy(cfg.model.policy)
-        except ValueError as exc:
-            raise UserError(f"{config}: model.policy: {exc}") from None
         env["SWARM_DASHBOARD_CONFIG"] = str(config.resolve())
     env.setdefault("HF_HUB_OFFLINE", "1")
     env.setdefault("MPLBACKEND", "Agg")

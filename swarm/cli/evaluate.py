@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from swarm.cli._common import UserError, console, offline_models
+from swarm.cli._common import console, offline_models, user_errors
 
 eval_app = typer.Typer(
     help="Evaluation: build the scenario dataset, evaluate a policy.", no_args_is_help=True
@@ -28,10 +28,8 @@ def build(
     conflict, 50 constitutional (by default), each with its acceptable actions."""
     from training.eval.dataset import build_dataset
 
-    try:
+    with user_errors():
         m = build_dataset(out, config, training_data=training_data, progress=True)
-    except ValueError as exc:
-        raise UserError(str(exc)) from None
     counts = ", ".join(f"{k} {v}" for k, v in m["counts"].items())
     console.print(
         f"{m['scenarios']} scenarios ({counts}) from seeds {m['seeds'][0]}..{m['seeds'][1]} "
@@ -56,18 +54,10 @@ def run(
 
     if policy.startswith("lm:"):
         offline_models()
-    try:
+    with user_errors():
         report = evaluate(
-            policy,
-            dataset,
-            out,
-            episodes=episodes,
-            config=config,
-            critique=critique,
-            progress=True,
+            policy, dataset, out, episodes=episodes, config=config, critique=critique, progress=True
         )
-    except ValueError as exc:
-        raise UserError(str(exc)) from None
     console.print((out / "report.md").read_text(), markup=False)
     console.print(f"report: {out / 'report.json'} ({report['results']['total_samples']} samples)")
 
@@ -88,18 +78,10 @@ def ab(
 
     if "lm:" in control + test:
         offline_models()
-    try:
+    with user_errors():
         result = ab_test(
-            control,
-            test,
-            out,
-            split=split,
-            episodes=episodes,
-            dataset=dataset,
-            config=config,
+            control, test, out, split=split, episodes=episodes, dataset=dataset, config=config,
             progress=True,
-        )
-    except ValueError as exc:
-        raise UserError(str(exc)) from None
+        )  # fmt: skip
     console.print((out / "ab.md").read_text(), markup=False)
     console.print(f"decision: {result['decision']}; {out / 'ab.json'}")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from swarm.cli._common import UserError, console
+from swarm.cli._common import console, user_errors
 
 
 def report(
@@ -16,8 +16,6 @@ def report(
     """Emergence over time, trace heat-map snapshots, soul levels and the summary table."""
     from swarm.report import write_report
 
-    try:
+    with user_errors():
         path = write_report(run_dir, out)
-    except ValueError as exc:
-        raise UserError(str(exc)) from None
     console.print(f"report: {path}")

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from swarm.cli._common import UserError, console
+from swarm.cli._common import console, user_errors
 from swarm.config import RunConfig, load_config, validate
 
 
@@ -35,14 +35,10 @@ def run(
     if seed is not None:
         data["seed"] = seed
     cfg = validate(RunConfig, data, "options")
-    try:
+    with user_errors(f"--policy {cfg.model.policy!r}: "):
         check_policy(cfg.model.policy)
-    except ValueError as exc:
-        raise UserError(f"--policy {cfg.model.policy!r}: {exc}") from None
-    try:
+    with user_errors("bad model parameters: "):  # e.g. channels missing
         result = simulate(cfg, progress=True)
-    except ValueError as exc:  # a parameter the model refuses (e.g. channels missing)
-        raise UserError(f"bad model parameters: {exc}") from None
     paths = write_run(result, cfg, out)
     last = result.model_df.iloc[-1]
     table = Table("metric", "value", title=f"swarm run ({cfg.steps} steps, seed {cfg.seed})")

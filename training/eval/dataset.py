@@ -133,7 +133,6 @@ def build_dataset(
     progress: bool = False,
 ) -> dict[str, Any]:
     """Write ``scenarios.jsonl`` and ``manifest.json`` to ``out``; return the manifest."""
-    from swarm.model import SwarmModel
     from swarm.progress import Bars
 
     cfg = as_eval_config(config)
@@ -152,7 +151,7 @@ def build_dataset(
         for seed in seeds:
             if all(len(got[c]) >= n for c, n in want.items()):
                 break
-            pool = _harvest(SwarmModel, seed, spec)
+            pool = _harvest(seed, spec)
             runs += 1
             for cat in CATEGORIES:
                 seen[cat] += len(pool[cat])
@@ -198,9 +197,11 @@ def build_dataset(
     return manifest
 
 
-def _harvest(model_cls, seed: int, spec) -> dict[str, list[dict[str, Any]]]:
+def _harvest(seed: int, spec) -> dict[str, list[dict[str, Any]]]:
     """Every judged situation of one expert run, per category."""
-    model = model_cls(n_agents=spec.n_agents, policy="heuristic", agent_report_every=0, rng=seed)
+    from swarm.model import SwarmModel
+
+    model = SwarmModel(n_agents=spec.n_agents, policy="heuristic", agent_report_every=0, rng=seed)
     pool: dict[str, list[dict[str, Any]]] = defaultdict(list)
 
     def look(m, obs, decisions) -> None:

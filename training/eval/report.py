@@ -53,6 +53,8 @@ def decide_scenarios(
 ) -> list[dict[str, Any]]:
     """The policy's decision on every scenario: action, correct (acceptable to the
     oracle), compliant (no binding rule broken), latency and tokens."""
+    from training.eval.critique import critique_and_revise
+
     policy = seeded_policy(spec, seed)
     if critique and not hasattr(policy, "lm"):
         raise ValueError("--critique needs a language-model policy (lm:PATH)")
@@ -75,8 +77,6 @@ def decide_scenarios(
                 "output_tokens": int(d.info.get("generated_tokens", 0)),
             }
             if critique:
-                from training.eval.critique import critique_and_revise
-
                 row["critique"] = critique_and_revise(policy, s.observation, d)
             out.append(row)
     return out
@@ -162,15 +162,15 @@ def evaluate(
     tallies = run_episodes(
         lambda s: Timed(policy), seeds, n_agents=ep.n_agents, steps=ep.steps, progress=progress
     )
-    price = cfg.price_of(policy)
-    loop = closed_loop_metrics(total(tallies, ALL), price)
+    summed = total(tallies, ALL)
+    loop = closed_loop_metrics(summed, cfg.price_of(policy))
     loop["per_episode_task_success"] = [t[ALL].task_success for t in tallies]
     report = _report(policy, dataset, scenarios, rows, loop, cfg, episodes, critique, started)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "report.json", json.dumps(report, indent=2, allow_nan=True))
     atomic_write_text(out / "report.md", to_markdown(report))
-    _plots(report, rows, total(tallies, ALL), out)
+    _plots(report, summed, out)
     return report
 
 
@@ -365,7 +365,7 @@ def to_markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _plots(report: dict[str, Any], rows, tally: Tally, out: Path) -> None:
+def _plots(report: dict[str, Any], tally: Tally, out: Path) -> None:
     import matplotlib.pyplot as plt
 
     from swarm.plots import save_figure
