@@ -53,6 +53,16 @@ class TaskView:
     def distance(self) -> int:
         return max(abs(self.dx), abs(self.dy))
 
+    @property
+    def open_to_take(self) -> bool:
+        """Nobody holds it and it has room: open, awaiting its next stage, or a synthesis
+        with an open slot."""
+        return (
+            self.state in ("open", "awaiting handoff")
+            and self.holder is None
+            and (self.task_type != "synthesis" or bool(self.open_slots))
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class NearbyAgent:

@@ -105,14 +105,7 @@ def expert_action(obs: Observation, w: ExpertWeights, scores: np.ndarray | None)
             t = views[c.task]
             if nearer_idle(obs, t) < (len(t.open_slots) if t.task_type == "synthesis" else 1):
                 return c
-    targets = [
-        t
-        for t in obs.tasks
-        if t.state in ("open", "awaiting handoff")
-        and t.holder is None
-        and t.distance > 1
-        and (t.task_type != "synthesis" or t.open_slots)
-    ]
+    targets = [t for t in obs.tasks if t.open_to_take and t.distance > 1]
     if targets:
         best = min(targets, key=lambda t: (-take_value(obs, t), t.distance, t.id))
         move = _towards(best.dx, best.dy)

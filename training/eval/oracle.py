@@ -108,13 +108,7 @@ def _coordination(obs: Observation) -> frozenset[Action] | None:
     good = _good_takes(obs, takes)
     if good:
         return good
-    targets = [
-        v
-        for v in obs.tasks
-        if v.holder is None
-        and v.state in ("open", "awaiting handoff")
-        and (v.task_type != "synthesis" or v.open_slots)
-    ]
+    targets = [v for v in obs.tasks if v.open_to_take]
     if not targets:
         return None
     closer = set()
