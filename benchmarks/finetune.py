@@ -90,23 +90,32 @@ def build(arch: str, tokenizer, device: str, layers: int | None):
     return model
 
 
-def run_mode(model, batches, data, pad_id, packing, device, warmup, pad_to=None):
-    """Real tokens per second, and the padding fraction of the timed batches."""
+def run_mode(model, batches, data, pad_id, packing, device, warmup, pad_to=None, prefix=()):
+    """Real tokens per second, and the padding fraction of the timed batches. With a
+    ``prefix`` (cut off the ``shared`` examples), the trainer's shared-prefix step, and
+    the tokens counted are the examples' as written (prefix included)."""
     import torch
 
     from training.batching import collate
+    from training.finetune.trainer import shared_prefix_loss
 
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
     sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
+    precision = "bf16" if next(model.parameters()).dtype == torch.bfloat16 else "fp32"
+    loss_of = shared_prefix_loss(model, list(prefix), device, precision) if prefix else None
     tokens = slots = 0
     start = 0.0
     for i, batch in enumerate(batches):
         if i == warmup:
             sync()
             start = time.perf_counter()
-        inputs, n = collate(batch, data, pad_id, packing, pad_to)
-        inputs = {k: v.to(device) for k, v in inputs.items()}
-        loss = model(**inputs, use_cache=False).loss
+        inputs, n = collate(batch, data, pad_id, packing, pad_to, prefix_len=len(prefix))
+        if loss_of is not None:
+            loss = loss_of(inputs)
+            n += len(prefix) * sum(data[i].shared for row in batch for i in row)
+        else:
+            inputs = {k: v.to(device) for k, v in inputs.items()}
+            loss = model(**inputs, use_cache=False).loss
         loss.backward()
         opt.step()
         opt.zero_grad(set_to_none=True)
@@ -134,7 +143,7 @@ def main() -> None:
     import torch
 
     from training.base import read_jsonl
-    from training.batching import encode_chats, epoch_order, pack_rows
+    from training.batching import cut_prefix, encode_chats, epoch_order, pack_rows, shared_prefix
     from training.runtime import device_name, pick_device
     from training.tokenizer import corpus_texts, train_tokenizer
 
@@ -156,10 +165,27 @@ def main() -> None:
     # The baseline: the same examples in the same order, as many per step, one per row.
     padded = [[[i] for row in batch for i in row] for batch in packed]
 
+    # Shared prefix: the same examples in the same order, the system turn cut off and
+    # computed once per step, packed into rows of the same length.
+    prefix = shared_prefix(rows, tokenizer)
+    cut = cut_prefix(data, prefix)
+    lengths = [len(e) for e in cut]
+
+    def rebatch(batches):
+        order = [i for b in batches for r in b for i in r]
+        rows_ = pack_rows(lengths, order, seq)
+        return [rows_[k : k + args.batch] for k in range(0, len(rows_), args.batch)]
+
+    warm_shared = rebatch(packed[: args.warmup])
+    shared = warm_shared + rebatch(packed[args.warmup :])
+
     model = build(arch, tokenizer, device, args.layers)
     pad = tokenizer.pad_token_id
     tps_packed, pad_packed, tok_p, wall_p = run_mode(
         model, packed, data, pad, True, device, args.warmup
+    )
+    tps_shared, _, tok_s, wall_s = run_mode(
+        model, shared, cut, pad, True, device, len(warm_shared), prefix=prefix
     )
     tps_padded, pad_padded, tok_b, wall_b = run_mode(
         model, padded, data, pad, False, device, args.warmup
@@ -167,12 +193,15 @@ def main() -> None:
     tps_fixed, pad_fixed, tok_f, wall_f = run_mode(
         model, padded, data, pad, False, device, args.warmup, pad_to=seq
     )
-    assert tok_p == tok_b == tok_f, "all modes must see the same real tokens"
+    assert tok_p == tok_b == tok_f == tok_s, "all modes must see the same real tokens"
     emit(
         {
             "tokens_per_s_packed": round(tps_packed, 1),
             "tokens_per_s_padded": round(tps_padded, 1),
             "speedup": round(tps_packed / tps_padded, 3),
+            "tokens_per_s_shared_prefix": round(tps_shared, 1),
+            "speedup_shared_prefix_vs_packed": round(tps_shared / tps_packed, 3),
+            "shared_prefix_tokens": len(prefix),
             "padding_fraction": round(pad_padded, 4),
             "padding_fraction_packed": round(pad_packed, 4),
             "tokens_per_s_padded_max_length": round(tps_fixed, 1),
@@ -184,6 +213,7 @@ def main() -> None:
                 "packed": round(wall_p, 2),
                 "padded": round(wall_b, 2),
                 "padded_max_length": round(wall_f, 2),
+                "shared_prefix": round(wall_s, 2),
             },
             "arch": arch,
             "parameters": sum(t.numel() for t in model.parameters()),

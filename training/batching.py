@@ -4,17 +4,24 @@
   labels only the assistant tokens (end of turn included): from the template's
   ``{% generation %}`` markers when it has them, else by the prefix difference (the
   conversation up to a turn with the generation prompt, then with the turn).
-* :func:`packed_batches` puts several examples in one row with position ids restarting
-  at 0 for each; with no attention mask, transformers' masks keep each example from
-  attending to the others (the packed-sequence mask; call the model with
+* :func:`collate` with packing puts several examples in one row with position ids
+  restarting at 0 for each; with no attention mask, transformers' masks keep each
+  example from attending to the others (the packed-sequence mask; call the model with
   ``use_cache=False``, or the mask is not built). Padded batches are the plain
   baseline: one example per row, padded to the longest in the batch.
+* Shared prefix: when most examples open with the same system turn (ours: the
+  constitution, over half of every example's tokens), :func:`cut_prefix` cuts it off
+  them and :func:`collate` (``prefix_len``) gives each row a 4-D mask under which every
+  such example sees the prefix (whose keys/values the trainer computes once per batch)
+  and itself, with positions continuing after the prefix. Same loss, same gradients,
+  a fraction of the work.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -31,6 +38,7 @@ class Encoded:
     labels: list[int]  # IGNORE outside the assistant tokens
     example_id: str = ""
     is_action: bool = False  # a swarm decision (next-action accuracy is measured on these)
+    shared: bool = False  # the shared prefix was cut off; the example continues it
 
     def __len__(self) -> int:
         return len(self.input_ids)
@@ -85,6 +93,40 @@ def encode_chats(examples: Sequence[dict], tokenizer, *, chunk: int = 512) -> li
                 raise EncodingError(f"example {eid}: no assistant tokens to train on")
             is_action = "action" in ex.get("metadata", {})
             out.append(Encoded(ids, labels, eid, is_action))
+    return out
+
+
+def shared_prefix(examples: Sequence[dict], tokenizer, min_share: float = 0.5) -> list[int]:
+    """The tokens of the system turn that at least ``min_share`` of ``examples`` open
+    with ([] when none does): the part of every such example computed once per batch."""
+    turns = Counter(
+        (m[0]["role"], m[0]["content"])
+        for ex in examples
+        if (m := ex["messages"]) and m[0]["role"] == "system"
+    )
+    if not turns:
+        return []
+    (role, content), n = turns.most_common(1)[0]
+    if n < min_share * len(examples):
+        return []
+    msg = [{"role": role, "content": content}]
+    return list(tokenizer.apply_chat_template(msg, tokenize=True, return_dict=False))
+
+
+def cut_prefix(data: Sequence[Encoded], prefix: Sequence[int]) -> list[Encoded]:
+    """Examples that open with ``prefix`` (no target inside it or on the next token),
+    without it and marked ``shared``; the others unchanged."""
+    p, prefix = len(prefix), list(prefix)
+    out = []
+    for e in data:
+        if (
+            p
+            and len(e) > p
+            and e.input_ids[:p] == prefix
+            and all(t == IGNORE for t in e.labels[: p + 1])
+        ):
+            e = replace(e, input_ids=e.input_ids[p:], labels=e.labels[p:], shared=True)
+        out.append(e)
     return out
 
 
@@ -144,11 +186,19 @@ def collate(
     pad_id: int,
     packing: bool,
     pad_to: int | None = None,
+    prefix_len: int = 0,
 ):
     """Tensors for one batch, and its count of real tokens. Packed rows get position ids
     restarting per example and no attention mask; padded rows get an attention mask and
-    are padded to the longest row (or to ``pad_to``: fixed shapes)."""
+    are padded to the longest row (or to ``pad_to``: fixed shapes). With ``prefix_len``
+    (a shared prefix of that many tokens comes first, as the model's cache), every row
+    gets a 4-D additive mask over prefix + row instead (``shared`` examples see the
+    prefix and themselves, the others only themselves) and positions continuing after
+    the prefix for ``shared`` examples."""
     import torch
+
+    if prefix_len:
+        return _collate_after_prefix(batch, data, pad_id, pad_to, prefix_len)
 
     width = max(sum(len(data[i]) for i in row) for row in batch)
     width = max(width, pad_to or 0)
@@ -172,3 +222,38 @@ def collate(
         out["attention_mask"] = attn
     tokens = int(attn.sum())
     return out, tokens
+
+
+def _collate_after_prefix(batch, data, pad_id, pad_to, past):
+    import torch
+
+    width = max(max(sum(len(data[i]) for i in row) for row in batch), pad_to or 0)
+    n = len(batch)
+    ids = torch.full((n, width), pad_id, dtype=torch.long)
+    labels = torch.full((n, width), IGNORE, dtype=torch.long)
+    pos = torch.zeros((n, width), dtype=torch.long)
+    allow = torch.zeros((n, width, past + width), dtype=torch.bool)
+    tokens = 0
+    for r, row in enumerate(batch):
+        at = 0
+        for i in row:
+            ex = data[i]
+            k = len(ex)
+            start = past if ex.shared else 0
+            ids[r, at : at + k] = torch.tensor(ex.input_ids)
+            labels[r, at : at + k] = torch.tensor(ex.labels)
+            pos[r, at : at + k] = torch.arange(start, start + k)
+            allow[r, at : at + k, past + at : past + at + k] = torch.ones(k, k).tril().bool()
+            if ex.shared:
+                allow[r, at : at + k, :past] = True
+            at += k
+        tokens += at
+        allow[r, at:, past + at :] = torch.eye(width - at, dtype=torch.bool)  # padding
+        pos[r, at:] = torch.arange(width - at)
+    mask = torch.zeros(allow.shape).masked_fill(~allow, torch.finfo(torch.float32).min)
+    return {
+        "input_ids": ids,
+        "labels": labels,
+        "position_ids": pos,
+        "attention_mask": mask[:, None],
+    }, tokens

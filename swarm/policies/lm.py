@@ -119,7 +119,6 @@ def load_model(path: str | Path, device: str = "auto") -> LoadedModel:
 def _prepare_prefix(m: LoadedModel) -> None:
     """Tokens and keys/values of the system prompt, shared by every prompt; whether the
     rest of a prompt can be tokenized without it; the cache argument's name."""
-    import inspect
 
     import torch
 
@@ -134,14 +133,40 @@ def _prepare_prefix(m: LoadedModel) -> None:
     text = tok.apply_chat_template(probe, add_generation_prompt=True, tokenize=False)
     rest = tok(text[len(m.prefix_text) :], add_special_tokens=False)["input_ids"]
     m.split_ok = text.startswith(m.prefix_text) and list(rest) == full[len(m.prefix_ids) :]
-    params = inspect.signature(m.model.get_decoder().forward).parameters
-    m.cache_kwarg = "cache" if "cache" in params else "past_key_values"
+    m.cache_kwarg = cache_argument(m.model)
     with torch.no_grad():
         out = m.model(torch.tensor([m.prefix_ids], device=m.device), use_cache=True)
-    cache = out.get("cache")  # renamed from past_key_values in transformers 5
+    m.prefix_kv = kv_of(out)
+
+
+# Shared-prefix keys and values (also used by the fine-tuning trainer) ---------------------
+
+
+def cache_argument(model) -> str:
+    """The decoder's name for its KV-cache argument (``cache`` in transformers 5.x,
+    ``past_key_values`` before)."""
+    import inspect
+
+    params = inspect.signature(model.get_decoder().forward).parameters
+    return "cache" if "cache" in params else "past_key_values"
+
+
+def kv_of(output) -> list[tuple[Any, Any]]:
+    """Per layer (keys, values) of a forward pass run with ``use_cache=True``."""
+    cache = output.get("cache")  # renamed from past_key_values in transformers 5
     if cache is None:
-        cache = out.past_key_values
-    m.prefix_kv = [(k, v) for k, v, *_ in cache]
+        cache = output.past_key_values
+    return [(k, v) for k, v, *_ in cache]
+
+
+def shared_cache(kv: list[tuple[Any, Any]], n: int):
+    """A cache holding one prefix's keys/values for ``n`` rows (views, not copies; in
+    training, gradients flow back to the one prefix pass)."""
+    from transformers import DynamicCache
+
+    return DynamicCache(
+        ddp_cache_data=[(k.expand(n, -1, -1, -1), v.expand(n, -1, -1, -1)) for k, v in kv]
+    )
 
 
 def prompt_ids(m: LoadedModel, obs: Observation) -> list[int]:
@@ -257,41 +282,39 @@ class LMPolicy:
 
     def _choose(self, chunk: list[Observation], rows: list) -> list[Decision]:
         import torch
-        from transformers import DynamicCache
 
         m = self.lm
         width = max(len(p) + sum(len(c) for c in cs) for p, cs in rows)
         n, past = len(rows), len(m.prefix_ids)
-        ids = torch.full((n, width), m.tokenizer.pad_token_id or 0, dtype=torch.long)
-        pos = torch.zeros((n, width), dtype=torch.long)
-        allow = torch.zeros((n, width, past + width), dtype=torch.bool)
-        allow[:, :, :past] = True
+        ids = np.full((n, width), m.tokenizer.pad_token_id or 0, dtype=np.int64)
+        pos = np.zeros((n, width), dtype=np.int64)
+        seg = np.full((n, width), -1, dtype=np.int64)  # 0: prompt, j: candidate j, -1: pad
         spans = []  # per row: (start, length) of each candidate
         for r, (prompt, cands) in enumerate(rows):
             p = len(prompt)
-            ids[r, :p] = torch.tensor(prompt)
-            pos[r, :p] = torch.arange(past, past + p)
-            allow[r, :p, past : past + p] = torch.ones(p, p, dtype=torch.bool).tril()
+            ids[r, :p] = prompt
+            seg[r, :p] = 0
+            pos[r, :p] = np.arange(past, past + p)
             at, row_spans = p, []
-            for c in cands:
+            for j, c in enumerate(cands, 1):
                 k = len(c)
-                ids[r, at : at + k] = torch.tensor(c)
-                pos[r, at : at + k] = torch.arange(past + p, past + p + k)
-                allow[r, at : at + k, past : past + p] = True
-                allow[r, at : at + k, past + at : past + at + k] = torch.ones(
-                    k, k, dtype=torch.bool
-                ).tril()
+                ids[r, at : at + k] = c
+                seg[r, at : at + k] = j
+                pos[r, at : at + k] = np.arange(past + p, past + p + k)
                 row_spans.append((at, k))
                 at += k
-            allow[r, at:, past + at :] = torch.eye(width - at, dtype=torch.bool)  # padding
             spans.append(row_spans)
+        # A token sees the shared prefix, and the earlier tokens of its own segment and of
+        # the prompt: each candidate sees the prompt and itself, never another candidate.
+        q, k = torch.from_numpy(seg)[:, :, None], torch.from_numpy(seg)[:, None, :]
+        causal = torch.ones(width, width, dtype=torch.bool).tril()
+        allow = torch.cat(
+            [torch.ones(n, width, past, dtype=torch.bool), causal & ((q == k) | (k == 0))], dim=2
+        )
+        ids, pos = torch.from_numpy(ids), torch.from_numpy(pos)
         dtype = m.model.dtype
         mask = torch.zeros(allow.shape, dtype=dtype).masked_fill(~allow, torch.finfo(dtype).min)
-        cache = DynamicCache(
-            ddp_cache_data=[
-                (k.expand(n, -1, -1, -1), v.expand(n, -1, -1, -1)) for k, v in m.prefix_kv
-            ]
-        )
+        cache = shared_cache(m.prefix_kv, n)
         # Token j of a candidate is predicted at the position before it: the prompt's
         # last token for j = 0, else the candidate's token j - 1. Only those positions
         # go through the output layer.

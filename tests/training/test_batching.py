@@ -1,8 +1,16 @@
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from training.batching import IGNORE, Encoded, collate, pack_rows, plan_epoch
+from training.batching import (
+    IGNORE,
+    Encoded,
+    collate,
+    cut_prefix,
+    pack_rows,
+    plan_epoch,
+    shared_prefix,
+)
 
 
 @given(
@@ -73,3 +81,82 @@ def test_padded_batches_mask_padding_and_count_real_tokens(model):
         padded = model(**{k: v for k, v in inputs.items() if k != "labels"}).logits
         alone = model(input_ids=torch.tensor([data[0].input_ids])).logits
     torch.testing.assert_close(padded[0, :3], alone[0], atol=1e-5, rtol=0)
+
+
+def _tiny_llama():
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(0)
+    cfg = LlamaConfig(
+        vocab_size=50,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=256,
+    )
+    return LlamaForCausalLM(cfg).float()
+
+
+@settings(max_examples=8)
+@given(
+    sizes=st.lists(st.integers(3, 9), min_size=2, max_size=6),
+    shared=st.lists(st.booleans(), min_size=6, max_size=6),
+    seed=st.integers(0, 100),
+)
+def test_a_shared_prefix_gives_the_same_loss_and_gradients(sizes, shared, seed):
+    """Cutting the common system turn off and computing it once per batch (as the
+    trainer does) is the same function as packing the whole examples."""
+    import numpy as np
+    import torch
+
+    from swarm.policies.lm import cache_argument, kv_of, shared_cache
+
+    rng = np.random.default_rng(seed)
+    prefix = [int(t) for t in rng.integers(1, 50, 7)]
+    data = []
+    for k, n in enumerate(sizes):
+        body = [int(t) for t in rng.integers(1, 50, n)]
+        ids = (prefix if shared[k] else []) + body
+        labels = [IGNORE] * (len(ids) - 2) + ids[-2:]
+        data.append(Encoded(ids, labels))
+    batch = [list(range(0, len(data), 2)), list(range(1, len(data), 2))]
+    model = _tiny_llama()
+
+    plain, _ = collate(batch, data, pad_id=0, packing=True)
+    cut = cut_prefix(data, prefix)
+    assert [e.shared for e in cut] == [bool(s) for s in shared[: len(data)]]
+    ref_loss = model(**plain, use_cache=False).loss
+    ref_loss.backward()
+    ref = {n: p.grad.clone() for n, p in model.named_parameters()}
+    model.zero_grad()
+
+    inputs, tokens = collate(batch, cut, pad_id=0, packing=True, prefix_len=len(prefix))
+    assert tokens == sum(len(e) for e in cut)
+    kv = kv_of(model(input_ids=torch.tensor([prefix]), use_cache=True))
+    cache = shared_cache(kv, len(batch))
+    loss = model(**inputs, **{cache_argument(model): cache}, use_cache=False).loss
+    loss.backward()
+    assert torch.allclose(loss, ref_loss, atol=1e-5)
+    for n, p in model.named_parameters():
+        assert torch.allclose(p.grad, ref[n], atol=1e-5), n
+
+
+def test_shared_prefix_is_the_majority_system_turn():
+    from transformers import PreTrainedTokenizerFast
+
+    from training.tokenizer import train_tokenizer
+
+    tok = train_tokenizer(["rules of the swarm", "hello there", "a b c"], 300)
+    assert isinstance(tok, PreTrainedTokenizerFast)
+    sys_a = {"role": "system", "content": "rules of the swarm"}
+    ex = [
+        {"messages": [sys_a, {"role": "user", "content": "hello"}]},
+        {"messages": [sys_a, {"role": "user", "content": "there"}]},
+        {"messages": [{"role": "user", "content": "a b c"}]},
+    ]
+    want = tok.apply_chat_template([sys_a], tokenize=True, return_dict=False)
+    assert shared_prefix(ex, tok) == list(want)
+    assert shared_prefix(ex[2:], tok) == []

@@ -87,6 +87,11 @@ class FinetuneConfig(_Strict):
     seed: int = 0
     gradient_accumulation_steps: int = Field(1, ge=1)
     packing: bool = True
+    shared_prefix: bool = Field(
+        True,
+        description="compute the system turn most examples share once per batch, not once "
+        "per example (same loss; off under gradient checkpointing or several processes)",
+    )
     gradient_checkpointing: bool = False
     device: str = "auto"
     precision: Literal["auto", "fp32", "bf16"] = "auto"

@@ -33,7 +33,14 @@ from swarm.config import ConfigError, describe
 from swarm.io import atomic_write_text
 from swarm.progress import Bars
 from training.base import read_jsonl
-from training.batching import EncodingError, collate, encode_chats, plan_epoch
+from training.batching import (
+    EncodingError,
+    collate,
+    cut_prefix,
+    encode_chats,
+    plan_epoch,
+    shared_prefix,
+)
 from training.data.schema import Message
 from training.finetune.config import FinetuneConfig, as_finetune
 
@@ -84,9 +91,14 @@ class Plan:
         return round(step * self.per_step / self.per_epoch, 3)
 
 
-def _load_data(cfg: FinetuneConfig, tokenizer) -> tuple[list, list, dict[str, int]]:
+def _load_data(
+    cfg: FinetuneConfig, tokenizer, share: bool
+) -> tuple[list, list, list[int], dict[str, int]]:
+    """Encoded train and eval examples (those over ``max_seq_length`` dropped and
+    counted), and the shared prefix cut off the training examples (``share``)."""
     counts = {}
     data = {}
+    prefix: list[int] = []
     for split in ("train", "eval"):
         rows = read_jsonl(getattr(cfg.data, split))
         if split == "eval" and cfg.evaluation.max_examples is not None:
@@ -106,10 +118,15 @@ def _load_data(cfg: FinetuneConfig, tokenizer) -> tuple[list, list, dict[str, in
         kept = [e for e in enc if len(e) <= cfg.max_seq_length]
         counts[f"{split}_examples"] = len(kept)
         counts[f"{split}_too_long"] = len(enc) - len(kept)
+        if split == "train" and share:
+            prefix = shared_prefix(rows, tokenizer)
+            kept = cut_prefix(kept, prefix)
+            counts["shared_prefix_tokens"] = len(prefix)
+            counts["train_sharing_prefix"] = sum(e.shared for e in kept)
         data[split] = kept
     if not data["train"]:
         raise ConfigError(f"{cfg.data.train}: no example fits max_seq_length {cfg.max_seq_length}")
-    return data["train"], data["eval"], counts
+    return data["train"], data["eval"], prefix, counts
 
 
 def _model(cfg: FinetuneConfig, base: Path, device: str):
@@ -140,6 +157,28 @@ def _model(cfg: FinetuneConfig, base: Path, device: str):
         except ValueError as exc:  # e.g. target modules not found in the model
             raise ConfigError(f"lora: {exc}".splitlines()[0]) from None
     return model.to(device), ("bf16" if bf16 else "fp32")
+
+
+def shared_prefix_loss(model, prefix: list[int], device: str, precision: str):
+    """The loss of a batch collated after the shared ``prefix``: one forward pass over
+    the prefix (with gradients), its keys/values shared by every row, then the rows."""
+    import torch
+
+    from swarm.policies.lm import cache_argument, kv_of, shared_cache
+
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    name = cache_argument(base)
+    ids = torch.tensor([prefix], device=device)
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float32
+
+    def loss_of(inputs: dict[str, Any]):
+        inputs = {k: v.to(device) for k, v in inputs.items()}
+        inputs["attention_mask"] = inputs["attention_mask"].to(dtype)
+        kv = kv_of(model(input_ids=ids, use_cache=True))
+        cache = shared_cache(kv, inputs["input_ids"].shape[0])
+        return model(**inputs, **{name: cache}, use_cache=False).loss
+
+    return loss_of
 
 
 def _save_weights(model, where: Path, lora: bool) -> None:
@@ -253,10 +292,12 @@ def finetune(
         raise ConfigError(f"base_model: {base} has a tokenizer without a chat template")
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
-    train, evals, counts = _load_data(cfg, tokenizer)
-
     accelerator = Accelerator(cpu=cfg.device == "cpu")
     rank, world = accelerator.process_index, accelerator.num_processes
+    # Two forward passes per backward (prefix, then rows) suit neither DDP's reducer nor
+    # recomputation under gradient checkpointing (the cache would grow twice).
+    share = cfg.shared_prefix and world == 1 and not cfg.gradient_checkpointing
+    train, evals, prefix, counts = _load_data(cfg, tokenizer, share)
     device = str(accelerator.device) if cfg.device == "auto" else cfg.device
     plan = Plan([len(e) for e in train], cfg, world)
     seed_everything(cfg.seed)
@@ -267,6 +308,7 @@ def finetune(
     )
     model, opt = accelerator.prepare(model, opt)
     model.train()
+    prefix_loss = shared_prefix_loss(model, prefix, device, precision) if prefix else None
 
     state = {"step": 0, "tokens": 0, "elapsed_s": 0.0}
     found = checkpoints(out) if resume else []
@@ -296,12 +338,20 @@ def finetune(
         while state["step"] < plan.steps:
             step_loss = 0.0
             for batch in plan.step(state["step"], rank, world):
-                inputs, n = collate(batch, train, tokenizer.pad_token_id, cfg.packing)
-                inputs = {k: v.to(device) for k, v in inputs.items()}
-                loss = model(**inputs, use_cache=False).loss / cfg.gradient_accumulation_steps
+                inputs, n = collate(
+                    batch, train, tokenizer.pad_token_id, cfg.packing, prefix_len=len(prefix)
+                )
+                if prefix_loss is not None:
+                    loss = prefix_loss(inputs)
+                    n += len(prefix)  # computed once for the batch
+                else:
+                    inputs = {k: v.to(device) for k, v in inputs.items()}
+                    loss = model(**inputs, use_cache=False).loss
+                loss = loss / cfg.gradient_accumulation_steps
                 accelerator.backward(loss)
                 step_loss += loss.item()
                 state["tokens"] += n * world
+                state["examples"] = state.get("examples", 0) + sum(map(len, batch)) * world
             accelerator.clip_grad_norm_(model.parameters(), t.max_grad_norm)
             opt.step()
             sched.step()
@@ -350,6 +400,7 @@ def finetune(
         **counts,
         "steps": plan.steps,
         "epochs": plan.epoch_of(plan.steps),
+        "examples_seen": state.get("examples", 0),
         "tokens": state["tokens"],
         "wall_s": round(state["elapsed_s"], 2),
         "tokens_per_s": round(state["tokens"] / max(state["elapsed_s"], 1e-9), 1),
