@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from swarm.actions import ActionKind
 from swarm.config import ConfigError, coerce, load_config
 
 TRANSCRIPT_FORMATS = (
@@ -19,6 +20,9 @@ TRANSCRIPT_FORMATS = (
     "chatdev",
     "agentverse",
 )
+
+
+_ACTION_KINDS = tuple(k.value for k in ActionKind)
 
 
 class _Strict(BaseModel):
@@ -53,9 +57,21 @@ class Source(_Strict):
     )
     unknown_outcome: Literal["keep", "reject"] = "keep"
     unknown_score: float = Field(0.6, ge=0, le=1)
+    action_weights: dict[str, float] = Field(
+        default_factory=dict,
+        description="checkpoints: relative sampling weight per action kind (default 1); "
+        "below 1 thins routine decisions (explore, work), above 1 favours rare ones",
+    )
 
     @model_validator(mode="after")
     def _needs(self) -> Source:
+        if self.action_weights and self.kind != "checkpoints":
+            raise ValueError("action_weights: only a checkpoints source samples by action")
+        for kind, w in self.action_weights.items():
+            if kind not in _ACTION_KINDS:
+                raise ValueError(f"action_weights: unknown action kind {kind!r}")
+            if w < 0:
+                raise ValueError(f"action_weights.{kind}: must be >= 0, got {w}")
         if self.kind != "transcripts" and self.count is None:
             raise ValueError(f"a {self.kind} source needs 'count'")
         if self.kind == "transcripts" and self.path is None and self.count is None:

@@ -189,7 +189,9 @@ def _generated(
 ) -> list[TrainingExample]:
     count = src.count or 0
     if src.kind == "checkpoints":
-        out = harvest.collect(lambda r: sim.checkpoints(r, rng, limit=max(1, count // 4)), count)
+        out = harvest.collect(
+            lambda r: sim.checkpoints(r, rng, max(1, count // 4), src.action_weights), count
+        )
     elif src.kind == "reasoning":
         out = harvest.collect(sim.reasoning, count)
     else:  # constitutional: round-robin over the rules

@@ -101,10 +101,16 @@ def _example(step: Step, run: Run, kind: str, **extra) -> TrainingExample:
 
 
 def checkpoints(
-    run: Run, rng: np.random.Generator, limit: int | None = None
+    run: Run,
+    rng: np.random.Generator,
+    limit: int | None = None,
+    weights: dict[str, float] | None = None,
 ) -> list[TrainingExample]:
-    """Expert decisions of episodes whose task completed (shuffled; only the first
-    ``limit`` are rendered)."""
+    """Expert decisions of episodes whose task completed, in a seeded random order; only
+    the first ``limit`` are rendered. ``weights`` (action kind -> relative weight,
+    default 1) makes it a weighted sample without replacement (Efraimidis-Spirakis keys
+    ``u ** (1 / w)``): routine decisions can be thinned and rare ones favoured; weight 0
+    leaves a kind out."""
     out = []
     for steps in run.trajectories.values():
         upcoming: int | None = None  # the next task this agent holds, walking backwards
@@ -117,7 +123,10 @@ def checkpoints(
             tid = held if held is not None else upcoming
             if tid is not None and run.outcomes.get(tid) == "done":
                 out.append(st)
-    order = rng.permutation(len(out))[:limit]
+    w = np.array([(weights or {}).get(st.action.kind.value, 1.0) for st in out])
+    keys = rng.random(len(out)) ** (1 / np.maximum(w, 1e-12))
+    keys[w == 0] = -1.0
+    order = np.argsort(-keys, kind="stable")[: min(limit or len(out), int((w > 0).sum()))]
     return [_example(out[i], run, "checkpoints") for i in order]
 
 
