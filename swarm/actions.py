@@ -8,6 +8,7 @@ from typing import NamedTuple
 
 class ActionKind(StrEnum):
     MOVE = "move"  # one cell in a compass direction
+    APPROACH = "approach"  # one cell towards an open task in view, not yet within reach
     EXPLORE = "explore"  # one cell in a random direction, chosen by the world
     WAIT = "wait"  # stay put (e.g. waiting for a synthesis quorum)
     CLAIM = "claim"  # take an open task (or the next stage of one) within reach
@@ -64,6 +65,10 @@ MOVES: tuple[Action, ...] = tuple(Action(ActionKind.MOVE, direction=d) for d in 
 EXPLORE = Action(ActionKind.EXPLORE)
 WAIT = Action(ActionKind.WAIT)
 IDLE_CANDIDATES: tuple[Action, ...] = (*MOVES, EXPLORE)
+
+
+def approach(task: int) -> Action:
+    return Action(ActionKind.APPROACH, task=task)
 
 
 def claim(task: int) -> Action:

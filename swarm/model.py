@@ -433,6 +433,10 @@ class SwarmModel(mesa.Model):
             if kind is ActionKind.MOVE:
                 self._move(i, DIRECTIONS[action.direction])
                 moved.append(i)
+            elif kind is ActionKind.APPROACH:
+                view = next(t for t in obs[i].tasks if t.id == action.task)
+                self._move(i, ((view.dx > 0) - (view.dx < 0), (view.dy > 0) - (view.dy < 0)))
+                moved.append(i)
             elif kind is ActionKind.EXPLORE:
                 if self.torus:
                     self._move(i, _DIR_LIST[self.random.randrange(8)])

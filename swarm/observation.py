@@ -181,6 +181,8 @@ def candidates_for(
         extra = []
         for t in tasks:
             if t.distance > 1:
+                if t.open_to_take:
+                    extra.append(A.approach(t.id))
                 continue
             if t.task_type == "synthesis":
                 if t.open_slots:

@@ -1,12 +1,14 @@
 """The one text format, for training and serving.
 
 * :func:`render_observation` turns an observation into chat messages: system = the
-  constitution, user = a compact description of what the agent sees and its options
-  (trace levels in hundredths, as integers; each task's compass direction in the moves'
-  own words; the eight moves, when all are legal, as ``move any direction``: a short
-  prompt is a cheap decision).
+  constitution, user = a compact description of what the agent sees and its options:
+  each task's compass direction in the moves' own words; one line per neighbouring
+  cell, named like the move that goes there, with its trace levels (hundredths, as
+  integers); the options, where the eight moves, when all are legal, are written once
+  as ``move any direction`` (a short prompt is a cheap decision).
 * :func:`render_action` gives an action's canonical text (``claim task 12``,
-  ``move north``, ``handoff task 12 to agent 3``, ``signal help task 4``, ...).
+  ``approach task 12``, ``move north``, ``handoff task 12 to agent 3``,
+  ``signal help task 4``, ...).
 * :func:`parse_action` reads an answer back and checks it is one of the legal candidates;
   anything else raises :class:`ActionParseError` carrying the offending text.
 
@@ -57,7 +59,7 @@ _PATTERNS: list[tuple[re.Pattern[str], callable]] = [
     ),
     (re.compile(r"signal help task (\d+)"), lambda m: Action(ActionKind.HELP, task=int(m[1]))),
     (
-        re.compile(r"(claim|join|work|release) task (\d+)"),
+        re.compile(r"(approach|claim|join|work|release) task (\d+)"),
         lambda m: Action(ActionKind(m[1]), task=int(m[2])),
     ),
 ]
@@ -110,8 +112,17 @@ def _task_line(t: TaskView) -> str:
     )
 
 
-_TRACE_HEADER = " ".join(("n", "ne", "e", "se", "s", "sw", "w", "nw", "here"))
-assert len(OFFSETS) == 9
+_PLACES = (*DIRECTION_NAMES, "here")  # the rows of the surroundings table, OFFSETS order
+assert len(OFFSETS) == len(_PLACES) == 9
+
+
+def _surroundings(obs: Observation) -> list[str]:
+    """One line per neighbouring cell (compass order, then ``here``) with its trace
+    levels in hundredths: each move's trace reading sits on the line named like it."""
+    lines = [f"Around you (traces x100: {' '.join(obs.channels)}):"]
+    for k, place in enumerate(_PLACES):
+        lines.append(f"{place}: " + " ".join(str(round(float(row[k]) * 100)) for row in obs.traces))
+    return lines
 
 
 def render_user(obs: Observation) -> str:
@@ -133,18 +144,17 @@ def render_user(obs: Observation) -> str:
                 for a in obs.agents
             )
         )
-    lines.append(f"Traces x100 ({_TRACE_HEADER}):")
-    for name, row in zip(obs.channels, obs.traces, strict=True):
-        lines.append(f"{name}: " + " ".join(str(round(float(v) * 100)) for v in row))
-    lines.append("Actions: " + " | ".join(_action_list(obs.candidates)))
+    lines += _surroundings(obs)
+    lines.append("Actions: " + " | ".join(action_list(obs)))
     return "\n".join(lines)
 
 
-def _action_list(candidates) -> list[str]:
-    """The candidates' texts; all eight moves are written once as ``move any direction``."""
-    if all(m in candidates for m in MOVES):
-        return ["move any direction"] + [render_action(c) for c in candidates if c not in MOVES]
-    return [render_action(c) for c in candidates]
+def action_list(obs: Observation) -> list[str]:
+    """The candidates' texts, in the Actions line; all eight moves, when legal, are
+    written once as ``move any direction``."""
+    if all(m in obs.candidates for m in MOVES):
+        return ["move any direction"] + [render_action(c) for c in obs.candidates if c not in MOVES]
+    return [render_action(c) for c in obs.candidates]
 
 
 def render_observation(obs: Observation) -> list[dict[str, str]]:

@@ -49,7 +49,7 @@ def action_vocabulary(max_id: int = 64) -> list[str]:
     """Every action's canonical text for task and agent ids below ``max_id``."""
     out = [f"move {d}" for d in DIRECTION_NAMES] + ["explore", "wait"]
     for i in range(max_id):
-        out += [f"{k} task {i}" for k in ("claim", "join", "work", "release")]
+        out += [f"{k} task {i}" for k in ("approach", "claim", "join", "work", "release")]
         out += [f"signal help task {i}", f"handoff task {i} to agent {i}"]
     return out
 

@@ -11,7 +11,7 @@ Rules, for one agent (:func:`expert_action`):
 4. Idle, with tasks within reach: ``claim``/``join`` the best (skill in its domain, then
    difficulty) among those it is placed to take: fewer idle agents in view are nearer to
    the task (ties: lower id) than the task has places (1, or a synthesis' open slots).
-5. Idle, with open tasks in view: step towards the best one.
+5. Idle, with open tasks in view: ``approach`` the best one (a step towards it).
 6. Otherwise follow the traces: score each neighbour cell
    ``help_w*help + success_w*success - explored_w*explored - claim_w*claim`` (plus a
    tiny deterministic tie-breaker) and move to the best, or ``explore`` when no score
@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from swarm import actions as A
-from swarm.actions import DIRECTION_NAMES, ActionKind
+from swarm.actions import ActionKind
 from swarm.observation import OFFSETS, Decision, Observation, Observations
 
 
@@ -108,9 +108,7 @@ def expert_action(obs: Observation, w: ExpertWeights, scores: np.ndarray | None)
     targets = [t for t in obs.tasks if t.open_to_take and t.distance > 1]
     if targets:
         best = min(targets, key=lambda t: (-take_value(obs, t), t.distance, t.id))
-        move = _towards(best.dx, best.dy)
-        if any(c == move for c in cands):
-            return move
+        return A.approach(best.id)
     if scores is None:
         return A.EXPLORE
     k = int(np.argmax(scores))
@@ -138,14 +136,6 @@ def nearer_idle(obs: Observation, t) -> int:
             d = max(abs(t.dx - a.dx), abs(t.dy - a.dy))
             count += d < mine or (d == mine and a.id < obs.agent_id)
     return count
-
-
-def _towards(dx: int, dy: int) -> A.Action:
-    step = (int(np.sign(dx)), int(np.sign(dy)))
-    return A.MOVES[DIRECTION_NAMES.index(_NAME_OF[step])]
-
-
-_NAME_OF = {v: k for k, v in zip(DIRECTION_NAMES, OFFSETS[:8], strict=True)}
 
 
 class HeuristicPolicy:

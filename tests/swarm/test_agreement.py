@@ -1,3 +1,4 @@
+from swarm.actions import ActionKind
 from swarm.agreement import policy_agreement
 
 
@@ -7,14 +8,4 @@ def test_the_expert_agrees_with_itself_and_random_does_not():
     rand = policy_agreement("random", seeds=(3, 4), n_agents=8, steps=20, every=2)
     assert rand["decisions"] == 2 * 8 * 10
     assert rand["agreement"] < 0.5
-    assert set(rand["by_kind"]) <= {
-        "move",
-        "explore",
-        "wait",
-        "claim",
-        "join",
-        "work",
-        "release",
-        "handoff",
-        "help",
-    }
+    assert set(rand["by_kind"]) <= {k.value for k in ActionKind}

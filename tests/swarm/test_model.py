@@ -182,3 +182,34 @@ def test_agent_rows_are_recorded_every_k_steps():
     steps = m.datacollector.get_agent_vars_dataframe().index.get_level_values("Step")
     assert sorted(set(steps)) == [0, 5, 10]
     assert len(m.datacollector.get_model_vars_dataframe()) == 11
+
+
+@pytest.mark.parametrize("torus", [False, True])
+def test_approach_steps_one_cell_towards_its_task(torus):
+    from swarm.actions import ActionKind
+
+    model = SwarmModel(n_agents=20, torus=torus, rng=4)
+    chosen = []
+
+    def record(m, obs, decisions):
+        for o, d in zip(obs, decisions, strict=True):
+            if d.action.kind is ActionKind.APPROACH:
+                view = next(t for t in o.tasks if t.id == d.action.task)
+                chosen.append((o.index, view.dx, view.dy, int(m.ax[o.index]), int(m.ay[o.index])))
+
+    model.on_decisions.append(record)
+    seen = 0
+    for _ in range(40):
+        chosen.clear()
+        model.step()
+        seen += len(chosen)
+        for i, dx, dy, x, y in chosen:
+            step = (int(np.sign(dx)), int(np.sign(dy)))
+            moved = (int(model.ax[i]) - x, int(model.ay[i]) - y)
+            if torus:
+                moved = tuple(
+                    (v + s // 2) % s - s // 2
+                    for v, s in zip(moved, (model.width, model.height), strict=True)
+                )
+            assert moved == step
+    assert seen >= 5

@@ -5,7 +5,12 @@ from hypothesis import strategies as st
 from swarm import SwarmModel
 from swarm import constitution as C
 from swarm.actions import DIRECTION_NAMES, Action, ActionKind
-from swarm.text import ActionParseError, parse_action, render_action, render_observation
+from swarm.text import (
+    ActionParseError,
+    parse_action,
+    render_action,
+    render_observation,
+)
 
 _OBS = []
 
@@ -26,6 +31,7 @@ actions = st.one_of(
     st.tuples(
         st.sampled_from(
             [
+                ActionKind.APPROACH,
                 ActionKind.CLAIM,
                 ActionKind.JOIN,
                 ActionKind.WORK,
@@ -53,9 +59,11 @@ def test_round_trip_for_every_legal_candidate_of_real_observations(data):
     messages = render_observation(obs)
     assert [m["role"] for m in messages] == ["system", "user"]
     assert messages[0]["content"] == C.constitution_text()
+    options = messages[1]["content"].splitlines()[-1]
     for c in obs.candidates:
-        shown = "move any direction" if c.kind is ActionKind.MOVE else render_action(c)
-        assert shown in messages[1]["content"] or render_action(c) in messages[1]["content"]
+        assert render_action(c) in options or (
+            c.kind is ActionKind.MOVE and ("move any" in options or "other moves" in options)
+        )
 
 
 @pytest.mark.parametrize("text", ["", "fly north", "claim task x", "task done", "move up"])
@@ -90,10 +98,14 @@ def test_constitution_rules_have_checks_and_the_expert_complies():
 
 
 def test_the_user_prompt_is_compact_and_lists_every_candidate():
+    """Every candidate is listed once (all eight moves as ``move any direction``); an
+    open task out of reach is offered as ``approach task N``; each neighbour's line
+    holds its traces in hundredths."""
     from swarm.actions import MOVES
     from swarm.text import render_user
 
-    for obs in observations()[:200]:
+    approaches = 0
+    for obs in observations()[:300]:
         text = render_user(obs)
         actions = text.splitlines()[-1].removeprefix("Actions: ").split(" | ")
         if all(m in obs.candidates for m in MOVES):
@@ -102,6 +114,12 @@ def test_the_user_prompt_is_compact_and_lists_every_candidate():
         else:
             listed = [parse_action(a) for a in actions]
         assert sorted(listed) == sorted(obs.candidates)
-        for line in text.splitlines():
-            if line.startswith(("claim:", "help:", "success:", "explored:")):
-                assert all(v.isdigit() for v in line.split()[1:])  # hundredths, as integers
+        offered = {a.task for a in listed if a.kind is ActionKind.APPROACH}
+        if obs.task is None:
+            assert offered == {t.id for t in obs.tasks if t.open_to_take and t.distance > 1}
+        approaches += len(offered)
+        rows = {line.split(":")[0]: line for line in text.splitlines()}
+        for k, place in enumerate((*DIRECTION_NAMES, "here")):
+            values = rows[place].removeprefix(f"{place}: ").split()
+            assert values == [str(round(float(v) * 100)) for v in obs.traces[:, k]]
+    assert approaches > 20

@@ -113,6 +113,8 @@ def _coordination(obs: Observation) -> frozenset[Action] | None:
         return None
     closer = set()
     for c in obs.candidates:
+        if c.kind is ActionKind.APPROACH:
+            closer.add(c)
         if c.kind is not ActionKind.MOVE:
             continue
         dx, dy = DIRECTIONS[c.direction]

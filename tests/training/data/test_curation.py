@@ -262,3 +262,37 @@ def test_simulated_conflicts_are_flagged_and_filtered():
     assert filter_reason(ex, Filters()).startswith("conflict")
     said = [m["content"] for c in sim.chats(run) for m in c["messages"]]
     assert sum("a conflict" in t for t in said) > 0
+
+
+def test_action_weights_thin_routine_decisions():
+    import numpy as np
+
+    from training.data import simulation as sim
+    from training.data.config import Simulation
+
+    run = sim.simulate(900, Simulation(n_agents=12, steps=80))
+
+    def kinds(weights):
+        out = sim.checkpoints(run, np.random.default_rng(0), limit=150, weights=weights)
+        return [ex.metadata.model_dump()["action"] for ex in out]
+
+    plain = kinds(None)
+    thinned = kinds({"explore": 0.2, "work": 0.2})
+    assert len(plain) == len(thinned) == 150
+    routine = ("explore", "work")
+    assert sum(k in routine for k in thinned) < sum(k in routine for k in plain)
+    assert "explore" not in kinds({"explore": 0})
+    assert kinds(None) == plain  # seeded
+
+
+@pytest.mark.parametrize(
+    "source, message",
+    [
+        ({"kind": "checkpoints", "count": 5, "action_weights": {"fly": 1}}, "unknown action"),
+        ({"kind": "checkpoints", "count": 5, "action_weights": {"move": -1}}, ">= 0"),
+        ({"kind": "reasoning", "count": 5, "action_weights": {"move": 2}}, "only a checkpoints"),
+    ],
+)
+def test_bad_action_weights_are_named(source, message):
+    with pytest.raises(Exception, match=message):
+        Source(**source)
