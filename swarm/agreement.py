@@ -28,8 +28,11 @@ def policy_agreement(
     """Agreement of ``policy`` (a name, ``lm:PATH`` or a policy object) with
     ``reference`` over ``seeds`` × ``steps`` (asking every ``every``-th step).
 
-    Returns ``agreement`` (share of decisions), ``decisions``, ``by_kind`` (agreement
-    per kind of the reference's action) and ``seeds``.
+    Returns ``agreement`` (share of decisions), ``balanced_agreement`` (the mean over
+    the kinds of the reference's action of the agreement on that kind: the expert
+    mostly explores, so a policy that always explores scores high on ``agreement`` but
+    not here), ``decisions``, ``by_kind`` (agreement per kind of the reference's action)
+    and ``seeds``.
     """
     test = make_policy(policy)
     hits = total = 0
@@ -55,9 +58,11 @@ def policy_agreement(
         model.on_decisions.append(compare)
         for _ in range(steps):
             model.step()
+    by_kind = {k: kinds_hit[k] / n for k, n in sorted(kinds_total.items())}
     return {
         "agreement": hits / total if total else float("nan"),
+        "balanced_agreement": sum(by_kind.values()) / len(by_kind) if by_kind else float("nan"),
         "decisions": total,
-        "by_kind": {k: round(kinds_hit[k] / n, 4) for k, n in sorted(kinds_total.items())},
+        "by_kind": {k: round(v, 4) for k, v in by_kind.items()},
         "seeds": list(seeds),
     }

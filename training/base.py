@@ -104,7 +104,9 @@ def build_base(
     progress: bool = False,
 ) -> dict[str, Any]:
     """Train the tokenizer, build the model and pretrain it on the curated dataset in
-    ``data`` (its ``train.jsonl``); save both to ``out``; return the report."""
+    ``data`` (its ``train.jsonl``: every message but the answers of the swarm
+    decisions, which are fine-tuning's to teach); save both to ``out``; return the
+    report."""
     import torch
 
     from training.batching import IGNORE, Encoded, collate, encode_documents, plan_epoch
@@ -126,7 +128,9 @@ def build_base(
     started = time.perf_counter()
 
     tokenizer = train_tokenizer(corpus_texts(examples), p["vocab_size"])  # with frequencies
-    texts = sorted(set(corpus_texts(examples)))  # documents, deduplicated, in a fixed order
+    # Documents, deduplicated, in a fixed order; the decisions' answers are left out, so
+    # the untuned base has seen the observations but not what the expert did in them.
+    texts = sorted(set(corpus_texts(examples, decisions=False)))
     docs = encode_documents(texts, tokenizer)
     # Long documents are cut into seq_len pieces so every token is seen.
     seq = p["seq_len"]

@@ -178,7 +178,10 @@ def _closed_and_open_loop(
     for label, spec in (("fine-tuned", f"lm:{tuned}"), ("base (untuned)", f"lm:{base}")):
         agreement[label] = policy_agreement(spec, seeds=seeds, **sizes["agreement"])
         a = agreement[label]
-        yield f"    {label}: {a['agreement']:.1%} of {a['decisions']} decisions"
+        yield (
+            f"    {label}: {a['agreement']:.1%} of {a['decisions']} decisions "
+            f"(balanced over the expert's action kinds: {a['balanced_agreement']:.1%})"
+        )
     timings["agreement_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -216,6 +219,7 @@ def _closed_and_open_loop(
     summary.update(
         {
             "agreement_with_expert": {k: v["agreement"] for k, v in agreement.items()},
+            "balanced_agreement": {k: v["balanced_agreement"] for k, v in agreement.items()},
             "agreement_by_kind": {k: v["by_kind"] for k, v in agreement.items()},
             "completion_rate": rate,
             "completion_ratio_fine_tuned_vs_expert": ratio,

@@ -54,14 +54,18 @@ def action_vocabulary(max_id: int = 64) -> list[str]:
     return out
 
 
-def corpus_texts(examples: Iterable[dict]) -> Iterator[str]:
+def corpus_texts(examples: Iterable[dict], decisions: bool = True) -> Iterator[str]:
     """The tokenizer's corpus: every message of the curated examples, the constitution
-    and the action vocabulary."""
+    and the action vocabulary. ``decisions=False`` leaves out the answers of the swarm
+    decisions (the assistant turns of examples whose metadata names an ``action``): the
+    base model's pretraining corpus, so that what fine-tuning teaches is not in it."""
     yield constitution_text()
     yield "\n".join(action_vocabulary())
     for ex in examples:
+        answer_is_decision = "action" in ex.get("metadata", {})
         for m in ex["messages"]:
-            yield m["content"]
+            if decisions or not (answer_is_decision and m["role"] == "assistant"):
+                yield m["content"]
 
 
 def train_tokenizer(texts: Iterable[str], vocab_size: int = 4096):

@@ -1,3 +1,5 @@
+import pytest
+
 from swarm.actions import ActionKind
 from swarm.agreement import policy_agreement
 
@@ -5,7 +7,12 @@ from swarm.agreement import policy_agreement
 def test_the_expert_agrees_with_itself_and_random_does_not():
     same = policy_agreement("heuristic", seeds=(3,), n_agents=8, steps=20)
     assert same["agreement"] == 1.0 and same["decisions"] == 8 * 20
+    assert same["balanced_agreement"] == 1.0
     rand = policy_agreement("random", seeds=(3, 4), n_agents=8, steps=20, every=2)
     assert rand["decisions"] == 2 * 8 * 10
     assert rand["agreement"] < 0.5
+    by_kind = rand["by_kind"]
+    assert rand["balanced_agreement"] == pytest.approx(
+        sum(by_kind.values()) / len(by_kind), abs=1e-3
+    )
     assert set(rand["by_kind"]) <= {k.value for k in ActionKind}

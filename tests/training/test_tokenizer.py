@@ -93,3 +93,26 @@ def test_the_generation_prompt_is_a_token_prefix_of_the_answered_chat(tok):
     full = tok.apply_chat_template(msgs)["input_ids"]
     assert full[: len(prompt)] == prompt
     assert tok.decode(full[len(prompt) :]) == "claim task 3" + EOS
+
+
+def test_the_pretraining_corpus_leaves_out_the_decisions_answers():
+    decision = {
+        "messages": [
+            {"role": "system", "content": "rules"},
+            {"role": "user", "content": "You are agent 3. Actions: explore | claim task 9"},
+            {"role": "assistant", "content": "claim task 9"},
+        ],
+        "metadata": {"action": "claim"},
+    }
+    chat = {
+        "messages": [
+            {"role": "user", "content": "Task 4: a synthesis task"},
+            {"role": "assistant", "content": "Joining task 4."},
+        ],
+        "metadata": {},
+    }
+    everything = list(corpus_texts([decision, chat]))
+    pretraining = list(corpus_texts([decision, chat], decisions=False))
+    assert "claim task 9" in everything and "claim task 9" not in pretraining
+    assert decision["messages"][1]["content"] in pretraining
+    assert "Joining task 4." in pretraining
