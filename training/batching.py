@@ -227,33 +227,29 @@ def collate(
 def _collate_after_prefix(batch, data, pad_id, pad_to, past):
     import torch
 
+    from swarm.policies.lm import segment_mask
+
     width = max(max(sum(len(data[i]) for i in row) for row in batch), pad_to or 0)
     n = len(batch)
     ids = torch.full((n, width), pad_id, dtype=torch.long)
     labels = torch.full((n, width), IGNORE, dtype=torch.long)
     pos = torch.zeros((n, width), dtype=torch.long)
-    allow = torch.zeros((n, width, past + width), dtype=torch.bool)
+    seg = torch.full((n, width), -1, dtype=torch.long)  # each example its own; pad: -1
+    sees_prefix = torch.zeros((n, width), dtype=torch.bool)
     tokens = 0
     for r, row in enumerate(batch):
         at = 0
-        for i in row:
+        for j, i in enumerate(row):
             ex = data[i]
             k = len(ex)
             start = past if ex.shared else 0
             ids[r, at : at + k] = torch.tensor(ex.input_ids)
             labels[r, at : at + k] = torch.tensor(ex.labels)
             pos[r, at : at + k] = torch.arange(start, start + k)
-            allow[r, at : at + k, past + at : past + at + k] = torch.ones(k, k).tril().bool()
-            if ex.shared:
-                allow[r, at : at + k, :past] = True
+            seg[r, at : at + k] = j
+            sees_prefix[r, at : at + k] = ex.shared
             at += k
         tokens += at
-        allow[r, at:, past + at :] = torch.eye(width - at, dtype=torch.bool)  # padding
         pos[r, at:] = torch.arange(width - at)
-    mask = torch.zeros(allow.shape).masked_fill(~allow, torch.finfo(torch.float32).min)
-    return {
-        "input_ids": ids,
-        "labels": labels,
-        "position_ids": pos,
-        "attention_mask": mask[:, None],
-    }, tokens
+    mask = segment_mask(seg, past, sees_prefix, torch.float32)
+    return {"input_ids": ids, "labels": labels, "position_ids": pos, "attention_mask": mask}, tokens

@@ -159,6 +159,26 @@ def kv_of(output) -> list[tuple[Any, Any]]:
     return [(k, v) for k, v, *_ in cache]
 
 
+def segment_mask(seg, past: int, sees_prefix, dtype, context: int | None = None):
+    """The additive 4-D attention mask ``(rows, 1, width, past + width)`` for rows cut
+    into segments after a shared prefix of ``past`` tokens (held in the cache).
+
+    ``seg`` (rows × width, integer tensor) names each token's segment; a token sees the
+    earlier tokens of its own segment, those of segment ``context`` when given (the
+    policy's prompt, which every candidate continues), and the prefix where
+    ``sees_prefix`` (a bool tensor, or True for every token) says so."""
+    import torch
+
+    n, width = seg.shape
+    q, k = seg[:, :, None], seg[:, None, :]
+    same = q == k if context is None else (q == k) | (k == context)
+    rows = torch.ones(width, width, dtype=torch.bool).tril() & same
+    prefix = torch.as_tensor(sees_prefix, dtype=torch.bool).expand(n, width)
+    allow = torch.cat([prefix[:, :, None].expand(n, width, past), rows], dim=2)
+    mask = torch.zeros(allow.shape, dtype=dtype).masked_fill(~allow, torch.finfo(dtype).min)
+    return mask[:, None]
+
+
 def shared_cache(kv: list[tuple[Any, Any]], n: int):
     """A cache holding one prefix's keys/values for ``n`` rows (views, not copies; in
     training, gradients flow back to the one prefix pass)."""
@@ -306,14 +326,8 @@ class LMPolicy:
             spans.append(row_spans)
         # A token sees the shared prefix, and the earlier tokens of its own segment and of
         # the prompt: each candidate sees the prompt and itself, never another candidate.
-        q, k = torch.from_numpy(seg)[:, :, None], torch.from_numpy(seg)[:, None, :]
-        causal = torch.ones(width, width, dtype=torch.bool).tril()
-        allow = torch.cat(
-            [torch.ones(n, width, past, dtype=torch.bool), causal & ((q == k) | (k == 0))], dim=2
-        )
+        mask = segment_mask(torch.from_numpy(seg), past, True, m.model.dtype, context=0)
         ids, pos = torch.from_numpy(ids), torch.from_numpy(pos)
-        dtype = m.model.dtype
-        mask = torch.zeros(allow.shape, dtype=dtype).masked_fill(~allow, torch.finfo(dtype).min)
         cache = shared_cache(m.prefix_kv, n)
         # Token j of a candidate is predicted at the position before it: the prompt's
         # last token for j = 0, else the candidate's token j - 1. Only those positions
@@ -332,7 +346,7 @@ class LMPolicy:
             hidden = decoder(
                 input_ids=ids.to(m.device),
                 position_ids=pos.to(m.device),
-                attention_mask=mask[:, None].to(m.device),
+                attention_mask=mask.to(m.device),
                 **{m.cache_kwarg: cache},
                 use_cache=True,
             ).last_hidden_state

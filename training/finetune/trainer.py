@@ -310,7 +310,7 @@ def finetune(
     model.train()
     prefix_loss = shared_prefix_loss(model, prefix, device, precision) if prefix else None
 
-    state = {"step": 0, "tokens": 0, "elapsed_s": 0.0}
+    state = {"step": 0, "tokens": 0, "examples": 0, "elapsed_s": 0.0}
     found = checkpoints(out) if resume else []
     last = found[-1] if found else None
     if last is not None:
