@@ -1,10 +1,12 @@
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from swarm import SwarmModel
 from swarm.constitution import constitution_text
 from swarm.policies import make_policy
-from swarm.policies.lm import LMPolicy, load_model
+from swarm.policies.lm import LMPolicy, candidate_tree, load_model
 from swarm.text import render_action, render_user
 
 
@@ -53,7 +55,7 @@ def test_batched_choice_scoring_matches_scoring_each_candidate_alone(tiny_base, 
         expect /= expect.sum()
         np.testing.assert_allclose(d.probs, expect, atol=2e-4)
         assert d.action == obs.candidates[int(np.argmax(naive))]
-        assert d.info["scored_tokens"] > 0 and d.info["latency_s"] > 0
+        assert d.info["candidate_tokens"] > 0 and d.info["latency_s"] > 0
     assert policy.stats["decisions"] == len(observations)
     assert policy.stats["forward_passes"] == -(-len(observations) // 5)
 
@@ -89,3 +91,30 @@ def test_lm_policies_share_one_loaded_model_and_drive_the_swarm(tiny_base):
     assert model.illegal_actions == 0
     with pytest.raises(ValueError, match="not a model directory"):
         load_model(path.parent)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.integers(0, 3), min_size=0, max_size=4).map(lambda c: [*c, 9]),
+        min_size=1,
+        max_size=8,
+        unique_by=tuple,
+    ),
+    st.integers(1, 20),
+)
+def test_candidate_tree_feeds_each_shared_start_once(cands, p):
+    """Every proper prefix of a candidate is one node (its last token is never fed), and
+    each candidate's token i is predicted from the node of its first i tokens."""
+    tokens, parent, depth, sources = candidate_tree(p, cands)
+    prefixes = {tuple(c[: i + 1]) for c in cands for i in range(len(c) - 1)}
+    assert len(tokens) == len(prefixes)
+
+    def path(node):  # the tokens from the root down to ``node``
+        return [] if node < 0 else [*path(parent[node]), tokens[node]]
+
+    for c, cols in zip(cands, sources, strict=True):
+        assert len(cols) == len(c) and cols[0] == p - 1
+        for i, col in enumerate(cols[1:], 1):
+            node = col - p
+            assert path(node) == c[:i] and depth[node] == i - 1

@@ -138,7 +138,9 @@ class Meter:
             t.latencies.append(lat)
             step[arm].append(lat)
             t.seconds += lat
-            t.tokens_in += int(d.info.get("prompt_tokens", 0)) + int(d.info.get("scored_tokens", 0))
+            t.tokens_in += int(d.info.get("prompt_tokens", 0)) + int(
+                d.info.get("candidate_tokens", 0)
+            )
             t.tokens_out += int(d.info.get("generated_tokens", 0))
             if legal and a.kind in (ActionKind.CLAIM, ActionKind.JOIN, ActionKind.HANDOFF):
                 t.takes += 1

@@ -73,7 +73,7 @@ def decide_scenarios(
                 "compliant": complies(s.observation, d.action),
                 "latency_s": float(d.info.get("latency_s", each)),
                 "input_tokens": int(d.info.get("prompt_tokens", 0))
-                + int(d.info.get("scored_tokens", 0)),
+                + int(d.info.get("candidate_tokens", 0)),
                 "output_tokens": int(d.info.get("generated_tokens", 0)),
             }
             if critique:
