@@ -2,10 +2,12 @@
 
 * :func:`render_observation` turns an observation into chat messages: system = the
   constitution, user = a compact description of what the agent sees and its options:
-  each task's compass direction in the moves' own words; one line per neighbouring
-  cell, named like the move that goes there, with its trace levels (hundredths, as
-  integers); the options, where the eight moves, when all are legal, are written once
-  as ``move any direction`` (a short prompt is a cheap decision).
+  each task's compass direction in the moves' own words; one line per trace channel
+  present in view, nine levels (hundredths, as integers; ``-`` off a bounded grid) in
+  the header's order: the eight neighbours, named like the moves that go there, then
+  ``here`` (a channel at zero all round is left out); the options, where the eight
+  moves, when all are legal, are written once as ``move any direction``. A short
+  prompt is a cheap decision.
 * :func:`render_action` gives an action's canonical text (``claim task 12``,
   ``approach task 12``, ``move north``, ``handoff task 12 to agent 3``,
   ``signal help task 4``, ...).
@@ -19,6 +21,8 @@ language-model policy all go through this module.
 from __future__ import annotations
 
 import re
+
+import numpy as np
 
 from swarm.actions import DIRECTION_NAMES, DIRECTIONS, MOVES, Action, ActionKind, checked
 from swarm.constitution import constitution_text
@@ -116,13 +120,23 @@ _PLACES = (*DIRECTION_NAMES, "here")  # the rows of the surroundings table, OFFS
 assert len(OFFSETS) == len(_PLACES) == 9
 
 
+def _hundredths(x: float) -> str:
+    """A trace level in hundredths; ``-`` off the edge of a bounded grid."""
+    return "-" if np.isnan(x) else str(round(float(x) * 100))
+
+
 def _surroundings(obs: Observation) -> list[str]:
-    """One line per neighbouring cell (compass order, then ``here``) with its trace
-    levels in hundredths: each move's trace reading sits on the line named like it."""
-    lines = [f"Around you (traces x100: {' '.join(obs.channels)}):"]
-    for k, place in enumerate(_PLACES):
-        lines.append(f"{place}: " + " ".join(str(round(float(row[k]) * 100)) for row in obs.traces))
-    return lines
+    """The trace levels around the agent, in hundredths: one line per channel with any
+    trace in view, nine values in the order of the header (the eight neighbours, named
+    like the moves that go there, then ``here``); a channel with none is left out."""
+    rows = []
+    for name, row in zip(obs.channels, obs.traces, strict=True):
+        levels = [_hundredths(x) for x in row]
+        if any(v not in ("0", "-") for v in levels):
+            rows.append(f"{name}: " + " ".join(levels))
+    if not rows:
+        return ["Traces: none."]
+    return [f"Traces x100 ({' '.join(_PLACES)}):", *rows]
 
 
 def render_user(obs: Observation) -> str:

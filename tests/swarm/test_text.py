@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -99,12 +100,12 @@ def test_constitution_rules_have_checks_and_the_expert_complies():
 
 def test_the_user_prompt_is_compact_and_lists_every_candidate():
     """Every candidate is listed once (all eight moves as ``move any direction``); an
-    open task out of reach is offered as ``approach task N``; each neighbour's line
-    holds its traces in hundredths."""
+    open task out of reach is offered as ``approach task N``; each channel with a trace
+    in view has a line of nine levels in hundredths."""
     from swarm.actions import MOVES
     from swarm.text import render_user
 
-    approaches = 0
+    approaches = shown = 0
     for obs in observations()[:300]:
         text = render_user(obs)
         actions = text.splitlines()[-1].removeprefix("Actions: ").split(" | ")
@@ -118,8 +119,38 @@ def test_the_user_prompt_is_compact_and_lists_every_candidate():
         if obs.task is None:
             assert offered == {t.id for t in obs.tasks if t.open_to_take and t.distance > 1}
         approaches += len(offered)
-        rows = {line.split(":")[0]: line for line in text.splitlines()}
-        for k, place in enumerate((*DIRECTION_NAMES, "here")):
-            values = rows[place].removeprefix(f"{place}: ").split()
-            assert values == [str(round(float(v) * 100)) for v in obs.traces[:, k]]
+        _check_trace_lines(text, obs)
+        shown += sum(line.startswith(obs.channels) for line in text.splitlines())
     assert approaches > 20
+    assert 300 < shown < 300 * len(obs.channels)  # some channels shown, some left out
+
+
+def _check_trace_lines(text: str, obs) -> None:
+    """One line per channel with a trace in view, nine values in the header's order
+    (hundredths; ``-`` off the grid); the other channels are left out."""
+    lines = text.splitlines()
+    rows = {line.split(":")[0]: line for line in lines}
+    if not any(name in rows for name in obs.channels):
+        assert "Traces: none." in lines
+    else:
+        assert f"Traces x100 ({' '.join((*DIRECTION_NAMES, 'here'))}):" in lines
+    for name in obs.channels:
+        expect = ["-" if np.isnan(v) else str(round(float(v) * 100)) for v in obs.trace(name)]
+        if name in rows:
+            assert rows[name].removeprefix(f"{name}: ").split() == expect
+        else:
+            assert set(expect) <= {"0", "-"}
+
+
+def test_trace_lines_mark_cells_off_a_bounded_grid():
+    from swarm.text import render_user
+
+    m = SwarmModel(n_agents=40, width=8, height=8, torus=False, rng=3)
+    edge = 0
+    for _ in range(10):
+        m.step()
+        for obs in m.observe():
+            text = render_user(obs)
+            _check_trace_lines(text, obs)
+            edge += any(" - " in line or line.endswith(" -") for line in text.splitlines())
+    assert edge > 0
