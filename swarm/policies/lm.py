@@ -11,8 +11,9 @@ sample at ``temperature > 0``); it can never choose an illegal action. The work 
 
 * the system prompt (the constitution) is the same for every agent and every step: its
   keys and values are computed once, at load, and reused;
-* all agents' prompts are scored in batched forward passes, each row holding one
-  agent's observation followed by its candidates as a prefix tree
+* all agents' prompts are scored in batched forward passes (up to ``batch_size`` rows
+  of similar length, the longest at most ``length_ratio`` times the shortest), each
+  row holding one agent's observation followed by its candidates as a prefix tree
   (:func:`candidate_tree`): a shared start such as ``move`` is fed once for all eight
   moves, and a candidate's last token (the end of turn) is only predicted, never fed.
   A 4-D attention mask lets each tree node see the observation and its own ancestors
@@ -254,18 +255,24 @@ class LMPolicy:
         max_new_tokens: int = 12,
         seed: int | None = None,
         score: str = "mean",
+        length_ratio: float | None = None,
     ) -> None:
         if mode not in ("choice", "generate"):
             raise ValueError(f"mode must be 'choice' or 'generate', got {mode!r}")
+        if length_ratio is not None and not length_ratio >= 1:
+            raise ValueError(f"length_ratio must be at least 1, got {length_ratio!r}")
         if score not in ("mean", "sum"):
             raise ValueError(f"score must be 'mean' (length-normalised) or 'sum', got {score!r}")
         self.lm = loaded
         self.mode = mode
         self.score = score
         self.temperature = float(temperature)
-        # On a CPU, batches of about 8 rows of similar length are fastest (measured:
-        # 118, 142, 165, 172, 148 decisions/s at 1, 2, 4, 8, 16); a GPU wants many.
-        self.batch_size = int(batch_size or (64 if loaded.device.startswith("cuda") else 8))
+        # On a CPU, up to 8 rows whose lengths are within 25 % of each other are fastest
+        # (measured on the benchmark's and the demo swarm's observations against 2, 4
+        # and 16 rows, and against no length limit); a GPU wants many rows.
+        gpu = loaded.device.startswith("cuda")
+        self.batch_size = int(batch_size or (64 if gpu else 8))
+        self.length_ratio = float(length_ratio or (float("inf") if gpu else 1.25))
         self.max_new_tokens = int(max_new_tokens)
         self.rng = np.random.default_rng(seed)
         self.name = f"lm:{loaded.path}"
@@ -321,17 +328,29 @@ class LMPolicy:
         return out
 
     def _choose_all(self, observations: list[Observation]) -> list[Decision]:
-        """Rows of similar length share a batch (less padding), answers in input order."""
+        """Rows sorted by length fill batches of up to ``batch_size`` rows whose longest
+        is at most ``length_ratio`` times the shortest (little padding); answers come
+        back in input order."""
         m = self.lm
-        rows = [
-            (prompt_ids(m, obs), [self.candidate_ids(c) for c in obs.candidates])
-            for obs in observations
-        ]
-        size = [len(p) + sum(len(c) for c in cs) for p, cs in rows]
+        rows = []
+        for obs in observations:
+            prompt = prompt_ids(m, obs)
+            cands = [self.candidate_ids(c) for c in obs.candidates]
+            rows.append((prompt, cands, candidate_tree(len(prompt), cands)))
+        size = [len(p) + len(tree[0]) for p, _, tree in rows]
         order = sorted(range(len(rows)), key=lambda i: size[i])
+        groups: list[list[int]] = []
+        for i in order:
+            last = groups[-1] if groups else None
+            if (
+                last is None
+                or len(last) == self.batch_size
+                or size[i] > self.length_ratio * size[last[0]]
+            ):
+                groups.append([])
+            groups[-1].append(i)
         out: list[Decision | None] = [None] * len(rows)
-        for a in range(0, len(order), self.batch_size):
-            idx = order[a : a + self.batch_size]
+        for idx in groups:
             got = self._choose([observations[i] for i in idx], [rows[i] for i in idx])
             for i, d in zip(idx, got, strict=True):
                 out[i] = d
@@ -342,8 +361,8 @@ class LMPolicy:
 
         m = self.lm
         n, past = len(rows), len(m.prefix_ids)
-        trees = [candidate_tree(len(p), cands) for p, cands in rows]
-        width = max(len(p) + len(t[0]) for (p, _), t in zip(rows, trees, strict=True))
+        trees = [tree for _, _, tree in rows]
+        width = max(len(p) + len(t[0]) for p, _, t in rows)
         ids = np.full((n, width), m.tokenizer.pad_token_id or 0, dtype=np.int64)
         pos = np.zeros((n, width), dtype=np.int64)
         # A prompt token sees the shared prefix and the prompt before it; a tree node
@@ -352,9 +371,7 @@ class LMPolicy:
         allow = np.zeros((n, width, width), dtype=bool)
         gather: dict[tuple[int, int], int] = {}  # (row, column) -> output-layer row
         targets = []  # per row, per candidate: [(output-layer row, token id), ...]
-        for r, ((prompt, cands), (tokens, parent, depth, sources)) in enumerate(
-            zip(rows, trees, strict=True)
-        ):
+        for r, (prompt, cands, (tokens, parent, depth, sources)) in enumerate(rows):
             p, k = len(prompt), len(tokens)
             ids[r, :p], ids[r, p : p + k] = prompt, tokens
             pos[r, :p] = np.arange(past, past + p)
@@ -393,7 +410,7 @@ class LMPolicy:
         self.stats["forward_passes"] += 1
         reduce = np.mean if self.score == "mean" else np.sum
         out = []
-        for r, (obs, (prompt, _)) in enumerate(zip(chunk, rows, strict=True)):
+        for r, (obs, (prompt, _, _)) in enumerate(zip(chunk, rows, strict=True)):
             scores = [float(reduce([logp[g, t] for g, t in cand])) for cand in targets[r]]
             s = np.array(scores)
             probs = np.exp(s - s.max())

@@ -43,7 +43,7 @@ def _naive_scores(lm, obs):
 
 def test_batched_choice_scoring_matches_scoring_each_candidate_alone(tiny_base, observations):
     path, _ = tiny_base
-    policy = LMPolicy.from_pretrained(path, device="cpu", batch_size=5)
+    policy = LMPolicy.from_pretrained(path, device="cpu", batch_size=5, length_ratio=float("inf"))
     decisions = policy.decide(observations)
     assert len(decisions) == len(observations)
     busy = [k for k, o in enumerate(observations) if o.task is not None or o.tasks]
@@ -58,6 +58,16 @@ def test_batched_choice_scoring_matches_scoring_each_candidate_alone(tiny_base, 
         assert d.info["candidate_tokens"] > 0 and d.info["latency_s"] > 0
     assert policy.stats["decisions"] == len(observations)
     assert policy.stats["forward_passes"] == -(-len(observations) // 5)
+    # Batches of rows of similar length (the CPU default): more passes, same answers.
+    grouped = LMPolicy.from_pretrained(path, device="cpu", batch_size=5)
+    assert grouped.length_ratio == 1.25
+    again = grouped.decide(observations)
+    assert grouped.stats["forward_passes"] > policy.stats["forward_passes"]
+    assert [d.action for d in again] == [d.action for d in decisions]
+    for a, b in zip(again, decisions, strict=True):
+        np.testing.assert_allclose(a.probs, b.probs, atol=1e-5)
+    with pytest.raises(ValueError, match="length_ratio"):
+        LMPolicy.from_pretrained(path, device="cpu", length_ratio=0.5)
 
 
 def test_generate_mode_answers_legally_or_falls_back_and_counts(tiny_base, observations):
