@@ -63,6 +63,11 @@ class TaskView:
             and (self.task_type != "synthesis" or bool(self.open_slots))
         )
 
+    @property
+    def places(self) -> int:
+        """How many agents can take it now: a synthesis' open slots, else one."""
+        return len(self.open_slots) if self.task_type == "synthesis" else 1
+
 
 @dataclass(frozen=True, slots=True)
 class NearbyAgent:
@@ -102,6 +107,18 @@ class Observation:
 
     def trace(self, channel: str) -> np.ndarray:
         return self.traces[self.channels.index(channel)]
+
+    def place_in_line(self, t: TaskView) -> int:
+        """This agent's place (1 = first) among the idle agents in view, by distance to
+        ``t``, ties to the lower id: the convention that keeps two agents from taking
+        the same task (the first ``t.places`` in line take it)."""
+        mine = t.distance
+        ahead = 0
+        for a in self.agents:
+            if a.idle:
+                d = max(abs(t.dx - a.dx), abs(t.dy - a.dy))
+                ahead += d < mine or (d == mine and a.id < self.agent_id)
+        return ahead + 1
 
 
 @dataclass(slots=True)

@@ -9,8 +9,9 @@ Rules, for one agent (:func:`expert_action`):
 3. A synthesis member: ``work`` when the quorum is full; else ``help`` (signal) when the
    help trace here is weak, else ``wait``.
 4. Idle, with tasks within reach: ``claim``/``join`` the best (skill in its domain, then
-   difficulty) among those it is placed to take: fewer idle agents in view are nearer to
-   the task (ties: lower id) than the task has places (1, or a synthesis' open slots).
+   difficulty) among those it is placed to take: its place in line among the idle
+   agents in view (nearer first, ties: lower id; ``Observation.place_in_line``) is
+   within the task's places (1, or a synthesis' open slots).
 5. Idle, with open tasks in view: ``approach`` the best one (a step towards it).
 6. Otherwise follow the traces: score each neighbour cell
    ``help_w*help + success_w*success - explored_w*explored - claim_w*claim`` (plus a
@@ -103,7 +104,7 @@ def expert_action(obs: Observation, w: ExpertWeights, scores: np.ndarray | None)
         ranked = sorted(takes, key=lambda c: (-take_value(obs, views[c.task]), c.task))
         for c in ranked:
             t = views[c.task]
-            if nearer_idle(obs, t) < (len(t.open_slots) if t.task_type == "synthesis" else 1):
+            if obs.place_in_line(t) <= t.places:
                 return c
     targets = [t for t in obs.tasks if t.open_to_take and t.distance > 1]
     if targets:
@@ -125,17 +126,6 @@ def take_value(obs: Observation, t) -> float:
     else:
         skill = obs.skill(t.domain)
     return skill + 0.2 * t.difficulty
-
-
-def nearer_idle(obs: Observation, t) -> int:
-    """How many idle agents in view are nearer to ``t`` than this one (ties: lower id)."""
-    mine = t.distance
-    count = 0
-    for a in obs.agents:
-        if a.idle:
-            d = max(abs(t.dx - a.dx), abs(t.dy - a.dy))
-            count += d < mine or (d == mine and a.id < obs.agent_id)
-    return count
 
 
 class HeuristicPolicy:

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from swarm.actions import DIRECTIONS, Action, ActionKind
 from swarm.constitution import check
 from swarm.observation import Observation, TaskView
-from swarm.policies.heuristic import nearer_idle, take_value
+from swarm.policies.heuristic import take_value
 
 TOLERANCE = 0.25
 OWN_SKILL = 0.5
@@ -45,12 +45,8 @@ class Judgement:
     rules: tuple[int, ...] = ()
 
 
-def _places(t: TaskView) -> int:
-    return len(t.open_slots) if t.task_type == "synthesis" else 1
-
-
 def _placed(obs: Observation, t: TaskView) -> bool:
-    return nearer_idle(obs, t) < _places(t)
+    return obs.place_in_line(t) <= t.places
 
 
 def _contested(obs: Observation, t: TaskView) -> bool:
