@@ -17,6 +17,17 @@ def parser(description: str) -> argparse.ArgumentParser:
     return p
 
 
+def positive(text: str) -> int:
+    """An argparse type: an integer of at least 1 (else a usage error, exit code 2)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
+    return value
+
+
 def best_of(fn: Callable[[], object], repeats: int) -> float:
     """Fastest wall time of ``repeats`` calls (the least disturbed measurement)."""
     times = []

@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks._common import emit, parser
+from benchmarks._common import emit, parser, positive
 
 DEMO_MODELS = (Path("runs/demo/finetune/model"), Path("runs/demo/finetune/adapter"))
 
@@ -96,9 +96,11 @@ def main() -> None:
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--model", type=Path, default=None)
     p.add_argument("--device", default="auto")
-    p.add_argument("--steps", type=int, default=None, help="swarm steps to take decisions for")
-    p.add_argument("--batch-size", type=int, default=None, help="default: 8 on CPU, 64 on GPU")
-    p.add_argument("--repeats", type=int, default=None, help="timed runs of each arm (best kept)")
+    p.add_argument("--steps", type=positive, default=None, help="swarm steps to take decisions for")
+    p.add_argument("--batch-size", type=positive, default=None, help="default: 8 on CPU, 64 on GPU")
+    p.add_argument(
+        "--repeats", type=positive, default=None, help="timed runs of each arm (best kept)"
+    )
     args = p.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -119,7 +121,10 @@ def main() -> None:
         trained = path is not None
         if path is None:
             path = random_model(Path(tmp) / "model", batches)
-        policy = LMPolicy.from_pretrained(path, device=args.device, batch_size=args.batch_size)
+        try:
+            policy = LMPolicy.from_pretrained(path, device=args.device, batch_size=args.batch_size)
+        except (OSError, ValueError) as exc:
+            p.error(f"--model: {exc}")
         sync = torch.cuda.synchronize if policy.lm.device.startswith("cuda") else (lambda: None)
 
         policy.decide(batches[0][:2])  # warm up
