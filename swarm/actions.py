@@ -67,6 +67,12 @@ WAIT = Action(ActionKind.WAIT)
 IDLE_CANDIDATES: tuple[Action, ...] = (*MOVES, EXPLORE)
 
 
+def step_towards(dx: int, dy: int) -> tuple[int, int]:
+    """The one-cell step (each coordinate -1, 0 or 1) towards an offset ``(dx, dy)``:
+    what ``approach`` moves, and the compass word a task's offset is written with."""
+    return (dx > 0) - (dx < 0), (dy > 0) - (dy < 0)
+
+
 def approach(task: int) -> Action:
     return Action(ActionKind.APPROACH, task=task)
 

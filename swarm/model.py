@@ -31,7 +31,7 @@ from soul import (
     TaskCompleted,
     TaskFailed,
 )
-from swarm.actions import DIRECTIONS, ActionKind
+from swarm.actions import DIRECTIONS, ActionKind, step_towards
 from swarm.agents import SwarmAgent
 from swarm.emergence import field_entropy, spatial_entropy
 from swarm.observation import (
@@ -435,7 +435,7 @@ class SwarmModel(mesa.Model):
                 moved.append(i)
             elif kind is ActionKind.APPROACH:
                 view = next(t for t in obs[i].tasks if t.id == action.task)
-                self._move(i, ((view.dx > 0) - (view.dx < 0), (view.dy > 0) - (view.dy < 0)))
+                self._move(i, step_towards(view.dx, view.dy))
                 moved.append(i)
             elif kind is ActionKind.EXPLORE:
                 if self.torus:

@@ -24,7 +24,15 @@ import re
 
 import numpy as np
 
-from swarm.actions import DIRECTION_NAMES, DIRECTIONS, MOVES, Action, ActionKind, checked
+from swarm.actions import (
+    DIRECTION_NAMES,
+    DIRECTIONS,
+    MOVES,
+    Action,
+    ActionKind,
+    checked,
+    step_towards,
+)
 from swarm.constitution import constitution_text
 from swarm.observation import OFFSETS, Observation, TaskView
 
@@ -97,8 +105,7 @@ _COMPASS = {step: name for name, step in DIRECTIONS.items()}
 
 def _compass(dx: int, dy: int) -> str:
     """Where (dx, dy) lies, in the moves' own words: ``northeast``, ..., or ``here``."""
-    step = ((dx > 0) - (dx < 0), (dy > 0) - (dy < 0))
-    return _COMPASS.get(step, "here")
+    return _COMPASS.get(step_towards(dx, dy), "here")
 
 
 def _task_line(t: TaskView) -> str:

@@ -361,7 +361,6 @@ class LMPolicy:
 
         m = self.lm
         n, past = len(rows), len(m.prefix_ids)
-        trees = [tree for _, _, tree in rows]
         width = max(len(p) + len(t[0]) for p, _, t in rows)
         ids = np.full((n, width), m.tokenizer.pad_token_id or 0, dtype=np.int64)
         pos = np.zeros((n, width), dtype=np.int64)
@@ -410,7 +409,7 @@ class LMPolicy:
         self.stats["forward_passes"] += 1
         reduce = np.mean if self.score == "mean" else np.sum
         out = []
-        for r, (obs, (prompt, _, _)) in enumerate(zip(chunk, rows, strict=True)):
+        for r, (obs, (prompt, _, tree)) in enumerate(zip(chunk, rows, strict=True)):
             scores = [float(reduce([logp[g, t] for g, t in cand])) for cand in targets[r]]
             s = np.array(scores)
             probs = np.exp(s - s.max())
@@ -420,7 +419,7 @@ class LMPolicy:
                 pick = int(self.rng.choice(len(s), p=w / w.sum()))
             else:
                 pick = int(np.argmax(s))
-            fed = len(trees[r][0])
+            fed = len(tree[0])
             self.stats["prompt_tokens"] += len(prompt)
             self.stats["candidate_tokens"] += fed
             out.append(
