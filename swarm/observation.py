@@ -120,6 +120,14 @@ class Observation:
                 ahead += d < mine or (d == mine and a.id < self.agent_id)
         return ahead + 1
 
+    def placed(self, t: TaskView) -> bool:
+        """This agent is placed to take ``t``: its place in line is within its places."""
+        return self.place_in_line(t) <= t.places
+
+    def contested(self, t: TaskView) -> bool:
+        """Another idle agent in view is within reach of ``t`` (could take it now too)."""
+        return any(a.idle and max(abs(t.dx - a.dx), abs(t.dy - a.dy)) <= 1 for a in self.agents)
+
 
 @dataclass(slots=True)
 class Decision:

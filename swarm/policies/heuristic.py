@@ -104,7 +104,7 @@ def expert_action(obs: Observation, w: ExpertWeights, scores: np.ndarray | None)
         ranked = sorted(takes, key=lambda c: (-take_value(obs, views[c.task]), c.task))
         for c in ranked:
             t = views[c.task]
-            if obs.place_in_line(t) <= t.places:
+            if obs.placed(t):
                 return c
     targets = [t for t in obs.tasks if t.open_to_take and t.distance > 1]
     if targets:

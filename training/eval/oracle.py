@@ -45,14 +45,6 @@ class Judgement:
     rules: tuple[int, ...] = ()
 
 
-def _placed(obs: Observation, t: TaskView) -> bool:
-    return obs.place_in_line(t) <= t.places
-
-
-def _contested(obs: Observation, t: TaskView) -> bool:
-    return any(a.idle and max(abs(t.dx - a.dx), abs(t.dy - a.dy)) <= 1 for a in obs.agents)
-
-
 def _handoff(obs: Observation) -> frozenset[Action] | None:
     t = obs.task
     if t is None or not t.awaiting or t.task_type == "synthesis":
@@ -74,7 +66,7 @@ def _takes(obs: Observation) -> dict[Action, TaskView]:
 
 
 def _good_takes(obs: Observation, takes: dict[Action, TaskView]) -> frozenset[Action]:
-    placed = {c: take_value(obs, t) for c, t in takes.items() if _placed(obs, t)}
+    placed = {c: take_value(obs, t) for c, t in takes.items() if obs.placed(t)}
     if not placed:
         return frozenset()
     best = max(placed.values())
@@ -85,7 +77,7 @@ def _conflict(obs: Observation) -> frozenset[Action] | None:
     if obs.task is not None:
         return None
     takes = _takes(obs)
-    if not any(_contested(obs, t) for t in takes.values()):
+    if not any(obs.contested(t) for t in takes.values()):
         return None
     good = _good_takes(obs, takes)
     return good or frozenset(c for c in obs.candidates if c.kind not in TAKES)
