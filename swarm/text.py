@@ -21,6 +21,7 @@ language-model policy all go through this module.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -166,16 +167,33 @@ def render_user(obs: Observation) -> str:
             )
         )
     lines += _surroundings(obs)
-    lines.append("Actions: " + " | ".join(action_list(obs)))
+    deferred = deferred_takes(obs)
+    if deferred:
+        lines.append("Leave to nearer agents: " + " | ".join(map(render_action, deferred)))
+    lines.append("Actions: " + " | ".join(action_list(obs, skip=deferred)))
     return "\n".join(lines)
 
 
-def action_list(obs: Observation) -> list[str]:
-    """The candidates' texts, in the Actions line; all eight moves, when legal, are
-    written once as ``move any direction``."""
-    if all(m in obs.candidates for m in MOVES):
-        return ["move any direction"] + [render_action(c) for c in obs.candidates if c not in MOVES]
-    return [render_action(c) for c in obs.candidates]
+def deferred_takes(obs: Observation) -> list[Action]:
+    """The claims and joins of tasks that nearer idle agents take first (this agent is
+    not ``Observation.placed`` to take them). They are legal, and listed apart, on their
+    own line: the convention that keeps two agents from taking the same task, written
+    where the choice is made."""
+    views = {t.id: t for t in obs.tasks}
+    return [
+        c
+        for c in obs.candidates
+        if c.kind in (ActionKind.CLAIM, ActionKind.JOIN) and not obs.placed(views[c.task])
+    ]
+
+
+def action_list(obs: Observation, skip: Sequence[Action] = ()) -> list[str]:
+    """The candidates' texts (but ``skip``), in the Actions line; all eight moves, when
+    legal, are written once as ``move any direction``."""
+    rest = [c for c in obs.candidates if c not in skip]
+    if all(m in rest for m in MOVES):
+        return ["move any direction"] + [render_action(c) for c in rest if c not in MOVES]
+    return [render_action(c) for c in rest]
 
 
 def render_observation(obs: Observation) -> list[dict[str, str]]:

@@ -60,7 +60,7 @@ def test_round_trip_for_every_legal_candidate_of_real_observations(data):
     messages = render_observation(obs)
     assert [m["role"] for m in messages] == ["system", "user"]
     assert messages[0]["content"] == C.constitution_text()
-    options = messages[1]["content"].splitlines()[-1]
+    options = " ".join(messages[1]["content"].splitlines()[-2:])  # Leave to ..., Actions
     for c in obs.candidates:
         assert render_action(c) in options or (
             c.kind is ActionKind.MOVE and ("move any" in options or "other moves" in options)
@@ -114,6 +114,9 @@ def test_the_user_prompt_is_compact_and_lists_every_candidate():
             listed = [*MOVES, *(parse_action(a) for a in actions[1:])]
         else:
             listed = [parse_action(a) for a in actions]
+        leave = text.splitlines()[-2]
+        if leave.startswith("Leave to nearer agents: "):
+            listed += [parse_action(a) for a in leave.split(": ", 1)[1].split(" | ")]
         assert sorted(listed) == sorted(obs.candidates)
         offered = {a.task for a in listed if a.kind is ActionKind.APPROACH}
         if obs.task is None:
@@ -154,3 +157,28 @@ def test_trace_lines_mark_cells_off_a_bounded_grid():
             _check_trace_lines(text, obs)
             edge += any(" - " in line or line.endswith(" -") for line in text.splitlines())
     assert edge > 0
+
+
+def test_takes_nearer_agents_have_first_are_listed_apart():
+    """A claim or join is listed on the ``Leave to nearer agents`` line, not among the
+    Actions, exactly when nearer idle agents fill the task's places; the expert never
+    takes such a task."""
+    from swarm.policies.heuristic import HeuristicPolicy
+    from swarm.text import render_user
+
+    apart = 0
+    obs_list = observations()[:400]
+    for obs, d in zip(obs_list, HeuristicPolicy().decide(obs_list), strict=True):
+        lines = render_user(obs).splitlines()
+        leave = lines[-2].removeprefix("Leave to nearer agents: ")
+        deferred = [parse_action(a) for a in leave.split(" | ")] if leave != lines[-2] else []
+        views = {t.id: t for t in obs.tasks}
+        for c in obs.candidates:
+            if c.kind in (ActionKind.CLAIM, ActionKind.JOIN):
+                t = views[c.task]
+                behind = obs.place_in_line(t) > t.places
+                assert (c in deferred) == behind
+                assert (render_action(c) in lines[-1].split(": ", 1)[1].split(" | ")) != behind
+        assert d.action not in deferred
+        apart += len(deferred)
+    assert apart > 5
