@@ -63,10 +63,18 @@ class Source(_Strict):
         "below 1 thins routine decisions (explore, work), above 1 favours rare ones",
     )
 
+    contested_only: bool = Field(
+        False,
+        description="checkpoints: only decisions where another idle agent could take the "
+        "same task (both the take and the passing up): about 1 % of a run's decisions",
+    )
+
     @model_validator(mode="after")
     def _needs(self) -> Source:
         if self.action_weights and self.kind != "checkpoints":
             raise ValueError("action_weights: only a checkpoints source samples by action")
+        if self.contested_only and self.kind != "checkpoints":
+            raise ValueError("contested_only: only a checkpoints source samples by situation")
         for kind, w in self.action_weights.items():
             if kind not in _ACTION_KINDS:
                 raise ValueError(f"action_weights: unknown action kind {kind!r}")

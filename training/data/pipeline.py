@@ -190,7 +190,10 @@ def _generated(
     count = src.count or 0
     if src.kind == "checkpoints":
         out = harvest.collect(
-            lambda r: sim.checkpoints(r, rng, max(1, count // 4), src.action_weights), count
+            lambda r: sim.checkpoints(
+                r, rng, max(1, count // 4), src.action_weights, src.contested_only
+            ),
+            count,
         )
     elif src.kind == "reasoning":
         out = harvest.collect(sim.reasoning, count)

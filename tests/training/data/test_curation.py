@@ -285,9 +285,38 @@ def test_action_weights_thin_routine_decisions():
     assert kinds(None) == plain  # seeded
 
 
+def test_contested_only_keeps_both_sides_of_contests():
+    """``contested_only`` keeps the decisions where another idle agent could take the same
+    task: the agent that takes it and the one that leaves it to a nearer agent."""
+    import numpy as np
+
+    from training.data import simulation as sim
+    from training.data.config import Simulation
+
+    run = sim.simulate(901, Simulation(n_agents=30, steps=80))
+    out = sim.checkpoints(run, np.random.default_rng(0), limit=1000, contested_only=True)
+    assert out
+    everything = sim.checkpoints(run, np.random.default_rng(0), limit=10**6)
+    keys = {ex.provenance.line for ex in out}
+    pool = {
+        st.step * 100_000 + st.obs.agent_id
+        for steps in run.trajectories.values()
+        for st in steps
+        if sim._contested(st.obs)
+    }
+    assert keys <= pool
+    assert keys == pool & {ex.provenance.line for ex in everything}
+    said = [ex.messages[1].content for ex in out]
+    assert any("Leave to nearer agents:" in u for u in said)
+    assert any("Leave to nearer agents:" not in u for u in said)
+    actions = {ex.metadata.model_dump()["action"] for ex in out}
+    assert actions & {"claim", "join"} and actions - {"claim", "join"}
+
+
 @pytest.mark.parametrize(
     "source, message",
     [
+        ({"kind": "reasoning", "count": 5, "contested_only": True}, "only a checkpoints"),
         ({"kind": "checkpoints", "count": 5, "action_weights": {"fly": 1}}, "unknown action"),
         ({"kind": "checkpoints", "count": 5, "action_weights": {"move": -1}}, ">= 0"),
         ({"kind": "reasoning", "count": 5, "action_weights": {"move": 2}}, "only a checkpoints"),
