@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from swarm import actions as A
-from swarm.actions import DIRECTIONS, Action
+from swarm.actions import DIRECTIONS, Action, ActionKind
 from swarm.tasks import Task, TaskState
 
 if TYPE_CHECKING:
@@ -124,9 +124,20 @@ class Observation:
         """This agent is placed to take ``t``: its place in line is within its places."""
         return self.place_in_line(t) <= t.places
 
-    def contested(self, t: TaskView) -> bool:
-        """Another idle agent in view is within reach of ``t`` (could take it now too)."""
-        return any(a.idle and max(abs(t.dx - a.dx), abs(t.dy - a.dy)) <= 1 for a in self.agents)
+    def in_contest(self) -> bool:
+        """Idle, with a task it could take now (a claim or join among its candidates)
+        that another idle agent in view could take now too (is within reach of it)."""
+        if self.task is not None:
+            return False
+        views = {t.id: t for t in self.tasks}
+        takes = [
+            views[c.task] for c in self.candidates if c.kind in (ActionKind.CLAIM, ActionKind.JOIN)
+        ]
+        return any(
+            a.idle and max(abs(t.dx - a.dx), abs(t.dy - a.dy)) <= 1
+            for t in takes
+            for a in self.agents
+        )
 
 
 @dataclass(slots=True)

@@ -66,7 +66,8 @@ class Source(_Strict):
     contested_only: bool = Field(
         False,
         description="checkpoints: only decisions where another idle agent could take the "
-        "same task (both the take and the passing up): about 1 % of a run's decisions",
+        "same task (the take and the leaving to a nearer agent alike): about 1 % of a run's "
+        "decisions",
     )
 
     @model_validator(mode="after")

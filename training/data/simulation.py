@@ -112,7 +112,7 @@ def checkpoints(
     default 1) makes it a weighted sample without replacement (Efraimidis-Spirakis keys
     ``u ** (1 / w)``): routine decisions can be thinned and rare ones favoured; weight 0
     leaves a kind out. ``contested_only`` keeps only decisions where another idle agent
-    could take the same task (:func:`_contested`)."""
+    could take the same task (``Observation.in_contest``)."""
     out = []
     for steps in run.trajectories.values():
         upcoming: int | None = None  # the next task this agent holds, walking backwards
@@ -127,22 +127,11 @@ def checkpoints(
                 out.append(st)
     w = np.array([(weights or {}).get(st.action.kind.value, 1.0) for st in out])
     if contested_only:
-        w *= [_contested(st.obs) for st in out]
+        w *= [st.obs.in_contest() for st in out]
     keys = rng.random(len(out)) ** (1 / np.maximum(w, 1e-12))
     keys[w == 0] = -1.0
     order = np.argsort(-keys, kind="stable")[: min(limit or len(out), int((w > 0).sum()))]
     return [_example(out[i], run, "checkpoints") for i in order]
-
-
-def _contested(obs: Observation) -> bool:
-    """An idle agent with a task it could take now that another idle agent could take too."""
-    if obs.task is not None:
-        return False
-    views = {t.id: t for t in obs.tasks}
-    return any(
-        c.kind in (ActionKind.CLAIM, ActionKind.JOIN) and obs.contested(views[c.task])
-        for c in obs.candidates
-    )
 
 
 def constitutional(run: Run, rng: np.random.Generator) -> dict[int, list[TrainingExample]]:

@@ -74,12 +74,9 @@ def _good_takes(obs: Observation, takes: dict[Action, TaskView]) -> frozenset[Ac
 
 
 def _conflict(obs: Observation) -> frozenset[Action] | None:
-    if obs.task is not None:
+    if not obs.in_contest():
         return None
-    takes = _takes(obs)
-    if not any(obs.contested(t) for t in takes.values()):
-        return None
-    good = _good_takes(obs, takes)
+    good = _good_takes(obs, _takes(obs))
     return good or frozenset(c for c in obs.candidates if c.kind not in TAKES)
 
 

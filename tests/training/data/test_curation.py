@@ -302,7 +302,7 @@ def test_contested_only_keeps_both_sides_of_contests():
         st.step * 100_000 + st.obs.agent_id
         for steps in run.trajectories.values()
         for st in steps
-        if sim._contested(st.obs)
+        if st.obs.in_contest()
     }
     assert keys <= pool
     assert keys == pool & {ex.provenance.line for ex in everything}
