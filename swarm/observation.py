@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 OFFSETS: tuple[tuple[int, int], ...] = (*DIRECTIONS.values(), (0, 0))
 _DX = np.array([o[0] for o in OFFSETS])
 _DY = np.array([o[1] for o in OFFSETS])
+#: The actions that take a task: a claim, or a join of a synthesis.
+TAKE_KINDS = (ActionKind.CLAIM, ActionKind.JOIN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +110,11 @@ class Observation:
     def trace(self, channel: str) -> np.ndarray:
         return self.traces[self.channels.index(channel)]
 
+    def takes(self) -> dict[Action, TaskView]:
+        """The claims and joins among the candidates, each with the task it takes."""
+        views = {t.id: t for t in self.tasks}
+        return {c: views[c.task] for c in self.candidates if c.kind in TAKE_KINDS}
+
     def place_in_line(self, t: TaskView) -> int:
         """This agent's place (1 = first) among the idle agents in view, by distance to
         ``t``, ties to the lower id: the convention that keeps two agents from taking
@@ -116,7 +123,7 @@ class Observation:
         ahead = 0
         for a in self.agents:
             if a.idle:
-                d = max(abs(t.dx - a.dx), abs(t.dy - a.dy))
+                d = _apart(t, a)
                 ahead += d < mine or (d == mine and a.id < self.agent_id)
         return ahead + 1
 
@@ -129,15 +136,12 @@ class Observation:
         that another idle agent in view could take now too (is within reach of it)."""
         if self.task is not None:
             return False
-        views = {t.id: t for t in self.tasks}
-        takes = [
-            views[c.task] for c in self.candidates if c.kind in (ActionKind.CLAIM, ActionKind.JOIN)
-        ]
-        return any(
-            a.idle and max(abs(t.dx - a.dx), abs(t.dy - a.dy)) <= 1
-            for t in takes
-            for a in self.agents
-        )
+        return any(a.idle and _apart(t, a) <= 1 for t in self.takes().values() for a in self.agents)
+
+
+def _apart(t: TaskView, a: NearbyAgent) -> int:
+    """How many moves agent ``a`` is from task ``t`` (both relative to the observer)."""
+    return max(abs(t.dx - a.dx), abs(t.dy - a.dy))
 
 
 @dataclass(slots=True)

@@ -179,12 +179,7 @@ def deferred_takes(obs: Observation) -> list[Action]:
     not ``Observation.placed`` to take them). They are legal, and listed apart, on their
     own line: the convention that keeps two agents from taking the same task, written
     where the choice is made."""
-    views = {t.id: t for t in obs.tasks}
-    return [
-        c
-        for c in obs.candidates
-        if c.kind in (ActionKind.CLAIM, ActionKind.JOIN) and not obs.placed(views[c.task])
-    ]
+    return [c for c, t in obs.takes().items() if not obs.placed(t)]
 
 
 def action_list(obs: Observation, skip: Sequence[Action] = ()) -> list[str]:

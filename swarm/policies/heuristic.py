@@ -98,14 +98,10 @@ def expert_action(obs: Observation, w: ExpertWeights, scores: np.ndarray | None)
                 return best
         return legal[ActionKind.WORK]
     # idle
-    takes = [c for c in cands if c.kind in (ActionKind.CLAIM, ActionKind.JOIN)]
-    views = {t.id: t for t in obs.tasks}
-    if takes:
-        ranked = sorted(takes, key=lambda c: (-take_value(obs, views[c.task]), c.task))
-        for c in ranked:
-            t = views[c.task]
-            if obs.placed(t):
-                return c
+    takes = obs.takes()
+    for c in sorted(takes, key=lambda c: (-take_value(obs, takes[c]), c.task)):
+        if obs.placed(takes[c]):
+            return c
     targets = [t for t in obs.tasks if t.open_to_take and t.distance > 1]
     if targets:
         best = min(targets, key=lambda t: (-take_value(obs, t), t.distance, t.id))

@@ -28,7 +28,7 @@ import numpy as np
 from swarm import SwarmModel
 from swarm.actions import ActionKind
 from swarm.constitution import check, constitution_text
-from swarm.observation import Observation
+from swarm.observation import TAKE_KINDS, Observation
 from swarm.text import render_action, render_user
 from training.data.config import Simulation
 from training.data.schema import TrainingExample, make_example
@@ -120,7 +120,7 @@ def checkpoints(
             held = st.obs.task.id if st.obs.task is not None else None
             if held is not None:
                 upcoming = held
-            elif st.action.kind in (ActionKind.CLAIM, ActionKind.JOIN):
+            elif st.action.kind in TAKE_KINDS:
                 upcoming = st.action.task
             tid = held if held is not None else upcoming
             if tid is not None and run.outcomes.get(tid) == "done":

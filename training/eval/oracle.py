@@ -30,12 +30,11 @@ from dataclasses import dataclass
 
 from swarm.actions import DIRECTIONS, Action, ActionKind
 from swarm.constitution import check
-from swarm.observation import Observation, TaskView
+from swarm.observation import TAKE_KINDS, Observation, TaskView
 from swarm.policies.heuristic import take_value
 
 TOLERANCE = 0.25
 OWN_SKILL = 0.5
-TAKES = (ActionKind.CLAIM, ActionKind.JOIN)
 
 
 @dataclass(frozen=True)
@@ -60,11 +59,6 @@ def _handoff(obs: Observation) -> frozenset[Action] | None:
     return frozenset(experts or [*handoffs, by_kind[ActionKind.RELEASE]])
 
 
-def _takes(obs: Observation) -> dict[Action, TaskView]:
-    views = {t.id: t for t in obs.tasks}
-    return {c: views[c.task] for c in obs.candidates if c.kind in TAKES}
-
-
 def _good_takes(obs: Observation, takes: dict[Action, TaskView]) -> frozenset[Action]:
     placed = {c: take_value(obs, t) for c, t in takes.items() if obs.placed(t)}
     if not placed:
@@ -76,8 +70,8 @@ def _good_takes(obs: Observation, takes: dict[Action, TaskView]) -> frozenset[Ac
 def _conflict(obs: Observation) -> frozenset[Action] | None:
     if not obs.in_contest():
         return None
-    good = _good_takes(obs, _takes(obs))
-    return good or frozenset(c for c in obs.candidates if c.kind not in TAKES)
+    good = _good_takes(obs, obs.takes())
+    return good or frozenset(c for c in obs.candidates if c.kind not in TAKE_KINDS)
 
 
 def _coordination(obs: Observation) -> frozenset[Action] | None:
@@ -89,7 +83,7 @@ def _coordination(obs: Observation) -> frozenset[Action] | None:
         if ActionKind.WORK in by_kind:
             return frozenset({by_kind[ActionKind.WORK]})
         return frozenset(by_kind[k] for k in (ActionKind.HELP, ActionKind.WAIT) if k in by_kind)
-    takes = _takes(obs)
+    takes = obs.takes()
     good = _good_takes(obs, takes)
     if good:
         return good
