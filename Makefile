@@ -34,6 +34,7 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff format --check .
 
 test: lint $(CHROMIUM)
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
 demo: $(VENV)/.installed-demo

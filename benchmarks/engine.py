@@ -22,9 +22,9 @@ import time
 import numpy as np
 
 from benchmarks._common import best_of, emit, parser
-from swarm import SwarmModel
+from swarm import SwarmModel, rollout
 from swarm.policies import NaiveHeuristicPolicy
-from swarm.traces import ChannelSpec, TraceGrid
+from swarm.world.traces import ChannelSpec, TraceGrid
 
 
 def side_for(n_agents: int) -> int:
@@ -40,11 +40,9 @@ def agent_steps_per_s(n_agents: int, steps: int, seed: int, naive: bool = False)
         )
     else:
         model = SwarmModel(**kw, policy="heuristic", agent_report_every=0)
-    for _ in range(10):  # warm up: tasks arrive, traces build
-        model.step()
+    rollout(model, 10)  # warm up: tasks arrive, traces build
     t = time.perf_counter()
-    for _ in range(steps):
-        model.step()
+    rollout(model, steps)
     return n_agents * steps / (time.perf_counter() - t)
 
 

@@ -61,7 +61,7 @@ def build(arch: str, tokenizer, device: str, layers: int | None):
     from peft import LoraConfig, get_peft_model
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    from training.base import build_model
+    from training.base_model import build_model
 
     if arch == "8b":
         shape = dict(LLAMA_8B, num_hidden_layers=layers or LLAMA_8B["num_hidden_layers"])
@@ -142,7 +142,7 @@ def main() -> None:
 
     import torch
 
-    from training.base import read_jsonl
+    from training.base_model import read_jsonl
     from training.batching import cut_prefix, encode_chats, epoch_order, pack_rows, shared_prefix
     from training.runtime import device_name, pick_device
     from training.tokenizer import corpus_texts, train_tokenizer

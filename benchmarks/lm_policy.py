@@ -32,21 +32,19 @@ DEMO_MODELS = (Path("runs/demo/finetune/model"), Path("runs/demo/finetune/adapte
 
 
 def observations(steps: int, seed: int, n_agents: int = 20):
-    from swarm import SwarmModel
+    from swarm import SwarmModel, rollout
 
-    model = SwarmModel(n_agents=n_agents, rng=seed)
     batches = []
-    for _ in range(steps):
-        batches.append(model.observe())
-        model.step()
+    model = SwarmModel(n_agents=n_agents, rng=seed)
+    rollout(model, steps, [lambda m, record: batches.append(record.observations)])
     return batches
 
 
 def random_model(where: Path, batches) -> Path:
     """A random-init tiny Llama and a tokenizer trained on these observations' text."""
-    from swarm.constitution import constitution_text
-    from swarm.text import render_user
-    from training.base import build_model
+    from swarm.interface.constitution import constitution_text
+    from swarm.interface.text import render_user
+    from training.base_model import build_model
     from training.tokenizer import action_vocabulary, train_tokenizer
 
     texts = [constitution_text(), "\n".join(action_vocabulary())]
@@ -62,9 +60,9 @@ def sequential(policy, batches):
     """One agent at a time: the whole prompt, greedy generation, parse."""
     import torch
 
-    from swarm.actions import WAIT
+    from swarm.world.actions import WAIT
     from swarm.policies.lm import prompt_ids
-    from swarm.text import ActionParseError, parse_action
+    from swarm.interface.text import ActionParseError, parse_action
 
     lm = policy.lm
     actions, tokens, errors = [], 0, 0

@@ -1,6 +1,6 @@
 """Swarm vs single agent: the research benchmark's headline ratios, as a benchmark.
 
-Runs :func:`swarm.bench.swarm_vs_single` (full: 10 seeds, 20 agents, 300 steps; quick:
+Runs :func:`swarm.experiments.swarm_vs_single.swarm_vs_single` (full: 10 seeds, 20 agents, 300 steps; quick:
 3 seeds, 10 agents, 150 steps) into a temporary directory and reports, within that one
 run on one machine:
 
@@ -20,7 +20,7 @@ import tempfile
 import time
 
 from benchmarks._common import emit, parser
-from swarm.bench import BenchConfig, swarm_vs_single
+from swarm.experiments.swarm_vs_single import BenchConfig, swarm_vs_single
 
 
 def main() -> None:

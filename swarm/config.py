@@ -1,53 +1,37 @@
-"""Run configuration: YAML validated by pydantic; unknown keys are errors naming the key."""
+"""Run configuration: YAML validated by pydantic; unknown keys are errors naming the key.
+
+:class:`RunConfig` is what ``swarm run`` runs (a seed, a number of steps and the model's
+parameters, :class:`swarm.params.ModelParams`); the helpers load, validate and describe
+any config class the same way."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from swarm.traces import ChannelSpec
+from swarm.params import ModelParams
+
+__all__ = [
+    "ConfigError",
+    "ModelParams",
+    "RunConfig",
+    "coerce",
+    "describe",
+    "dump_yaml",
+    "load_config",
+    "load_yaml",
+    "validate",
+]
 
 T = TypeVar("T", bound=BaseModel)
 
 
 class ConfigError(ValueError):
     """A config that cannot be used; the message names the file and the key."""
-
-
-class ModelParams(BaseModel):
-    """Keyword arguments of :class:`swarm.SwarmModel` that a config may set."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    n_agents: int = Field(20, ge=1)
-    width: int = Field(30, ge=3)
-    height: int = Field(30, ge=3)
-    torus: bool = True
-    policy: str = "heuristic"
-    task_rate: float | None = Field(None, ge=0)
-    domains: list[str] | None = None
-    channels: dict[str, ChannelSpec] | None = None
-    view_radius: int = Field(2, ge=1)
-    steps_per_day: int = Field(50, ge=1)
-    souls: str | None = None
-    learn: bool = True
-    hotspots: int = Field(4, ge=1)
-    voting: Literal["plurality", "weighted", "log_odds", "borda", "dictator"] = "weighted"
-    trace_decay: float | None = Field(None, ge=0, le=1)
-    trace_diffusion: float | None = Field(None, ge=0, le=1)
-    stigmergy: bool = True
-    alone: int | None = Field(None, ge=0)
-    agent_report_every: int = Field(1, ge=0)
-
-    def kwargs(self) -> dict[str, Any]:
-        out = self.model_dump(exclude_none=True)
-        if self.channels is not None:
-            out["channels"] = dict(self.channels)
-        return out
 
 
 class RunConfig(BaseModel):

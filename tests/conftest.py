@@ -61,7 +61,7 @@ def curated(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def tiny_base(curated, tmp_path_factory):
-    from training.base import build_base
+    from training.base_model import build_base
 
     out = tmp_path_factory.mktemp("base")
     report = build_base(curated, out, preset_name="tiny", steps=4, seed=1)

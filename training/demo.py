@@ -63,7 +63,7 @@ def run_demo(
     """Run the pipeline into ``out``; yields lines saying what was done and where. The
     keyword arguments after ``workers`` size the stages (the defaults are the demo's)."""
     from swarm.config import load_yaml
-    from training.base import build_base
+    from training.base_model import build_base
     from training.data.config import load_curation
     from training.data.pipeline import curate
     from training.finetune.config import as_finetune
@@ -168,9 +168,9 @@ def _closed_and_open_loop(
     sizes: dict[str, Any],
     summary: dict[str, Any],
 ) -> Iterator[str]:
-    from swarm.agreement import policy_agreement
-    from swarm.bench import BenchConfig, swarm_vs_single
-    from swarm.demo import compare_policies
+    from swarm.experiments.agreement import policy_agreement
+    from swarm.experiments.swarm_vs_single import BenchConfig, swarm_vs_single
+    from swarm.experiments.policy_comparison import compare_policies
 
     t = time.perf_counter()
     yield f"4/8 agreement with the expert on held-out seeds {list(seeds)}"

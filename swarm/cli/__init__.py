@@ -1,5 +1,11 @@
 """The ``swarm`` command line: a typer app with one sub-app per concern.
 
+:mod:`swarm` contributes ``run``, ``sweep``, ``plot``, ``report``, ``bench``, ``soul`` and
+``dashboard``; other packages add theirs as entry points in the ``swarm.commands`` group
+(a ``typer.Typer`` becomes a command group, a function a command), discovered when the
+CLI starts. So ``training`` registers ``data``, ``train``, ``eval``, ``ab`` and ``demo``
+without ``swarm`` importing it.
+
 User mistakes (a bad option, a missing file, a bad config key or record: ``UserError``
 or ``swarm.config.ConfigError``) print one line on stderr and exit with code 2;
 :func:`main` is the console-script entry point.
@@ -8,21 +14,18 @@ or ``swarm.config.ConfigError``) print one line on stderr and exit with code 2;
 from __future__ import annotations
 
 import sys
+from importlib.metadata import entry_points
 
 import typer
 
-from swarm.cli._common import UserError, console_err
+from swarm.cli.common import UserError, console_err
 from swarm.cli.bench import bench_app
 from swarm.cli.dashboard import dashboard
-from swarm.cli.data import data_app
-from swarm.cli.demo import demo
-from swarm.cli.evaluate import ab, eval_app
 from swarm.cli.plot import plot
 from swarm.cli.report import report
 from swarm.cli.run import run
 from swarm.cli.soul import soul_app
 from swarm.cli.sweep import sweep
-from swarm.cli.train import train_app
 from swarm.config import ConfigError
 
 app = typer.Typer(
@@ -34,16 +37,30 @@ app = typer.Typer(
 )
 app.add_typer(soul_app, name="soul")
 app.add_typer(bench_app, name="bench")
-app.add_typer(data_app, name="data")
-app.add_typer(train_app, name="train")
-app.add_typer(eval_app, name="eval")
-app.command("ab")(ab)
 app.command("run")(run)
-app.command("demo")(demo)
 app.command("dashboard")(dashboard)
 app.command("sweep")(sweep)
 app.command("plot")(plot)
 app.command("report")(report)
+
+#: The entry-point group through which packages add commands.
+COMMANDS_GROUP = "swarm.commands"
+
+
+def add_contributed_commands(target: typer.Typer) -> list[str]:
+    """Add every command of the :data:`COMMANDS_GROUP` entry points; return their names."""
+    names = []
+    for ep in sorted(entry_points(group=COMMANDS_GROUP), key=lambda e: e.name):
+        command = ep.load()
+        if isinstance(command, typer.Typer):
+            target.add_typer(command, name=ep.name)
+        else:
+            target.command(ep.name)(command)
+        names.append(ep.name)
+    return names
+
+
+add_contributed_commands(app)
 
 
 def main(argv: list[str] | None = None) -> None:

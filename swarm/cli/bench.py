@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from swarm.cli._common import UserError, console, user_errors
+from swarm.cli.common import UserError, console, user_errors
 
 bench_app = typer.Typer(help="Research benchmarks.", no_args_is_help=True)
 
@@ -24,8 +24,8 @@ def swarm_vs_single(
 ) -> None:
     """Alone, independent, swarm, ablations and a compute-matched single agent, on the
     same worlds; mean and 95 % CI per condition over the seeds."""
-    from swarm.bench import BenchConfig
-    from swarm.bench import swarm_vs_single as run_bench
+    from swarm.experiments.swarm_vs_single import BenchConfig
+    from swarm.experiments.swarm_vs_single import swarm_vs_single as run_bench
     from swarm.config import load_config, validate
     from swarm.policies import check_policy
 

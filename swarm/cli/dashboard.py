@@ -1,4 +1,4 @@
-"""``swarm dashboard``: serve the SolaraViz page (:mod:`swarm.dashboard`) with Solara."""
+"""``swarm dashboard``: serve the SolaraViz page (:mod:`swarm.apps.dashboard`) with Solara."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from swarm.cli._common import UserError, console, user_errors
+from swarm.cli.common import UserError, console, user_errors
 
 
 def dashboard(
@@ -42,7 +42,7 @@ def dashboard(
         "-m",
         "solara",
         "run",
-        "swarm.dashboard",
+        "swarm.apps.dashboard",
         "--host",
         host,
         "--port",

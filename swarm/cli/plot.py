@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from swarm.cli._common import UserError, console
+from swarm.cli.common import UserError, console
 
 
 def plot(
@@ -19,7 +19,7 @@ def plot(
     """Plot a metric of a sweep against one parameter, or as a heat map over two."""
     import pandas as pd
 
-    from swarm.plots import save_figure, sweep_figure
+    from swarm.analysis.plots import save_figure, sweep_figure
 
     path = results / "results.parquet" if results.is_dir() else results
     if not path.exists():

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from swarm.cli._common import console, user_errors
+from swarm.cli.common import console, user_errors
 
 
 def report(
@@ -14,7 +14,7 @@ def report(
     out: Path | None = typer.Option(None, "--out", help="HTML file (default RUN_DIR/report.html)."),
 ) -> None:
     """Emergence over time, trace heat-map snapshots, soul levels and the summary table."""
-    from swarm.report import write_report
+    from swarm.apps.html_report import write_report
 
     with user_errors():
         path = write_report(run_dir, out)

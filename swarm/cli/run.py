@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from swarm.cli._common import console, user_errors
+from swarm.cli.common import console, user_errors
 from swarm.config import RunConfig, load_config, validate
 
 
@@ -20,9 +20,9 @@ def run(
     seed: int | None = typer.Option(None, "--seed", help="Seed for everything."),
 ) -> None:
     """Run one simulation; write model.parquet, agents.parquet, config.yaml, summary.png."""
-    from swarm.model import SUMMARY_METRICS
+    from swarm.metrics import SUMMARY_METRICS
     from swarm.policies import check_policy
-    from swarm.runner import simulate, write_run
+    from swarm.experiments.runs import run_config, write_run
 
     cfg = load_config(config) if config else RunConfig()
     data = cfg.model_dump()
@@ -38,7 +38,7 @@ def run(
     with user_errors(f"--policy {cfg.model.policy!r}: "):
         check_policy(cfg.model.policy)
     with user_errors("bad model parameters: "):  # e.g. channels missing
-        result = simulate(cfg, progress=True)
+        result = run_config(cfg, progress=True)
     paths = write_run(result, cfg, out)
     last = result.model_df.iloc[-1]
     table = Table("metric", "value", title=f"swarm run ({cfg.steps} steps, seed {cfg.seed})")

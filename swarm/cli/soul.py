@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from soul import Soul, SoulFileError, SoulStore
-from swarm.cli._common import UserError, console
+from swarm.cli.common import UserError, console
 
 soul_app = typer.Typer(help="Inspect souls in a soul store.", no_args_is_help=True)
 

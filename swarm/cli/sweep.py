@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from swarm.cli._common import UserError, console
+from swarm.cli.common import UserError, console
 
 
 def sweep(
@@ -18,7 +18,7 @@ def sweep(
     ),
 ) -> None:
     """Run a sweep (or resume one: finished runs are skipped)."""
-    from swarm.sweep import run_sweep
+    from swarm.experiments.sweep import run_sweep
 
     if executor not in ("local", "ray"):
         raise UserError(f"--executor must be 'local' or 'ray', got {executor!r}")

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
-from swarm.observation import Decision, Observation
+import numpy as np
 
-if TYPE_CHECKING:
-    from swarm.model import SwarmModel
+from swarm.interface.observation import Decision, Observation
 
 
 @runtime_checkable
 class Policy(Protocol):
     """Anything with ``decide(observations) -> decisions`` (one decision per observation,
-    in order). A policy may also define ``bind(model)``, called once when a model adopts
+    in order). A policy may also define ``bind(host)``, called once when a model adopts
     it (to take a seed from the model, or a reference for naive baselines)."""
 
     name: str
@@ -21,7 +20,17 @@ class Policy(Protocol):
     def decide(self, observations: list[Observation]) -> list[Decision]: ...
 
 
-def bind(policy: Policy, model: SwarmModel) -> None:
+class PolicyHost(Protocol):
+    """What a policy's ``bind`` may use of the model that adopts it: its random
+    generator, and (for the naive baseline) the Mesa cell at a position."""
+
+    rng: np.random.Generator
+
+    def cell_at(self, x: int, y: int) -> Any: ...
+
+
+def bind(policy: Policy, host: PolicyHost) -> None:
+    """Call ``policy.bind(host)`` if the policy has one."""
     hook = getattr(policy, "bind", None)
     if callable(hook):
-        hook(model)
+        hook(host)

@@ -29,9 +29,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from swarm import actions as A
-from swarm.actions import ActionKind
-from swarm.observation import OFFSETS, Decision, Observation, Observations
+from swarm.world import actions as A
+from swarm.world.actions import ActionKind
+from swarm.interface.observation import OFFSETS, Decision, Observation, Observations
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ def expert_action(obs: Observation, w: ExpertWeights, scores: np.ndarray | None)
     task = obs.task
     if task is not None:
         legal = {c.kind: c for c in cands}
-        if task.task_type == "synthesis":
+        if task.task_type.group:
             if ActionKind.WORK in legal:
                 return legal[ActionKind.WORK]
             here = obs.trace("help")[8] if "help" in obs.channels else 0.0
@@ -117,7 +117,7 @@ def expert_action(obs: Observation, w: ExpertWeights, scores: np.ndarray | None)
 
 
 def take_value(obs: Observation, t) -> float:
-    if t.task_type == "synthesis":
+    if t.task_type.group:
         skill = max((obs.skill(d) for d in t.open_slots), default=0.0)
     else:
         skill = obs.skill(t.domain)

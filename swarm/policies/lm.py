@@ -5,7 +5,7 @@ with its base (merged for inference). Models are cached by path and device, so e
 agent and every model (dashboard resets included) shares one copy.
 
 ``mode="choice"`` (default) scores each legal candidate's canonical text
-(:func:`swarm.text.render_action` plus the end-of-turn token) as the continuation of
+(:func:`swarm.interface.text.render_action` plus the end-of-turn token) as the continuation of
 the rendered prompt and picks the best by length-normalised log-probability (argmax, or a
 sample at ``temperature > 0``); it can never choose an illegal action. The work per step:
 
@@ -21,7 +21,7 @@ sample at ``temperature > 0``); it can never choose an illegal action. The work 
   One pass scores every candidate of every agent in the batch.
 
 ``mode="generate"`` writes the answer greedily (or sampled) and reads it with
-:func:`swarm.text.parse_action`; an unparseable or illegal answer falls back to a safe
+:func:`swarm.interface.text.parse_action`; an unparseable or illegal answer falls back to a safe
 action (``wait``, else the first candidate) and is counted in :attr:`LMPolicy.stats`.
 
 Each :class:`Decision` carries ``probs`` (choice mode) and ``info`` with the decision's
@@ -38,10 +38,10 @@ from typing import Any
 
 import numpy as np
 
-from swarm.actions import WAIT
-from swarm.constitution import constitution_text
-from swarm.observation import Decision, Observation
-from swarm.text import ActionParseError, parse_action, render_action, render_user
+from swarm.world.actions import WAIT
+from swarm.interface.constitution import constitution_text
+from swarm.interface.observation import Decision, Observation
+from swarm.interface.text import ActionParseError, parse_action, render_action, render_user
 
 
 @dataclass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from swarm.observation import Decision, Observation
+from swarm.interface.observation import Decision, Observation
 
 
 class RandomPolicy:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 
-from swarm.observation import Decision, Observation
+from swarm.interface.observation import Decision, Observation
 from swarm.policies.base import bind
 
 

@@ -1,4 +1,4 @@
-from swarm.demo import compare_policies
+from swarm.experiments.policy_comparison import compare_policies
 
 
 def test_comparing_policies_twice_gives_the_same_table(tmp_path):

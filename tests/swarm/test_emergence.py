@@ -6,11 +6,11 @@ from hypothesis import strategies as st
 from scipy.linalg import solve_discrete_lyapunov
 
 from swarm import SwarmModel
-from swarm.emergence import (
+from swarm.analysis.emergence_report import emergence_report
+from swarm.analysis.emergence import (
     collective_intelligence_ratio,
     delta,
     division_of_labour,
-    emergence_report,
     entropy,
     field_entropy,
     gamma,
@@ -167,7 +167,7 @@ def test_emergence_report_is_tidy_and_covers_the_metrics():
     dol = report[report.metric == "division_of_labour"]["value"]
     assert dol.between(0, 1).all()
     # The same report from the frames written to disk.
-    from swarm.emergence import run_frames
+    from swarm.analysis.emergence_report import run_frames
 
     frames = {k: pd.DataFrame(v) for k, v in run_frames(m).items()}
     pd.testing.assert_frame_equal(emergence_report(frames, window=40, solo_output=10.0), report)

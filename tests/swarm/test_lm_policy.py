@@ -4,10 +4,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from swarm import SwarmModel
-from swarm.constitution import constitution_text
+from swarm.interface.constitution import constitution_text
 from swarm.policies import make_policy
 from swarm.policies.lm import LMPolicy, candidate_tree, load_model
-from swarm.text import render_action, render_user
+from swarm.interface.text import render_action, render_user
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +83,7 @@ def test_generate_mode_answers_legally_or_falls_back_and_counts(tiny_base, obser
 
 
 def _parsed(d, obs):
-    from swarm.text import ActionParseError, parse_action
+    from swarm.interface.text import ActionParseError, parse_action
 
     try:
         return parse_action(d.info["text"], obs)
@@ -98,7 +98,7 @@ def test_lm_policies_share_one_loaded_model_and_drive_the_swarm(tiny_base):
     model = SwarmModel(n_agents=6, width=10, height=10, policy=f"lm:{path}", rng=1)
     for _ in range(3):
         model.step()
-    assert model.illegal_actions == 0
+    assert model.counts.illegal_actions == 0
     with pytest.raises(ValueError, match="not a model directory"):
         load_model(path.parent)
 

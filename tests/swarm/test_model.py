@@ -89,8 +89,8 @@ def test_reporters_and_mesa_structures():
 def test_expert_beats_random_and_keeps_conflicts_low():
     expert = run(steps=200, rng=2)
     rand = run(steps=200, rng=2, policy="random")
-    assert expert.completed > 5 * max(rand.completed, 1)
-    assert expert.conflict_rate < 0.05
+    assert expert.counts.completed > 5 * max(rand.counts.completed, 1)
+    assert expert.counts.conflict_rate < 0.05
 
 
 def test_souls_persist_across_runs(tmp_path):
@@ -142,11 +142,11 @@ def test_bad_parameters_are_named(kw, msg):
 def test_every_voting_rule_runs_and_records_its_decisions(rule):
     m = run(steps=150, n_agents=15, width=12, height=12, voting=rule, rng=2)
     table = m.datacollector.get_table_dataframe("decisions")
-    assert len(table) == m.decisions > 0
+    assert len(table) == m.counts.decisions > 0
     assert (table["rule"] == rule).all()
     assert table["quality"].between(0, 1).all()
-    assert m.decision_quality == pytest.approx(table["quality"].mean())
-    assert m.novel_solution_rate == pytest.approx(table["novel"].mean())
+    assert m.counts.decision_quality == pytest.approx(table["quality"].mean())
+    assert m.counts.novel_solution_rate == pytest.approx(table["novel"].mean())
     if rule == "dictator":
         assert not table["novel"].any()
     work = m.datacollector.get_table_dataframe("work")
@@ -186,7 +186,7 @@ def test_agent_rows_are_recorded_every_k_steps():
 
 @pytest.mark.parametrize("torus", [False, True])
 def test_approach_steps_one_cell_towards_its_task(torus):
-    from swarm.actions import ActionKind
+    from swarm.world.actions import ActionKind
 
     model = SwarmModel(n_agents=20, torus=torus, rng=4)
     chosen = []

@@ -1,6 +1,6 @@
 import re
 
-from swarm.sweep import run_sweep
+from swarm.experiments.sweep import run_sweep
 
 
 def _images(page: str) -> int:

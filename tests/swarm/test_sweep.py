@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from swarm.config import ConfigError
-from swarm.sweep import expand, load_sweep, run_sweep
+from swarm.experiments.sweep import expand, load_sweep, run_sweep
 
 SMALL = {
     "model": {"n_agents": [3, 6], "width": 8, "height": 8},
@@ -71,12 +71,20 @@ def test_parallel_workers_give_the_same_results(tmp_path):
 
 
 def test_a_failing_run_is_recorded_and_the_others_go_on(tmp_path):
-    cfg = {"model": {"n_agents": 4, "alone": [0, 9]}, "seeds": 1, "steps": 5}
+    cfg = {"model": {"n_agents": 4, "policy": ["heuristic", "lm:/no/such/model"]}, "seeds": 1}
+    cfg["steps"] = 5
     df = run_sweep(cfg, tmp_path)
     assert df["status"].tolist() == ["ok", "error"]
-    assert "alone must be in" in df["error"].iloc[1]
+    assert "no/such/model" in df["error"].iloc[1]
     row = json.loads((tmp_path / "runs" / f"{df['run_id'].iloc[1]}.json").read_text())
     assert "Traceback" in row["traceback"]
+
+
+def test_bad_parameters_are_refused_before_any_run(tmp_path):
+    cfg = {"model": {"n_agents": 4, "alone": [0, 9]}, "seeds": 1, "steps": 5}
+    with pytest.raises(ConfigError, match="alone must be in"):
+        run_sweep(cfg, tmp_path)
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
 
 
 def _sweep_cmd(config, out):

@@ -5,8 +5,8 @@ from hypothesis import strategies as st
 
 from swarm import SwarmModel
 from swarm import constitution as C
-from swarm.actions import DIRECTION_NAMES, Action, ActionKind
-from swarm.text import (
+from swarm.world.actions import DIRECTION_NAMES, Action, ActionKind
+from swarm.interface.text import (
     ActionParseError,
     parse_action,
     render_action,
@@ -102,8 +102,8 @@ def test_the_user_prompt_is_compact_and_lists_every_candidate():
     """Every candidate is listed once (all eight moves as ``move any direction``); an
     open task out of reach is offered as ``approach task N``; each channel with a trace
     in view has a line of nine levels in hundredths."""
-    from swarm.actions import MOVES
-    from swarm.text import render_user
+    from swarm.world.actions import MOVES
+    from swarm.interface.text import render_user
 
     approaches = shown = 0
     for obs in observations()[:300]:
@@ -146,7 +146,7 @@ def _check_trace_lines(text: str, obs) -> None:
 
 
 def test_trace_lines_mark_cells_off_a_bounded_grid():
-    from swarm.text import render_user
+    from swarm.interface.text import render_user
 
     m = SwarmModel(n_agents=40, width=8, height=8, torus=False, rng=3)
     edge = 0
@@ -164,7 +164,7 @@ def test_takes_nearer_agents_have_first_are_listed_apart():
     Actions, exactly when nearer idle agents fill the task's places; the expert never
     takes such a task."""
     from swarm.policies.heuristic import HeuristicPolicy
-    from swarm.text import render_user
+    from swarm.interface.text import render_user
 
     apart = 0
     obs_list = observations()[:400]

@@ -5,7 +5,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from mesa.discrete_space import OrthogonalMooreGrid
 
-from swarm.traces import ChannelSpec, TraceGrid
+from swarm.world.traces import ChannelSpec, TraceGrid
 
 fields = arrays(
     np.float64,

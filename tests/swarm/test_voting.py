@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from swarm.voting import (
+from swarm.world.voting import (
     MAX_ACCURACY,
     RULES,
     accuracy,

@@ -27,7 +27,7 @@ def test_base_model_loads_with_plain_transformers(tiny_base):
 def test_presets_are_llama_of_the_advertised_size(tiny_base):
     from transformers import AutoTokenizer
 
-    from training.base import build_model
+    from training.base_model import build_model
 
     tok = AutoTokenizer.from_pretrained(tiny_base[0])
     small = build_model("small", tok)

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from swarm.actions import ActionKind
+from swarm.world.actions import ActionKind
 from swarm.config import ConfigError, coerce, load_config
 
 TRANSCRIPT_FORMATS = (

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from swarm.config import ConfigError
-from swarm.constitution import constitution_text
+from swarm.interface.constitution import constitution_text
 from swarm.io import atomic_write_text
 from swarm.progress import Bars
 from training.data import simulation as sim
@@ -45,7 +45,7 @@ OUTPUTS = (
 )
 
 
-class Ledger:
+class SourceCounts:
     """Counts per source: records read / kept / rejected (with reasons), and examples."""
 
     def __init__(self) -> None:
@@ -83,7 +83,7 @@ def _transcripts(
     files: list[Path],
     fmt: str,
     cfg: CurationConfig,
-    ledger: Ledger,
+    ledger: SourceCounts,
     rejects: list[Reject],
     root: Path | None = None,
 ) -> list[TrainingExample]:
@@ -157,7 +157,7 @@ def _transcripts(
     return out
 
 
-class Harvest:
+class SimulationRuns:
     """Simulation runs shared by the generated sources (seeded, created on demand)."""
 
     def __init__(self, cfg: CurationConfig, on_run=None) -> None:
@@ -170,7 +170,7 @@ class Harvest:
             if len(self.runs) >= self.cfg.simulation.max_runs:
                 return None
             self.runs.append(
-                sim.simulate(self.cfg.simulation.first_seed + len(self.runs), self.cfg.simulation)
+                sim.simulate_expert(self.cfg.simulation.first_seed + len(self.runs), self.cfg.simulation)
             )
             self.on_run()
         return self.runs[i]
@@ -185,22 +185,22 @@ class Harvest:
 
 
 def _generated(
-    src: Source, cfg: CurationConfig, harvest: Harvest, rng: np.random.Generator, ledger: Ledger
+    src: Source, cfg: CurationConfig, runs: SimulationRuns, rng: np.random.Generator, ledger: SourceCounts
 ) -> list[TrainingExample]:
     count = src.count or 0
     if src.kind == "checkpoints":
-        out = harvest.collect(
+        out = runs.collect(
             lambda r: sim.checkpoints(
                 r, rng, max(1, count // 4), src.action_weights, src.contested_only
             ),
             count,
         )
     elif src.kind == "reasoning":
-        out = harvest.collect(sim.reasoning, count)
+        out = runs.collect(sim.reasoning, count)
     else:  # constitutional: round-robin over the rules
         per_rule: dict[int, list[TrainingExample]] = defaultdict(list)
         i = 0
-        while sum(len(v) for v in per_rule.values()) < 4 * count and (run := harvest.run(i)):
+        while sum(len(v) for v in per_rule.values()) < 4 * count and (run := runs.run(i)):
             for rule, exs in sim.constitutional(run, rng).items():
                 per_rule[rule].extend(exs)
             i += 1
@@ -220,12 +220,12 @@ def _generated(
 def _extract(
     cfg: CurationConfig,
     out: Path,
-    ledger: Ledger,
+    ledger: SourceCounts,
     rejects: list[Reject],
     rng: np.random.Generator,
     bars: Bars,
 ) -> list[TrainingExample]:
-    harvest = Harvest(cfg, on_run=bars.add("simulation"))
+    runs = SimulationRuns(cfg, on_run=bars.add("simulation"))
     examples: list[TrainingExample] = []
     for src in cfg.sources:
         if src.kind == "transcripts" and src.path is not None:
@@ -235,14 +235,14 @@ def _extract(
             path = out / "simulated" / "chats.jsonl"
             lines: list[str] = []
             i = 0
-            while len(lines) < (src.count or 0) and (run := harvest.run(i)) is not None:
+            while len(lines) < (src.count or 0) and (run := runs.run(i)) is not None:
                 lines += [json.dumps(conv) for conv in sim.chats(run)]
                 i += 1
             path.parent.mkdir(parents=True, exist_ok=True)
             atomic_write_text(path, "".join(line + "\n" for line in lines[: src.count]))
             examples += _transcripts(src, [path], "openai", cfg, ledger, rejects, root=out)
         else:
-            examples += _generated(src, cfg, harvest, rng, ledger)
+            examples += _generated(src, cfg, runs, rng, ledger)
     return examples
 
 
@@ -252,7 +252,7 @@ def curate(config, out: str | Path, *, progress: bool = False) -> dict[str, Any]
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(cfg.seed)
-    ledger = Ledger()
+    ledger = SourceCounts()
     rejects: list[Reject] = []
     stages: dict[str, int] = {}
 

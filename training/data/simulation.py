@@ -1,11 +1,11 @@
 """Examples generated from simulation runs of the expert policy.
 
-One :class:`Harvest` runs expert swarms on seeds ``first_seed, first_seed + 1, ...`` and
+The curation's :class:`~training.data.pipeline.SimulationRuns` runs expert swarms on seeds ``first_seed, first_seed + 1, ...`` and
 collects, per run, every agent's observation and decision, the synthesis decisions, and
 each task's outcome. From them:
 
 * **checkpoints**: expert decisions in episodes whose task completed (the task the agent
-  holds, or, while it searches, the next task it takes), rendered with :mod:`swarm.text`:
+  holds, or, while it searches, the next task it takes), rendered with :mod:`swarm.interface.text`:
   exactly the prompt the language-model policy will get;
 * **constitutional**: for each constitution rule, states where it binds on the expert's
   (compliant) action, edge cases first (states where another candidate would break it);
@@ -25,11 +25,12 @@ from typing import Any
 
 import numpy as np
 
-from swarm import SwarmModel
-from swarm.actions import ActionKind
-from swarm.constitution import check, constitution_text
-from swarm.observation import TAKE_KINDS, Observation
-from swarm.text import render_action, render_user
+from swarm import StepRecord, SwarmModel, rollout
+from swarm.world.actions import ActionKind
+from swarm.interface.constitution import check, constitution_text
+from swarm.interface.observation import TAKE_KINDS, Observation
+from swarm.interface.text import render_action, render_user
+from swarm.metrics import table_frame
 from training.data.config import Simulation
 from training.data.schema import TrainingExample, make_example
 
@@ -51,35 +52,41 @@ class Run:
     tasks: dict[int, dict[str, Any]] = field(default_factory=dict)
 
 
-def simulate(seed: int, sim: Simulation) -> Run:
-    """Run the expert swarm and record what the generators need."""
-    run = Run(seed)
-    model = SwarmModel(n_agents=sim.n_agents, agent_report_every=0, rng=seed)
+class TrajectoryRecorder:
+    """A rollout recorder that fills a :class:`Run`: every agent's observation and
+    decision (flagged when it conflicted), each task's type, domains and difficulty, and
+    each task's outcome."""
 
-    def record(m: SwarmModel, obs, decisions) -> None:
-        for o, d in zip(obs, decisions, strict=True):
-            run.trajectories.setdefault(o.index, []).append(Step(o, d.action, m.steps))
-        for t in m.board.tasks.values():
+    def __init__(self, run: Run) -> None:
+        self.run = run
+
+    def stepped(self, model: SwarmModel, record: StepRecord) -> None:
+        run, conflicted = self.run, record.conflicted
+        for o, d in zip(record.observations, record.decisions, strict=True):
+            step = Step(o, d.action, record.step, conflict=o.index in conflicted)
+            run.trajectories.setdefault(o.index, []).append(step)
+        run.outcomes.update(record.ended)
+        for t in model.board.tasks.values():
             if t.id not in run.tasks:
                 run.tasks[t.id] = {
-                    "type": t.task_type,
+                    "type": t.task_type.value,
                     "domains": list(t.domains),
                     "difficulty": round(t.difficulty, 2),
                 }
 
-    model.on_decisions.append(record)
-    for _ in range(sim.steps):
-        model.step()
-        for i in model.conflicted:
-            run.trajectories[i][-1].conflict = True
-    run.outcomes = dict(model.outcomes)
-    run.decisions = model.datacollector.get_table_dataframe("decisions").to_dict("records")
+
+def simulate_expert(seed: int, sim: Simulation) -> Run:
+    """Run the expert swarm on ``seed`` and record what the generators need."""
+    run = Run(seed)
+    model = SwarmModel(n_agents=sim.n_agents, agent_report_every=0, rng=seed)
+    rollout(model, sim.steps, [TrajectoryRecorder(run)])
+    run.decisions = table_frame(model, "decisions").to_dict("records")
     return run
 
 
 def _task_type(step: Step, tasks: dict[int, dict[str, Any]]) -> str:
     if step.obs.task is not None:
-        return step.obs.task.task_type
+        return str(step.obs.task.task_type)
     tid = step.action.task
     return tasks.get(tid, {}).get("type", "coordination") if tid is not None else "coordination"
 

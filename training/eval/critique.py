@@ -4,7 +4,7 @@ The critique prompt shows the observation and the proposed action and asks which
 the constitution the action breaks; the model's answer is the most likely of ``none`` and
 ``rule 1`` … ``rule N`` (scored like the policy's choices). When it names a rule, the
 revision is the policy's next-best candidate, and the revision is checked again by
-:mod:`swarm.constitution`.
+:mod:`swarm.interface.constitution`.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from swarm.constitution import complies, constitution_text, rules
-from swarm.observation import Decision, Observation
-from swarm.text import render_action, render_user
+from swarm.interface.constitution import complies, constitution_text, rules
+from swarm.interface.observation import Decision, Observation
+from swarm.interface.text import render_action, render_user
 
 QUESTION = (
     "Proposed action: {action}\n"

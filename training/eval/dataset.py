@@ -24,9 +24,11 @@ from typing import Any
 
 import numpy as np
 
+from swarm import SwarmModel, rollout
 from swarm.io import atomic_write_text
-from swarm.observation import NearbyAgent, Observation, TaskView
-from swarm.text import parse_action, render_action, render_observation
+from swarm.interface.observation import NearbyAgent, Observation, TaskView
+from swarm.world.tasks import TaskType
+from swarm.interface.text import parse_action, render_action, render_observation
 from training.eval.config import CATEGORIES, EvalConfig, as_eval_config
 from training.eval.oracle import judge
 
@@ -63,7 +65,9 @@ def freeze(obs: Observation) -> dict[str, Any]:
 
 
 def _view(d: dict[str, Any]) -> TaskView:
-    return TaskView(**{**d, "open_slots": tuple(d["open_slots"])})
+    return TaskView(
+        **{**d, "task_type": TaskType(d["task_type"]), "open_slots": tuple(d["open_slots"])}
+    )
 
 
 def thaw(d: dict[str, Any]) -> Observation:
@@ -151,7 +155,7 @@ def build_dataset(
         for seed in seeds:
             if all(len(got[c]) >= n for c, n in want.items()):
                 break
-            pool = _harvest(seed, spec)
+            pool = _situations(seed, spec)
             runs += 1
             for cat in CATEGORIES:
                 seen[cat] += len(pool[cat])
@@ -197,25 +201,26 @@ def build_dataset(
     return manifest
 
 
-def _harvest(seed: int, spec) -> dict[str, list[dict[str, Any]]]:
-    """Every judged situation of one expert run, per category."""
-    from swarm.model import SwarmModel
+class ScenarioRecorder:
+    """A rollout recorder that judges every agent's observation every ``spec.every``-th
+    step with the oracle, before the world acts, and pools the situations per category."""
 
-    model = SwarmModel(n_agents=spec.n_agents, policy="heuristic", agent_report_every=0, rng=seed)
-    pool: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    def __init__(self, seed: int, spec) -> None:
+        self.seed, self.every = seed, spec.every
+        self.pool: dict[str, list[dict[str, Any]]] = defaultdict(list)
 
-    def look(m, obs, decisions) -> None:
-        if m.steps % spec.every:
+    def decided(self, model, obs, decisions) -> None:
+        if model.steps % self.every:
             return
         for o, d in zip(obs, decisions, strict=True):
             if obs.simple is not None and obs.simple[o.index]:
                 continue  # idle with nothing in view: only trace-following, judged by no one
             for j in judge(o):
-                pool[j.category].append(
+                self.pool[j.category].append(
                     {
                         "category": j.category,
-                        "seed": seed,
-                        "step": m.steps,
+                        "seed": self.seed,
+                        "step": model.steps,
                         "observation": freeze(o),
                         "messages": render_observation(o),
                         "acceptable": sorted(render_action(a) for a in j.acceptable),
@@ -225,10 +230,13 @@ def _harvest(seed: int, spec) -> dict[str, list[dict[str, Any]]]:
                     }
                 )
 
-    model.on_decisions.append(look)
-    for _ in range(spec.steps):
-        model.step()
-    return pool
+
+def _situations(seed: int, spec) -> dict[str, list[dict[str, Any]]]:
+    """Every judged situation of one expert run, per category."""
+    model = SwarmModel(n_agents=spec.n_agents, policy="heuristic", agent_report_every=0, rng=seed)
+    recorder = ScenarioRecorder(seed, spec)
+    rollout(model, spec.steps, [recorder])
+    return recorder.pool
 
 
 # Loading -------------------------------------------------------------------------------

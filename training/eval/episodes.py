@@ -1,13 +1,16 @@
 """Closed-loop episodes with a meter: every decision, conflict and task outcome is
 accounted to the arm of the agent behind it (``"all"`` without a traffic split).
 
-Per arm (:class:`Tally`): decisions, constitutional compliance (every decision checked by
-:mod:`swarm.constitution`), errors (an answer that did not parse, or an illegal action),
-latency per decision and per step, tokens and decision seconds (for cost), takes and the
-conflicts among them, direct handoffs and how many went through, and the tasks the arm's
-agents held at some point that were finished or failed. Task success of an arm is
-``done / (done + failed)`` over those tasks; without a split it is over every task that
-ended in the episode, as ``SwarmModel.completion_rate`` counts it.
+:class:`ArmMeter` is a :func:`swarm.rollout` recorder. Per arm (:class:`ArmStats`):
+decisions, constitutional compliance (every decision checked by
+:mod:`swarm.interface.constitution`), errors (an answer that did not parse, or an illegal
+action), latency per decision and per step, tokens and decision seconds (for cost), and,
+from the step records, the takes and the conflicts among them, the stages its agents
+passed on and how many were taken up, and the tasks its agents held at some point that
+were finished or failed. The rates are :mod:`swarm.metrics`' own: task success is
+:func:`swarm.metrics.completion_rate` over the arm's tasks (without a split, over every
+task that ended: the model's ``completion_rate``), and conflict rate and handoff success
+are the model's definitions, per arm.
 """
 
 from __future__ import annotations
@@ -19,9 +22,10 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
-from swarm.actions import ActionKind
-from swarm.constitution import complies
-from swarm.observation import Decision, Observation
+from swarm import metrics, rollout
+from swarm.interface.constitution import complies
+from swarm.interface.observation import Decision, Observation
+from swarm.metrics import StepRecord
 from swarm.policies import bind, make_policy
 
 ALL = "all"
@@ -48,7 +52,7 @@ class Timed:
 
 
 @dataclass
-class Tally:
+class ArmStats:
     """What one arm did (in one episode, or summed over several)."""
 
     agents: int = 0
@@ -57,8 +61,8 @@ class Tally:
     errors: int = 0
     takes: int = 0
     conflicts: int = 0
-    handoffs: int = 0
-    handoffs_ok: int = 0
+    handoffs: int = 0  # stages passed on
+    handoffs_ok: int = 0  # ... and taken up by another agent
     tokens_in: int = 0
     tokens_out: int = 0
     seconds: float = 0.0
@@ -68,15 +72,14 @@ class Tally:
     step_latencies: list[float] = field(default_factory=list)  # per step: mean per decision
     step_seconds: list[float] = field(default_factory=list)  # per step: the arm's wall time
 
-    def add(self, other: Tally) -> None:
+    def add(self, other: ArmStats) -> None:
         for f in fields(self):
             a, b = getattr(self, f.name), getattr(other, f.name)
             setattr(self, f.name, a + b)
 
     @property
     def task_success(self) -> float:
-        n = self.done + self.failed
-        return self.done / n if n else float("nan")
+        return metrics.completion_rate(self.done, self.failed)
 
     @property
     def compliance(self) -> float:
@@ -88,11 +91,11 @@ class Tally:
 
     @property
     def conflict_rate(self) -> float:
-        return self.conflicts / self.takes if self.takes else 0.0
+        return metrics.conflict_rate(self.conflicts, self.takes)
 
     @property
     def handoff_success(self) -> float:
-        return self.handoffs_ok / self.handoffs if self.handoffs else float("nan")
+        return metrics.handoff_success_rate(self.handoffs_ok, self.handoffs)
 
     def cost(self, price) -> float:
         """Dollars: tokens at the price per million plus decision seconds at the device
@@ -107,22 +110,16 @@ class Tally:
         return self.cost(price) / self.done if self.done else float("nan")
 
 
-class Meter:
-    """Attach to a model (``Meter(model)``), step the model, call :meth:`after_step`
-    after every step; :attr:`arms` holds a :class:`Tally` per arm."""
+class ArmMeter:
+    """A rollout recorder; :attr:`arms` holds an :class:`ArmStats` per arm."""
 
-    def __init__(self, model) -> None:
-        self.model = model
-        self.arms: dict[str, Tally] = defaultdict(Tally)
+    def __init__(self) -> None:
+        self.arms: dict[str, ArmStats] = defaultdict(ArmStats)
         self.arm_of: dict[int, str] = {}  # agent index -> arm
         self.touched: dict[int, set[str]] = defaultdict(set)  # task id -> arms
-        self._seen_outcomes = 0
-        self._step_handoffs: list[tuple[int, str]] = []
-        model.on_decisions.append(self._on_decisions)
 
-    def _on_decisions(self, model, obs, decisions: Sequence[Decision]) -> None:
+    def decided(self, model, obs, decisions: Sequence[Decision]) -> None:
         step: dict[str, list[float]] = defaultdict(list)
-        self._step_handoffs = []
         for i, (o, d) in enumerate(zip(obs, decisions, strict=True)):
             arm = d.info.get("arm", ALL)
             if i not in self.arm_of:
@@ -142,42 +139,39 @@ class Meter:
                 d.info.get("candidate_tokens", 0)
             )
             t.tokens_out += int(d.info.get("generated_tokens", 0))
-            if legal and a.kind in (ActionKind.CLAIM, ActionKind.JOIN, ActionKind.HANDOFF):
-                t.takes += 1
-            if legal and a.kind is ActionKind.HANDOFF:
-                t.handoffs += 1
-                self._step_handoffs.append((i, arm))
         for arm, lats in step.items():
             self.arms[arm].step_latencies.append(float(np.mean(lats)))
             self.arms[arm].step_seconds.append(float(np.sum(lats)))
 
-    def after_step(self) -> None:
-        m = self.model
-        for i in m.conflicted:
-            self.arms[self.arm_of.get(i, ALL)].conflicts += 1
-        for i, arm in self._step_handoffs:
-            self.arms[arm].handoffs_ok += i not in m.conflicted
-        for i in np.flatnonzero(m.holding >= 0):
-            self.touched[int(m.holding[i])].add(self.arm_of.get(int(i), ALL))
-        outcomes = list(m.outcomes.items())
-        for task_id, outcome in outcomes[self._seen_outcomes :]:
+    def stepped(self, model, record: StepRecord) -> None:
+        def arm(i: int) -> ArmStats:
+            return self.arms[self.arm_of.get(i, ALL)]
+
+        for i in record.takes:
+            arm(i).takes += 1
+        for i in record.conflicts:
+            arm(i).conflicts += 1
+        for i in record.passed_on:
+            arm(i).handoffs += 1
+        for i in record.taken_up:
+            arm(i).handoffs_ok += 1
+        for i in np.flatnonzero(model.holding >= 0):
+            self.touched[int(model.holding[i])].add(self.arm_of.get(int(i), ALL))
+        for task_id, outcome in record.ended:
             arms = self.touched.pop(task_id, set())
             if len(self.arms) == 1 and ALL in self.arms:
                 arms = {ALL}  # one policy: every task that ended counts
-            for arm in arms:
-                setattr(self.arms[arm], outcome, getattr(self.arms[arm], outcome) + 1)
-        self._seen_outcomes = len(outcomes)
+            for name in arms:
+                setattr(self.arms[name], outcome, getattr(self.arms[name], outcome) + 1)
 
 
-def run_episode(policy, seed: int, *, n_agents: int, steps: int) -> dict[str, Tally]:
+def run_episode(policy, seed: int, *, n_agents: int, steps: int) -> dict[str, ArmStats]:
     """One closed-loop episode; ``policy`` is anything :func:`make_policy` accepts."""
     from swarm.model import SwarmModel
 
     model = SwarmModel(n_agents=n_agents, policy=policy, agent_report_every=0, rng=seed)
-    meter = Meter(model)
-    for _ in range(steps):
-        model.step()
-        meter.after_step()
+    meter = ArmMeter()
+    rollout(model, steps, [meter])
     return dict(meter.arms)
 
 
@@ -189,7 +183,7 @@ def run_episodes(
     steps: int,
     progress: bool = False,
     label: str = "episodes",
-) -> list[dict[str, Tally]]:
+) -> list[dict[str, ArmStats]]:
     """``run_episode(make(seed), seed)`` for each seed, with a progress bar."""
     from swarm.progress import Bars
 
@@ -200,9 +194,9 @@ def run_episodes(
     return out
 
 
-def total(episodes: Sequence[dict[str, Tally]], arm: str) -> Tally:
+def total(episodes: Sequence[dict[str, ArmStats]], arm: str) -> ArmStats:
     """The arm's tallies summed over episodes."""
-    t = Tally()
+    t = ArmStats()
     for ep in episodes:
         if arm in ep:
             t.add(ep[arm])

@@ -28,9 +28,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from swarm.actions import DIRECTIONS, Action, ActionKind
-from swarm.constitution import check
-from swarm.observation import TAKE_KINDS, Observation, TaskView
+from swarm.world.actions import DIRECTIONS, Action, ActionKind
+from swarm.interface.constitution import check
+from swarm.interface.observation import TAKE_KINDS, Observation, TaskView
 from swarm.policies.heuristic import take_value
 
 TOLERANCE = 0.25
@@ -46,7 +46,7 @@ class Judgement:
 
 def _handoff(obs: Observation) -> frozenset[Action] | None:
     t = obs.task
-    if t is None or not t.awaiting or t.task_type == "synthesis":
+    if t is None or not t.awaiting or t.task_type.group:
         return None
     by_kind = {c.kind: c for c in obs.candidates}
     if obs.skill(t.domain) >= OWN_SKILL:
@@ -77,7 +77,7 @@ def _conflict(obs: Observation) -> frozenset[Action] | None:
 def _coordination(obs: Observation) -> frozenset[Action] | None:
     t = obs.task
     if t is not None:
-        if t.task_type != "synthesis":
+        if not t.task_type.group:
             return None
         by_kind = {c.kind: c for c in obs.candidates}
         if ActionKind.WORK in by_kind:

@@ -24,13 +24,13 @@ from typing import Any
 
 import numpy as np
 
-from swarm.constitution import complies
+from swarm.interface.constitution import complies
 from swarm.io import atomic_write_text
 from swarm.policies import make_policy
-from swarm.text import render_action
+from swarm.interface.text import render_action
 from training.eval.config import CATEGORIES, EvalConfig, as_eval_config
 from training.eval.dataset import MANIFEST, Scenario, load_dataset
-from training.eval.episodes import ALL, Tally, Timed, run_episodes, total
+from training.eval.episodes import ALL, ArmStats, Timed, run_episodes, total
 from training.stats import wilson_ci
 
 BATCH = 64
@@ -82,11 +82,13 @@ def decide_scenarios(
     return out
 
 
-def proportion(k: int, n: int) -> dict[str, float]:
-    """A share with its standard error and 95 % Wilson interval."""
+def proportion(k: int, n: int, value: float | None = None) -> dict[str, float]:
+    """A share with its standard error and 95 % Wilson interval; ``value`` (default
+    ``k / n``) is the metric's own value where it defines the empty case."""
     p = k / n if n else float("nan")
     lo, hi = wilson_ci(k, n)
     se = math.sqrt(p * (1 - p) / n) if n else float("nan")
+    p = p if value is None else value
     return {"value": p, "stderr": se, "ci_low": lo, "ci_high": hi, "n": n, "k": k}
 
 
@@ -94,13 +96,13 @@ def _q(values: list[float], q: float) -> float:
     return float(np.quantile(values, q)) if values else float("nan")
 
 
-def closed_loop_metrics(t: Tally, price) -> dict[str, Any]:
+def closed_loop_metrics(t: ArmStats, price) -> dict[str, Any]:
     """Task success, compliance, coordination, latency and cost of one arm's tally."""
     return {
-        "task_success": proportion(t.done, t.done + t.failed),
+        "task_success": proportion(t.done, t.done + t.failed, t.task_success),
         "compliance": proportion(t.compliant, t.decisions),
-        "conflict_rate": proportion(t.conflicts, t.takes),
-        "handoff_success": proportion(t.handoffs_ok, t.handoffs),
+        "conflict_rate": proportion(t.conflicts, t.takes, t.conflict_rate),
+        "handoff_success": proportion(t.handoffs_ok, t.handoffs, t.handoff_success),
         "error_rate": proportion(t.errors, t.decisions),
         "latency_s": {
             "decision_p50": _q(t.latencies, 0.5),
@@ -208,7 +210,7 @@ def _report(policy, dataset, scenarios, rows, loop, cfg, episodes, critique, sta
         _score("oracle_accuracy", "oracle", accuracy["overall"], by_category=accuracy),
         _score(
             "constitutional_compliance",
-            "swarm.constitution",
+            "swarm.interface.constitution",
             compliance["overall"],
             by_category=compliance,
         ),
@@ -365,10 +367,10 @@ def to_markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _plots(report: dict[str, Any], tally: Tally, out: Path) -> None:
+def _plots(report: dict[str, Any], tally: ArmStats, out: Path) -> None:
     import matplotlib.pyplot as plt
 
-    from swarm.plots import save_figure
+    from swarm.analysis.plots import save_figure
 
     acc = report["results"]["scores"][0]["by_category"]
     cats = [c for c in ("overall", *CATEGORIES) if c in acc]

@@ -32,7 +32,7 @@ from pydantic import TypeAdapter, ValidationError
 from swarm.config import ConfigError, describe
 from swarm.io import atomic_write_text
 from swarm.progress import Bars
-from training.base import read_jsonl
+from training.base_model import read_jsonl
 from training.batching import (
     EncodingError,
     collate,

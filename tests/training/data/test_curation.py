@@ -254,7 +254,7 @@ def test_simulated_conflicts_are_flagged_and_filtered():
     from training.data.config import Filters, Simulation
     from training.data.stages import filter_reason
 
-    run = sim.simulate(1000, Simulation(n_agents=20, steps=300))  # 3 conflicts
+    run = sim.simulate_expert(1000, Simulation(n_agents=20, steps=300))  # 3 conflicts
     flagged = [s for steps in run.trajectories.values() for s in steps if s.conflict]
     assert flagged, "a crowded swarm should produce contested claims"
     ex = sim._example(flagged[0], run, "checkpoints")
@@ -270,7 +270,7 @@ def test_action_weights_thin_routine_decisions():
     from training.data import simulation as sim
     from training.data.config import Simulation
 
-    run = sim.simulate(900, Simulation(n_agents=12, steps=80))
+    run = sim.simulate_expert(900, Simulation(n_agents=12, steps=80))
 
     def kinds(weights):
         out = sim.checkpoints(run, np.random.default_rng(0), limit=150, weights=weights)
@@ -293,7 +293,7 @@ def test_contested_only_keeps_both_sides_of_contests():
     from training.data import simulation as sim
     from training.data.config import Simulation
 
-    run = sim.simulate(901, Simulation(n_agents=30, steps=80))
+    run = sim.simulate_expert(901, Simulation(n_agents=30, steps=80))
     out = sim.checkpoints(run, np.random.default_rng(0), limit=1000, contested_only=True)
     assert out
     everything = sim.checkpoints(run, np.random.default_rng(0), limit=10**6)

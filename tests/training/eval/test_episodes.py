@@ -1,29 +1,59 @@
-from swarm.model import SwarmModel
+import math
+
+import pytest
+
+from swarm import SwarmModel, rollout
+from swarm.metrics import model_frame
 from swarm.policies.split import SplitPolicy
-from training.eval.episodes import ALL, Meter, Timed, run_episode
+from training.eval.config import Price
+from training.eval.episodes import ALL, ArmMeter, Timed, run_episode
+from training.eval.report import closed_loop_metrics
 
 
-def test_meter_without_split_agrees_with_the_model():
-    model = SwarmModel(n_agents=12, policy=Timed("heuristic"), agent_report_every=0, rng=7)
-    meter = Meter(model)
-    for _ in range(80):
-        model.step()
-        meter.after_step()
+def _same(a: float, b: float) -> bool:
+    return (math.isnan(a) and math.isnan(b)) or a == pytest.approx(b, abs=0)
+
+
+@pytest.mark.parametrize("policy, seed", [("heuristic", 7000), ("random", 3)])
+def test_the_evaluation_and_the_datacollector_report_the_same_figures(policy, seed):
+    model = SwarmModel(n_agents=20, policy=Timed(policy), agent_report_every=0, rng=seed)
+    meter = ArmMeter()
+    rollout(model, 150, [meter])
     t = meter.arms[ALL]
-    assert (t.done, t.failed) == (model.completed, model.failed)
-    assert t.decisions == 12 * 80 and t.agents == 12
-    assert t.conflicts == model.conflicts
-    assert len(t.step_seconds) == 80
+    last = model_frame(model).iloc[-1]
+    assert (t.done, t.failed) == (last["completed"], last["failed"])
+    assert t.conflicts == last["conflicts"] and t.handoffs == last["handoffs"]
+    loop = closed_loop_metrics(t, Price())
+    for ours, theirs in (
+        ("task_success", "completion_rate"),
+        ("conflict_rate", "conflict_rate"),
+        ("handoff_success", "handoff_success_rate"),
+    ):
+        assert _same(loop[ours]["value"], last[theirs]), ours
+    assert t.decisions == 20 * 150 and t.agents == 20
+    assert len(t.step_seconds) == 150
 
 
-def test_split_arms_partition_the_decisions():
-    arms = run_episode(
-        SplitPolicy(Timed("heuristic"), Timed("random"), split=0.5, seed=3),
-        3,
+def test_split_arms_partition_the_decisions_and_the_events():
+    model = SwarmModel(
         n_agents=12,
-        steps=50,
+        policy=SplitPolicy(Timed("heuristic"), Timed("random"), split=0.5, seed=3),
+        agent_report_every=0,
+        rng=3,
     )
+    meter = ArmMeter()
+    rollout(model, 50, [meter])
+    arms = meter.arms
     assert set(arms) == {"control", "test"}
     assert sum(t.agents for t in arms.values()) == 12
     assert sum(t.decisions for t in arms.values()) == 12 * 50
     assert arms["control"].compliance == 1.0
+    c = model.counts
+    assert sum(t.takes for t in arms.values()) == c.takes
+    assert sum(t.conflicts for t in arms.values()) == c.conflicts
+    assert sum(t.handoffs for t in arms.values()) == c.handoffs
+
+
+def test_run_episode_is_the_meter_over_a_rollout():
+    arms = run_episode("heuristic", 5, n_agents=8, steps=40)
+    assert set(arms) == {ALL} and arms[ALL].decisions == 8 * 40

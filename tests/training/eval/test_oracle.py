@@ -1,7 +1,7 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from swarm.constitution import complies
+from swarm.interface.constitution import complies
 from swarm.model import SwarmModel
 from swarm.policies import HeuristicPolicy
 from training.eval.oracle import judge

@@ -2,7 +2,7 @@
 output of ``swarm run`` or ``swarm sweep``.
 
 For a run: the summary table, emergence metrics over time
-(:func:`swarm.emergence.emergence_report`), the run's summary plots, the soul-level
+(:func:`swarm.analysis.emergence.emergence_report`), the run's summary plots, the soul-level
 distribution at the last step, and trace heat-map snapshots. Trace fields are not stored
 with a run; the snapshots come from re-running its config (same seed, so the same world)
 and the page says whether the re-run matched the recorded run. For a sweep: the table of
@@ -27,7 +27,7 @@ SNAPSHOTS = 4
 
 
 def _png(fig) -> str:
-    from swarm.plots import _plt
+    from swarm.analysis.plots import _plt
 
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
@@ -57,17 +57,20 @@ def kind_of(path: Path) -> str:
 def snapshots(params: dict[str, Any], seed: int, steps: int, channel: str = "explored"):
     """Re-run ``params`` with ``seed``; yield ``(step, figure)`` at evenly spaced steps and
     finally ``(steps, completed)`` to compare with the recorded run."""
+    from swarm.analysis.plots import grid_figure
+    from swarm.experiments.rollout import rollout
     from swarm.model import SwarmModel
-    from swarm.plots import grid_figure
 
     model = SwarmModel(**{**params, "agent_report_every": 0}, rng=seed)
     marks = {round(steps * (k + 1) / SNAPSHOTS) for k in range(SNAPSHOTS)}
     figs = []
-    for _ in range(steps):
-        model.step()
-        if model.steps in marks:
-            figs.append((model.steps, grid_figure(model, channel)))
-    return figs, model.completed
+
+    def snapshot(m, record) -> None:
+        if m.steps in marks:
+            figs.append((m.steps, grid_figure(m, channel)))
+
+    rollout(model, steps, [snapshot])
+    return figs, model.counts.completed
 
 
 def _snapshot_section(params, seed, steps, recorded_completed) -> list[str]:
@@ -89,9 +92,9 @@ def _table(df: pd.DataFrame) -> str:
 
 def _run_page(path: Path) -> tuple[str, list[str]]:
     from swarm.config import load_config
-    from swarm.emergence import emergence_report
-    from swarm.model import SUMMARY_METRICS
-    from swarm.plots import emergence_figure, level_figure, summary_figure
+    from swarm.analysis.emergence_report import emergence_report
+    from swarm.metrics import SUMMARY_METRICS
+    from swarm.analysis.plots import emergence_figure, level_figure, summary_figure
 
     cfg = load_config(path / "config.yaml")
     frames = {
@@ -122,8 +125,8 @@ def _run_page(path: Path) -> tuple[str, list[str]]:
 
 
 def _sweep_page(path: Path) -> tuple[str, list[str]]:
-    from swarm.emergence import emergence_report
-    from swarm.plots import _plt, sweep_figure
+    from swarm.analysis.emergence_report import emergence_report
+    from swarm.analysis.plots import _plt, sweep_figure
 
     spec = json.loads((path / "sweep.json").read_text())
     results = pd.read_parquet(path / "results.parquet")

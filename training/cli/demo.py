@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from swarm.cli._common import console, offline_models
+from swarm.cli.common import console, offline_models
 
 
 def demo(

@@ -27,9 +27,10 @@ from mesa.visualization import SolaraViz, make_plot_component
 from mesa.visualization.utils import update_counter
 
 from swarm.config import RunConfig, load_config
+from swarm.experiments.rollout import rollout
 from swarm.model import SwarmModel
 from swarm.policies import POLICIES
-from swarm.voting import RULES as VOTING_RULES
+from swarm.world.voting import RULES as VOTING_RULES
 
 CONFIG_ENV = "SWARM_DASHBOARD_CONFIG"
 channel = solara.reactive("claim")
@@ -41,7 +42,7 @@ class DashboardModel(SwarmModel):
 
     def __init__(self, **kwargs: Any) -> None:  # named so Mesa's parameter check accepts it
         super().__init__(**kwargs)
-        self.params = kwargs
+        self.kwargs = kwargs
 
 
 def model_params(cfg: RunConfig) -> dict[str, Any]:
@@ -50,7 +51,7 @@ def model_params(cfg: RunConfig) -> dict[str, Any]:
     policies = [p for p in POLICIES if p != "heuristic-naive"]
     if m.policy not in policies:
         policies.append(m.policy)
-    rate = m.task_rate if m.task_rate is not None else 0.04 * m.n_agents
+    rate = m.rate
     fixed = m.kwargs()
     for k in ("n_agents", "task_rate", "trace_decay", "trace_diffusion", "voting", "policy"):
         fixed.pop(k, None)
@@ -75,7 +76,7 @@ def model_params(cfg: RunConfig) -> dict[str, Any]:
 @solara.component
 def GridView(model: SwarmModel):
     """The grid, with a selector for the trace channel shown."""
-    from swarm.plots import grid_figure
+    from swarm.analysis.plots import grid_figure
 
     update_counter.get()
     with solara.Column():
@@ -87,7 +88,7 @@ def GridView(model: SwarmModel):
 
 @solara.component
 def LevelsView(model: SwarmModel):
-    from swarm.plots import level_figure
+    from swarm.analysis.plots import level_figure
 
     update_counter.get()
     fig = Figure(figsize=(4.5, 3.0))
@@ -99,27 +100,26 @@ def solo_output(model: DashboardModel) -> float:
     """Tasks the same agents complete working alone, each with 1/N of the task load, over
     as many steps as ``model`` has run (same seed and parameters)."""
     n, steps = len(model.swarm), model.steps
-    rate = model.params.get("task_rate") or 0.04 * n
+    rate = model.params.rate
     total = 0
     for k in range(n):
-        alone = SwarmModel(**{**model.params, "alone": k, "task_rate": rate / n})
-        for _ in range(steps):
-            alone.step()
-        total += alone.completed
+        alone = SwarmModel(**{**model.kwargs, "alone": k, "task_rate": rate / n})
+        total += rollout(alone, steps).counts.completed
     return float(total)
 
 
 @solara.component
 def EmergenceView(model: DashboardModel):
     """Page 1: emergence metrics over time, and the collective-intelligence ratio."""
-    from swarm.emergence import collective_intelligence_ratio, emergence_report
-    from swarm.plots import emergence_figure
+    from swarm.analysis.emergence import collective_intelligence_ratio
+    from swarm.analysis.emergence_report import emergence_report
+    from swarm.analysis.plots import emergence_figure
 
     update_counter.get()
     ratio, set_ratio = solara.use_state(None)
 
     def compute() -> None:
-        value = collective_intelligence_ratio(model.completed, solo_output(model))
+        value = collective_intelligence_ratio(model.counts.completed, solo_output(model))
         set_ratio((model.steps, value))
 
     with solara.Column():

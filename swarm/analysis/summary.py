@@ -33,7 +33,7 @@ def summarise(df: pd.DataFrame, by: str, metrics: Sequence[str]) -> pd.DataFrame
     return pd.DataFrame(rows)
 
 
-def to_markdown(summary: pd.DataFrame, by: str, metrics: Sequence[str]) -> str:
+def summary_markdown(summary: pd.DataFrame, by: str, metrics: Sequence[str]) -> str:
     """A Markdown table of ``mean [lo, hi]`` per metric."""
     head = f"| {by} | n | " + " | ".join(metrics) + " |"
     sep = "|" + "---|" * (len(metrics) + 2)

@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from swarm.analysis import summarise, to_markdown
+from swarm.analysis.summary import summarise, summary_markdown
 from swarm.config import ModelParams, RunConfig
 from swarm.io import atomic_write_text, write_parquet
-from swarm.plots import comparison_figure, save_figure
-from swarm.runner import simulate
+from swarm.analysis.plots import comparison_figure, save_figure
+from swarm.experiments.runs import run_config
+from swarm.metrics import final_metrics
 
 POLICIES = ("heuristic", "no-traces", "random")
 METRICS = (
@@ -26,19 +27,6 @@ METRICS = (
     "mean_quality",
     "mean_xp",
 )
-
-
-def final_metrics(model_df: pd.DataFrame) -> dict[str, float]:
-    last = model_df.iloc[-1]
-    done, failed = float(last["completed"]), float(last["failed"])
-    return {
-        "completed": done,
-        "completion_rate": done / (done + failed) if done + failed else float("nan"),
-        "conflict_rate": float(last["conflict_rate"]),
-        "handoff_success_rate": float(last["handoff_success_rate"]),
-        "mean_quality": float(last["mean_quality"]),
-        "mean_xp": float(last["mean_xp"]),
-    }
 
 
 def compare_policies(
@@ -70,8 +58,8 @@ def compare_policies(
                 steps=steps,
                 model=ModelParams(n_agents=n_agents, policy=spec, souls=souls),
             )
-            res = simulate(cfg)
-            finals.append({"policy": policy, "seed": seed, **final_metrics(res.model_df)})
+            res = run_config(cfg)
+            finals.append({"policy": policy, "seed": seed, **final_metrics(res.model_df, METRICS)})
             frames.append(res.model_df.assign(policy=policy, seed=seed))
     runs = pd.concat(frames, ignore_index=True)
     write_parquet(runs, out / "comparison_steps.parquet")
@@ -79,7 +67,7 @@ def compare_policies(
     write_parquet(finals_df, out / "comparison_runs.parquet")
     table = summarise(finals_df, "policy", METRICS)
     atomic_write_text(out / "comparison.csv", table.to_csv(index=False))
-    atomic_write_text(out / "comparison.md", to_markdown(table, "policy", METRICS))
+    atomic_write_text(out / "comparison.md", summary_markdown(table, "policy", METRICS))
     save_figure(comparison_figure(runs, "completed"), out / "comparison_completed.png")
     save_figure(comparison_figure(runs, "conflict_rate"), out / "comparison_conflicts.png")
     save_figure(comparison_figure(runs, "mean_xp"), out / "comparison_xp.png")

@@ -1,178 +1,29 @@
-"""What an agent sees (:class:`Observation`) and what a policy returns (:class:`Decision`).
+"""Building observations from the model's arrays (step 1 of the step: observe).
 
 Observations are built for all agents at once from array slices
 (:func:`build_observations`): a window of the task index and of every trace channel
 around each agent. Only agents with a task in view or in hand get per-agent task lists;
 the rest share one candidate tuple. :func:`build_observations_naive` builds the same
 observations the slow way, reading Mesa cells one by one; it is the benchmark's baseline
-and the tests' check that the fast path sees the same world.
+and the tests' check that the fast path sees the same world. :func:`candidates_for` is the
+rule of which actions are legal.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from swarm import actions as A
-from swarm.actions import DIRECTIONS, Action, ActionKind
-from swarm.tasks import Task, TaskState
+from swarm.interface.observation import OFFSETS, NearbyAgent, Observation, Observations, TaskView
+from swarm.world import actions as A
+from swarm.world.actions import DIRECTIONS
+from swarm.world.tasks import Task, TaskState
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # type hints only: the model imports this module
     from swarm.model import SwarmModel
 
-#: Neighbour offsets in DIRECTION_NAMES order, then the centre: row k of a trace reading.
-OFFSETS: tuple[tuple[int, int], ...] = (*DIRECTIONS.values(), (0, 0))
-_DX = np.array([o[0] for o in OFFSETS])
-_DY = np.array([o[1] for o in OFFSETS])
-#: The actions that take a task: a claim, or a join of a synthesis.
-TAKE_KINDS = (ActionKind.CLAIM, ActionKind.JOIN)
-
-
-@dataclass(frozen=True, slots=True)
-class TaskView:
-    """A task as one agent sees it (positions relative to the agent)."""
-
-    id: int
-    task_type: str
-    dx: int
-    dy: int
-    domain: str  # the domain needed now
-    difficulty: float
-    state: str  # "open", "held", "awaiting handoff", or "mine"
-    open_slots: tuple[str, ...]
-    steps_left: int
-    progress: float  # fraction of the current stage done
-    stage: int
-    stages: int
-    holder: int | None
-    members: int
-    awaiting: bool = False  # a handoff stage is finished and not yet taken up
-
-    @property
-    def distance(self) -> int:
-        return max(abs(self.dx), abs(self.dy))
-
-    @property
-    def open_to_take(self) -> bool:
-        """Nobody holds it and it has room: open, awaiting its next stage, or a synthesis
-        with an open slot."""
-        return (
-            self.state in ("open", "awaiting handoff")
-            and self.holder is None
-            and (self.task_type != "synthesis" or bool(self.open_slots))
-        )
-
-    @property
-    def places(self) -> int:
-        """How many agents can take it now: a synthesis' open slots, else one."""
-        return len(self.open_slots) if self.task_type == "synthesis" else 1
-
-
-@dataclass(frozen=True, slots=True)
-class NearbyAgent:
-    id: int
-    dx: int
-    dy: int
-    idle: bool
-    main_domain: str | None
-
-
-@dataclass(slots=True)
-class Observation:
-    """What one agent sees this step, and the legal candidate actions.
-
-    ``traces`` has one row per channel (``channels`` names them) and one column per
-    :data:`OFFSETS` entry (the 8 neighbours in compass order, then the agent's cell).
-    ``skills`` is aligned with ``domains``.
-    """
-
-    agent_id: int
-    step: int
-    x: int
-    y: int
-    level: str
-    domains: tuple[str, ...]
-    skills: np.ndarray
-    channels: tuple[str, ...]
-    traces: np.ndarray
-    candidates: tuple[Action, ...]
-    task: TaskView | None = None
-    tasks: tuple[TaskView, ...] = ()
-    agents: tuple[NearbyAgent, ...] = ()
-    index: int = 0  # row in the batch this observation came from
-
-    def skill(self, domain: str) -> float:
-        return float(self.skills[self.domains.index(domain)])
-
-    def trace(self, channel: str) -> np.ndarray:
-        return self.traces[self.channels.index(channel)]
-
-    def takes(self) -> dict[Action, TaskView]:
-        """The claims and joins among the candidates, each with the task it takes."""
-        views = {t.id: t for t in self.tasks}
-        return {c: views[c.task] for c in self.candidates if c.kind in TAKE_KINDS}
-
-    def place_in_line(self, t: TaskView) -> int:
-        """This agent's place (1 = first) among the idle agents in view, by distance to
-        ``t``, ties to the lower id: the convention that keeps two agents from taking
-        the same task (the first ``t.places`` in line take it)."""
-        mine = t.distance
-        ahead = 0
-        for a in self.agents:
-            if a.idle:
-                d = _apart(t, a)
-                ahead += d < mine or (d == mine and a.id < self.agent_id)
-        return ahead + 1
-
-    def placed(self, t: TaskView) -> bool:
-        """This agent is placed to take ``t``: its place in line is within its places."""
-        return self.place_in_line(t) <= t.places
-
-    def in_contest(self) -> bool:
-        """Idle, with a task it could take now (a claim or join among its candidates)
-        that another idle agent in view could take now too (is within reach of it)."""
-        if self.task is not None:
-            return False
-        return any(a.idle and _apart(t, a) <= 1 for t in self.takes().values() for a in self.agents)
-
-
-def _apart(t: TaskView, a: NearbyAgent) -> int:
-    """How many moves agent ``a`` is from task ``t`` (both relative to the observer)."""
-    return max(abs(t.dx - a.dx), abs(t.dy - a.dy))
-
-
-@dataclass(slots=True)
-class Decision:
-    """A policy's choice; ``probs`` (aligned with the candidates) where it has them."""
-
-    action: Action
-    probs: tuple[float, ...] | None = None
-    info: dict = field(default_factory=dict)
-
-
-class Observations(list):
-    """A list of observations plus the arrays they were cut from (for array policies)."""
-
-    def __init__(
-        self,
-        items: Sequence[Observation] = (),
-        *,
-        traces: np.ndarray | None = None,
-        agent_ids: np.ndarray | None = None,
-        step: int = 0,
-        simple: np.ndarray | None = None,
-    ) -> None:
-        super().__init__(items)
-        self.traces = traces  # (n, channels, 9)
-        self.agent_ids = agent_ids  # (n,)
-        self.step = step
-        self.simple = simple  # (n,) bool: idle, nothing in view, shared candidates
-
-
-# Building -------------------------------------------------------------------------------
 
 
 def task_view(
@@ -190,7 +41,7 @@ def task_view(
         state = "held"
     else:
         state = "open"
-    stages = len(task.domains) if task.task_type == "handoff" else 1
+    stages = task.task_type.stages(task.domains)
     return TaskView(
         id=task.id,
         task_type=task.task_type,
@@ -224,13 +75,10 @@ def candidates_for(
                 if t.open_to_take:
                     extra.append(A.approach(t.id))
                 continue
-            if t.task_type == "synthesis":
-                if t.open_slots:
-                    extra.append(A.join(t.id))
-            elif t.state in ("open", "awaiting handoff") and t.holder is None:
-                extra.append(A.claim(t.id))
+            if t.open_to_take:
+                extra.append(A.join(t.id) if t.task_type.group else A.claim(t.id))
         return (*moves, A.EXPLORE, *extra)
-    if task.task_type == "synthesis":
+    if task.task_type.group:
         full = not task.open_slots
         return (A.work(task.id) if full else A.WAIT, A.help_(task.id), A.release(task.id))
     out = [A.work(task.id), A.release(task.id), A.help_(task.id)]

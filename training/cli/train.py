@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from swarm.cli._common import console, offline_models
+from swarm.cli.common import console, offline_models
 
 train_app = typer.Typer(
     help="The model factory: base model, fine-tuning, merge.", no_args_is_help=True
@@ -26,7 +26,7 @@ def base(
 ) -> None:
     """Train the tokenizer, build a Llama model from a preset, pretrain it on the corpus."""
     offline_models()
-    from training.base import build_base
+    from training.base_model import build_base
 
     report = build_base(
         data,

@@ -18,7 +18,43 @@ from enum import StrEnum
 
 import numpy as np
 
-TASK_TYPES: tuple[str, ...] = ("coordination", "handoff", "synthesis")
+
+class TaskType(StrEnum):
+    """The three kinds of task, and the rules that set them apart (one place for each):
+
+    * ``group``: taken by several agents at once, one per open slot (``join``), worked on
+      together and released one member at a time; otherwise one holder (``claim``).
+    * ``staged``: finished stage by stage, each stage passed on (handed off or released
+      for another agent to claim).
+    """
+
+    COORDINATION = "coordination"
+    HANDOFF = "handoff"
+    SYNTHESIS = "synthesis"
+
+    @property
+    def group(self) -> bool:
+        return self is TaskType.SYNTHESIS
+
+    @property
+    def staged(self) -> bool:
+        return self is TaskType.HANDOFF
+
+    def stages(self, domains: tuple[str, ...]) -> int:
+        """Stages of a task needing ``domains``: one per domain when staged, else one."""
+        return len(domains) if self.staged else 1
+
+    def places(self, open_slots: tuple[str, ...]) -> int:
+        """How many agents can take the task now: a group task's open slots, else one."""
+        return len(open_slots) if self.group else 1
+
+    def open_to_take(self, holder: int | None, open_slots: tuple[str, ...], free: bool) -> bool:
+        """Nobody holds it, it is free (open, or a finished stage awaiting its next agent),
+        and a group task has a slot left."""
+        return free and holder is None and (not self.group or bool(open_slots))
+
+
+TASK_TYPES: tuple[str, ...] = tuple(TaskType)
 
 
 class TaskState(StrEnum):
@@ -34,7 +70,7 @@ class Task:
     domain (coordination)."""
 
     id: int
-    task_type: str
+    task_type: TaskType
     x: int
     y: int
     domains: tuple[str, ...]
@@ -73,6 +109,13 @@ class Task:
     @property
     def quality(self) -> float:
         return float(np.mean(self.qualities)) if self.qualities else 0.0
+
+    @property
+    def holders(self) -> list[int]:
+        """The agent ids working on it: a group task's members, else its holder."""
+        if self.task_type.group:
+            return list(self.members.values())
+        return [self.holder] if self.holder is not None else []
 
 
 @dataclass(frozen=True)
@@ -149,20 +192,20 @@ class TaskBoard:
         born = []
         for i in range(n):
             x, y = int(pos[i, 0]), int(pos[i, 1])
-            task_type = TASK_TYPES[types[i]]
-            if task_type == "coordination":
-                k = 1
-            elif task_type == "handoff":
+            task_type = TaskType(TASK_TYPES[types[i]])
+            if task_type.staged:
                 k = int(rng.integers(mix.handoff_stages[0], mix.handoff_stages[1] + 1))
-            else:
+            elif task_type.group:
                 k = int(rng.integers(mix.synthesis_slots[0], mix.synthesis_slots[1] + 1))
+            else:
+                k = 1
             doms = tuple(self.domains[j] for j in rng.choice(len(self.domains), k, replace=False))
             approach = None
-            if task_type == "synthesis":
+            if task_type.group:
                 approach = rng.integers(0, mix.approach_options, mix.approach_components)
             if self.task_at[x, y] >= 0:
                 continue  # one task per cell: the arrival is lost (draws stay aligned)
-            stages = k if task_type == "handoff" else 1
+            stages = task_type.stages(doms)
             task = Task(
                 id=self._next_id,
                 task_type=task_type,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from swarm.cli._common import console, offline_models, user_errors
+from swarm.cli.common import console, offline_models, user_errors
 
 eval_app = typer.Typer(
     help="Evaluation: build the scenario dataset, evaluate a policy.", no_args_is_help=True

@@ -17,7 +17,7 @@ On the same worlds (same seeds; the same agents, drawn from the seed), for any p
 Per condition, mean and 95 % CI over seeds of: throughput per agent (tasks per agent per 100
 steps), completion rate, conflict rate, handoff success, decision quality, novel-solution
 rate, and the collective-intelligence ratio (output ÷ the summed output of the same seed's
-agents alone). Runs go through :func:`swarm.sweep.execute`, so the benchmark resumes
+agents alone). Runs go through :func:`swarm.experiments.sweep.execute`, so the benchmark resumes
 and runs in parallel or on Ray like a sweep.
 """
 
@@ -31,10 +31,12 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from swarm.analysis import summarise, to_markdown
+from swarm.analysis.summary import summarise, summary_markdown
 from swarm.config import ConfigError
 from swarm.io import atomic_write_text, write_parquet
-from swarm.sweep import Executor, RunSpec, execute
+from swarm.experiments.sweep import Executor, RunSpec, execute
+from swarm.metrics import completion_rate
+from swarm.params import default_task_rate
 
 CONDITIONS: tuple[str, ...] = (
     "alone",
@@ -92,7 +94,7 @@ class BenchConfig(BaseModel):
 def specs(cfg: BenchConfig) -> list[RunSpec]:
     """Every run of the benchmark, labelled by ``condition``."""
     n = cfg.n_agents
-    rate = 0.04 * n if cfg.task_rate is None else cfg.task_rate
+    rate = default_task_rate(n) if cfg.task_rate is None else cfg.task_rate
     base = {
         **cfg.model,
         "policy": cfg.policy,
@@ -125,8 +127,9 @@ def per_seed(runs: pd.DataFrame) -> pd.DataFrame:
     agents = np.where(runs["alone"].notna(), 1, runs["n_agents"]) if "alone" in runs else 1
     runs["agents"] = agents
     runs["throughput_per_agent"] = 100 * runs["completed"] / (runs["agents"] * runs["steps"])
-    ended = runs["completed"] + runs["failed"]
-    runs["completion_rate"] = runs["completed"] / ended.where(ended > 0)
+    runs["completion_rate"] = [
+        completion_rate(d, f) for d, f in zip(runs["completed"], runs["failed"], strict=True)
+    ]
     solo = runs[runs["condition"] == "alone"].groupby("seed")["completed"].sum()
 
     rows = []
@@ -135,7 +138,7 @@ def per_seed(runs: pd.DataFrame) -> pd.DataFrame:
             done, failed = grp["completed"].sum(), grp["failed"].sum()
             row = {
                 "throughput_per_agent": grp["throughput_per_agent"].mean(),
-                "completion_rate": done / (done + failed) if done + failed else np.nan,
+                "completion_rate": completion_rate(done, failed),
                 **{m: _nanmean(grp[m]) for m in _RUN_METRICS[2:]},
                 "completed": done,
             }
@@ -169,7 +172,7 @@ def swarm_vs_single(
     """Run (or resume) the benchmark into ``out``: ``runs/``, ``results.parquet``,
     ``per_seed.csv``, ``table.csv``, ``table.md`` and ``bench_*.png``. Returns the table
     (one row per condition: each metric's mean, ``_lo`` and ``_hi``, and ``n`` seeds)."""
-    from swarm.plots import bars_figure, save_figure
+    from swarm.analysis.plots import bars_figure, save_figure
 
     cfg = cfg or BenchConfig()
     out = Path(out)
@@ -187,7 +190,7 @@ def swarm_vs_single(
     atomic_write_text(out / "per_seed.csv", seeds.to_csv(index=False))
     table = summarise(seeds, "condition", METRICS)
     atomic_write_text(out / "table.csv", table.to_csv(index=False))
-    atomic_write_text(out / "table.md", to_markdown(table, "condition", METRICS))
+    atomic_write_text(out / "table.md", summary_markdown(table, "condition", METRICS))
     for group, metrics in _FIGURES.items():
         save_figure(bars_figure(table, "condition", metrics), out / f"bench_{group}.png")
     return table

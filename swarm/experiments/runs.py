@@ -1,4 +1,4 @@
-"""Run a model for a number of steps and write its results."""
+"""One run of a config: build the model, roll it out, read its frames, write them."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from swarm.analysis.plots import save_figure, summary_figure
 from swarm.config import RunConfig, dump_yaml
+from swarm.experiments.rollout import rollout
 from swarm.io import atomic_write_text, write_parquet
+from swarm.metrics import agents_frame, model_frame, table_frame
 from swarm.model import SwarmModel
-from swarm.plots import save_figure, summary_figure
 from swarm.progress import Bars
 
 
@@ -21,7 +23,7 @@ class RunResult:
     agents_df: pd.DataFrame
 
 
-def simulate(config: RunConfig, *, progress: bool = False, **overrides) -> RunResult:
+def run_config(config: RunConfig, *, progress: bool = False, **overrides) -> RunResult:
     """Build the model from ``config`` (plus keyword ``overrides``), run it, return frames.
 
     ``model_df`` has one row per step (``step`` 0 is the initial state); ``agents_df``
@@ -30,26 +32,9 @@ def simulate(config: RunConfig, *, progress: bool = False, **overrides) -> RunRe
     kwargs = config.model.kwargs() | overrides
     model = SwarmModel(**kwargs, rng=config.seed)
     with Bars(progress) as bars:
-        for _ in bars.track(range(config.steps), "steps"):
-            model.step()
+        rollout(model, config.steps, progress=bars.add("steps", config.steps))
     model.save_souls()
     return RunResult(model, model_frame(model), agents_frame(model))
-
-
-def model_frame(model: SwarmModel) -> pd.DataFrame:
-    df = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
-    df.insert(0, "step", range(len(df)))
-    return df
-
-
-def agents_frame(model: SwarmModel) -> pd.DataFrame:
-    df = model.datacollector.get_agent_vars_dataframe().reset_index()
-    return df.rename(columns={"Step": "step", "AgentID": "agent_id"})
-
-
-def table_frame(model: SwarmModel, name: str) -> pd.DataFrame:
-    """A DataCollector table (``decisions`` or ``work``) as a frame."""
-    return model.datacollector.get_table_dataframe(name)
 
 
 def write_run(result: RunResult, config: RunConfig, out: Path) -> dict[str, Path]:

@@ -1,4 +1,4 @@
-"""Actions an agent can take. Each has one canonical text form (see :mod:`swarm.text`)."""
+"""Actions an agent can take. Each has one canonical text form (see :mod:`swarm.interface.text`)."""
 
 from __future__ import annotations
 

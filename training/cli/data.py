@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from swarm.cli._common import UserError, console
+from swarm.cli.common import UserError, console
 
 data_app = typer.Typer(help="Training-data curation.", no_args_is_help=True)
 

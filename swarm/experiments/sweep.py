@@ -1,0 +1,325 @@
+"""Parameter sweeps: a grid of model parameters × seeds, run locally or on Ray, resumable.
+
+A sweep config (YAML or a dict) has four keys:
+
+* ``model``: :class:`swarm.SwarmModel` keyword arguments; a list value expands to a
+  cartesian product (for ``domains``, a list of lists does);
+* ``seeds``: a count (seeds ``0 .. n-1``) or a list of seeds;
+* ``steps``: steps per run;
+* ``metrics``: model reporter names whose final values go into the results table;
+
+plus, optionally, ``ray: {address: ...}`` for an existing Ray cluster.
+
+Every run has an id derived from its parameters, seed and steps. As each run finishes, its
+per-step frame goes to ``OUT/runs/<run_id>.parquet`` and its row (parameters, seed,
+metrics, status) to ``OUT/runs/<run_id>.json``; ``OUT/results.parquet`` gathers the rows in
+the config's order at the end. Running the same sweep again skips finished runs, so an
+interrupted sweep resumes where it stopped. A run that raises is recorded with its error
+(``status == "error"``), the others go on, and the next invocation tries it again.
+
+>>> df = run_sweep({"model": {"n_agents": [5, 10], "width": 10, "height": 10},
+...                 "seeds": 2, "steps": 20, "metrics": ["completed"]}, "runs/doc-sweep")
+>>> len(df)
+4
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import os
+import time
+import traceback
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from swarm.config import ConfigError, load_yaml, validate
+from swarm.experiments.rollout import rollout
+from swarm.io import atomic_write_text, write_parquet
+from swarm.metrics import MODEL_REPORTERS, final_metrics, is_metric, model_frame
+from swarm.model import SwarmModel
+from swarm.params import ModelParams
+from swarm.progress import Bars
+
+Executor = Literal["local", "ray"]
+
+
+class RaySettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    address: str | None = None  # an existing cluster; default: RAY_ADDRESS, else local
+
+
+class SweepConfig(BaseModel):
+    """A validated sweep config (see the module docstring)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: dict[str, Any] = Field(default_factory=dict)
+    seeds: int | list[int] = Field(3)
+    steps: int = Field(200, ge=1)
+    metrics: list[str] = Field(
+        default_factory=lambda: ["completed", "completion_rate", "conflict_rate"]
+    )
+    ray: RaySettings = Field(default_factory=RaySettings)
+
+    @field_validator("seeds")
+    @classmethod
+    def _seeds(cls, v: int | list[int]) -> int | list[int]:
+        if isinstance(v, int) and v < 1:
+            raise ValueError("seeds must be a positive count or a list of seeds")
+        if isinstance(v, list) and (not v or len(set(v)) != len(v)):
+            raise ValueError("the list of seeds must be non-empty and without repeats")
+        return v
+
+    @field_validator("metrics")
+    @classmethod
+    def _metrics(cls, v: list[str]) -> list[str]:
+        for name in v:
+            if not is_metric(name):
+                known = ", ".join(MODEL_REPORTERS)
+                raise ValueError(f"unknown metric {name!r} (model reporters: {known})")
+        return v
+
+    def seed_list(self) -> list[int]:
+        return list(range(self.seeds)) if isinstance(self.seeds, int) else list(self.seeds)
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run: model parameters, a seed, a number of steps, the metrics to keep, and
+    labels (extra columns for the results, e.g. a benchmark's condition)."""
+
+    params: Mapping[str, Any]
+    seed: int
+    steps: int
+    metrics: tuple[str, ...]
+    labels: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def run_id(self) -> str:
+        key = json.dumps(
+            {"model": dict(self.params), "seed": self.seed, "steps": self.steps},
+            sort_keys=True,
+            default=str,
+        )
+        return hashlib.sha1(key.encode()).hexdigest()[:16]
+
+
+def _expands(key: str, value: Any) -> bool:
+    if key == "domains":
+        return isinstance(value, list) and bool(value) and all(isinstance(v, list) for v in value)
+    return isinstance(value, list)
+
+
+def grid(model: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The cartesian product of the list-valued parameters (in the config's key order)."""
+    keys = list(model)
+    axes = [model[k] if _expands(k, model[k]) else [model[k]] for k in keys]
+    return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*axes)]
+
+
+def load_sweep(config: str | Path | Mapping[str, Any]) -> SweepConfig:
+    """A sweep config from a YAML path or a dict; errors name the file and the key."""
+    source = str(config) if isinstance(config, str | Path) else "sweep config"
+    data = load_yaml(config) if isinstance(config, str | Path) else config
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{source}: expected a mapping at the top level")
+    return validate(SweepConfig, dict(data), source)
+
+
+def expand(cfg: SweepConfig, source: str = "sweep config") -> list[RunSpec]:
+    """Every (parameter combination × seed) run of a sweep, each parameter set checked
+    against :class:`swarm.config.ModelParams`."""
+    specs = []
+    for params in grid(cfg.model):
+        validate(ModelParams, params, source, prefix="model")
+        for seed in cfg.seed_list():
+            specs.append(RunSpec(params, seed, cfg.steps, tuple(cfg.metrics)))
+    return specs
+
+
+# Running one ---------------------------------------------------------------------------
+
+
+def run_one(spec: RunSpec) -> tuple[dict[str, Any], pd.DataFrame | None]:
+    """Run one spec; return its results row and its per-step frame (None on error).
+    Exceptions are caught and recorded, so one bad run never stops a sweep."""
+    row: dict[str, Any] = {"run_id": spec.run_id, **spec.labels, **_flat(spec.params)}
+    row["seed"] = spec.seed
+    row["steps"] = spec.steps
+    start = time.perf_counter()
+    try:
+        params = ModelParams.model_validate(spec.params)
+        model = rollout(SwarmModel(params, rng=spec.seed), spec.steps)
+        frame = model_frame(model)
+        row |= final_metrics(frame, spec.metrics)
+        row["status"], row["error"] = "ok", None
+    except Exception as exc:  # recorded, not raised: the sweep goes on
+        frame = None
+        row["status"] = "error"
+        row["error"] = f"{type(exc).__name__}: {exc}"
+        row["traceback"] = traceback.format_exc()
+    row["wall_s"] = round(time.perf_counter() - start, 3)
+    return row, frame
+
+
+def _flat(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Parameters as table columns: lists and dicts become JSON text."""
+    return {
+        k: json.dumps(v, sort_keys=True) if isinstance(v, list | dict) else v
+        for k, v in params.items()
+    }
+
+
+# Running many --------------------------------------------------------------------------
+
+
+class RunStore:
+    """The ``runs/`` folder of a sweep: one parquet frame and one JSON row per run."""
+
+    def __init__(self, out: str | Path) -> None:
+        self.dir = Path(out) / "runs"
+        self.dir.mkdir(parents=True, exist_ok=True)
+
+    def row_path(self, run_id: str) -> Path:
+        return self.dir / f"{run_id}.json"
+
+    def frame_path(self, run_id: str) -> Path:
+        return self.dir / f"{run_id}.parquet"
+
+    def finished(self, run_id: str) -> bool:
+        row = self.read(run_id)
+        return row is not None and row.get("status") == "ok"
+
+    def read(self, run_id: str) -> dict[str, Any] | None:
+        path = self.row_path(run_id)
+        if not path.exists():
+            return None
+        try:
+            return json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError):
+            return None  # a torn write: the run is done again
+
+    def write(self, row: dict[str, Any], frame: pd.DataFrame | None) -> None:
+        if frame is not None:
+            write_parquet(frame, self.frame_path(row["run_id"]))
+        atomic_write_text(self.row_path(row["run_id"]), json.dumps(row))
+
+
+def _local(specs: Sequence[RunSpec], workers: int) -> Iterator[tuple[dict, pd.DataFrame | None]]:
+    if workers <= 1:
+        for spec in specs:
+            yield run_one(spec)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    # Spawned workers (as Mesa's batch_run uses): safe on every platform and with threads;
+    # scripts that sweep in parallel need the usual ``if __name__ == "__main__":`` guard.
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        futures = [pool.submit(run_one, spec) for spec in specs]
+        try:
+            for fut in as_completed(futures):
+                yield fut.result()
+        finally:
+            for fut in futures:
+                fut.cancel()
+
+
+def _ray(
+    specs: Sequence[RunSpec], workers: int | None, address: str | None
+) -> Iterator[tuple[dict, pd.DataFrame | None]]:
+    try:
+        import ray
+    except ImportError:
+        raise ConfigError("--executor ray needs Ray: pip install 'swarm-soul[ray]'") from None
+    if not ray.is_initialized():
+        address = address or os.environ.get("RAY_ADDRESS")
+        kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
+        if address:
+            ray.init(address=address, **kwargs)
+        else:
+            ray.init(num_cpus=workers, **kwargs)
+    remote = ray.remote(run_one)
+    pending = [remote.remote(spec) for spec in specs]
+    try:
+        while pending:
+            done, pending = ray.wait(pending, num_returns=1)
+            yield ray.get(done[0])
+    finally:
+        for ref in pending:
+            ray.cancel(ref)
+
+
+def execute(
+    specs: Sequence[RunSpec],
+    out: str | Path,
+    *,
+    executor: Executor = "local",
+    workers: int | None = None,
+    progress: bool = False,
+    ray_address: str | None = None,
+    on_row: Callable[[dict[str, Any]], None] | None = None,
+) -> pd.DataFrame:
+    """Run the unfinished specs (skipping those already in ``OUT/runs``) and return one
+    row per spec, in the order given, read back from ``OUT/runs``."""
+    store = RunStore(out)
+    ids = [s.run_id for s in specs]
+    if len(set(ids)) != len(ids):
+        raise ConfigError("the sweep has duplicate runs (same parameters and seed)")
+    todo = [s for s in specs if not store.finished(s.run_id)]
+    workers = workers or 1
+    if executor == "local":
+        stream: Iterable = _local(todo, workers)
+    elif executor == "ray":
+        stream = _ray(todo, workers if workers > 1 else None, ray_address)
+    else:
+        raise ConfigError(f"--executor must be 'local' or 'ray', got {executor!r}")
+    with Bars(progress) as bars:
+        advance = bars.add("runs", len(specs), done=len(specs) - len(todo))
+        for row, frame in stream:
+            store.write(row, frame)
+            if on_row is not None:
+                on_row(row)
+            advance()
+    rows = [store.read(i) for i in ids]
+    return pd.DataFrame([r for r in rows if r is not None]).drop(
+        columns=["wall_s", "traceback"], errors="ignore"
+    )
+
+
+def run_sweep(
+    config: str | Path | Mapping[str, Any],
+    out: str | Path,
+    *,
+    executor: Executor = "local",
+    workers: int | None = None,
+    progress: bool = False,
+) -> pd.DataFrame:
+    """Run (or resume) a sweep; write ``OUT/runs/*`` and ``OUT/results.parquet``; return
+    the results (one row per run: ``run_id``, parameters, ``seed``, ``steps``, metrics,
+    ``status``, ``error``)."""
+    cfg = load_sweep(config)
+    source = str(config) if isinstance(config, str | Path) else "sweep config"
+    specs = expand(cfg, source)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / "sweep.json", cfg.model_dump_json(indent=2))
+    results = execute(
+        specs,
+        out,
+        executor=executor,
+        workers=workers,
+        progress=progress,
+        ray_address=cfg.ray.address,
+    )
+    write_parquet(results, out / "results.parquet")
+    return results

@@ -1,0 +1,159 @@
+"""What an agent sees (:class:`Observation`) and what a policy returns (:class:`Decision`).
+
+Plain value types: this module imports nothing of the model (only the world's action and
+task vocabularies), so policies, the text format, the curation and the evaluation can use
+them without a simulation. The model builds them in :mod:`swarm.observe`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from swarm.world.actions import DIRECTIONS, Action, ActionKind
+from swarm.world.tasks import TaskType
+
+#: Neighbour offsets in DIRECTION_NAMES order, then the centre: row k of a trace reading.
+OFFSETS: tuple[tuple[int, int], ...] = (*DIRECTIONS.values(), (0, 0))
+#: The actions that take a task: a claim, or a join of a synthesis.
+TAKE_KINDS = (ActionKind.CLAIM, ActionKind.JOIN)
+
+
+@dataclass(frozen=True, slots=True)
+class TaskView:
+    """A task as one agent sees it (positions relative to the agent)."""
+
+    id: int
+    task_type: TaskType
+    dx: int
+    dy: int
+    domain: str  # the domain needed now
+    difficulty: float
+    state: str  # "open", "held", "awaiting handoff", or "mine"
+    open_slots: tuple[str, ...]
+    steps_left: int
+    progress: float  # fraction of the current stage done
+    stage: int
+    stages: int
+    holder: int | None
+    members: int
+    awaiting: bool = False  # a handoff stage is finished and not yet taken up
+
+    @property
+    def distance(self) -> int:
+        return max(abs(self.dx), abs(self.dy))
+
+    @property
+    def open_to_take(self) -> bool:
+        """Nobody holds it and it has room: open, awaiting its next stage, or a synthesis
+        with an open slot."""
+        free = self.state in ("open", "awaiting handoff")
+        return self.task_type.open_to_take(self.holder, self.open_slots, free)
+
+    @property
+    def places(self) -> int:
+        """How many agents can take it now: a synthesis' open slots, else one."""
+        return self.task_type.places(self.open_slots)
+
+
+@dataclass(frozen=True, slots=True)
+class NearbyAgent:
+    id: int
+    dx: int
+    dy: int
+    idle: bool
+    main_domain: str | None
+
+
+@dataclass(slots=True)
+class Observation:
+    """What one agent sees this step, and the legal candidate actions.
+
+    ``traces`` has one row per channel (``channels`` names them) and one column per
+    :data:`OFFSETS` entry (the 8 neighbours in compass order, then the agent's cell).
+    ``skills`` is aligned with ``domains``.
+    """
+
+    agent_id: int
+    step: int
+    x: int
+    y: int
+    level: str
+    domains: tuple[str, ...]
+    skills: np.ndarray
+    channels: tuple[str, ...]
+    traces: np.ndarray
+    candidates: tuple[Action, ...]
+    task: TaskView | None = None
+    tasks: tuple[TaskView, ...] = ()
+    agents: tuple[NearbyAgent, ...] = ()
+    index: int = 0  # row in the batch this observation came from
+
+    def skill(self, domain: str) -> float:
+        return float(self.skills[self.domains.index(domain)])
+
+    def trace(self, channel: str) -> np.ndarray:
+        return self.traces[self.channels.index(channel)]
+
+    def takes(self) -> dict[Action, TaskView]:
+        """The claims and joins among the candidates, each with the task it takes."""
+        views = {t.id: t for t in self.tasks}
+        return {c: views[c.task] for c in self.candidates if c.kind in TAKE_KINDS}
+
+    def place_in_line(self, t: TaskView) -> int:
+        """This agent's place (1 = first) among the idle agents in view, by distance to
+        ``t``, ties to the lower id: the convention that keeps two agents from taking
+        the same task (the first ``t.places`` in line take it)."""
+        mine = t.distance
+        ahead = 0
+        for a in self.agents:
+            if a.idle:
+                d = _apart(t, a)
+                ahead += d < mine or (d == mine and a.id < self.agent_id)
+        return ahead + 1
+
+    def placed(self, t: TaskView) -> bool:
+        """This agent is placed to take ``t``: its place in line is within its places."""
+        return self.place_in_line(t) <= t.places
+
+    def in_contest(self) -> bool:
+        """Idle, with a task it could take now (a claim or join among its candidates)
+        that another idle agent in view could take now too (is within reach of it)."""
+        if self.task is not None:
+            return False
+        return any(a.idle and _apart(t, a) <= 1 for t in self.takes().values() for a in self.agents)
+
+
+def _apart(t: TaskView, a: NearbyAgent) -> int:
+    """How many moves agent ``a`` is from task ``t`` (both relative to the observer)."""
+    return max(abs(t.dx - a.dx), abs(t.dy - a.dy))
+
+
+@dataclass(slots=True)
+class Decision:
+    """A policy's choice; ``probs`` (aligned with the candidates) where it has them."""
+
+    action: Action
+    probs: tuple[float, ...] | None = None
+    info: dict = field(default_factory=dict)
+
+
+class Observations(list):
+    """A list of observations plus the arrays they were cut from (for array policies)."""
+
+    def __init__(
+        self,
+        items: Sequence[Observation] = (),
+        *,
+        traces: np.ndarray | None = None,
+        agent_ids: np.ndarray | None = None,
+        step: int = 0,
+        simple: np.ndarray | None = None,
+    ) -> None:
+        super().__init__(items)
+        self.traces = traces  # (n, channels, 9)
+        self.agent_ids = agent_ids  # (n,)
+        self.step = step
+        self.simple = simple  # (n,) bool: idle, nothing in view, shared candidates

@@ -1,0 +1,199 @@
+"""The one text format, for training and serving.
+
+* :func:`render_observation` turns an observation into chat messages: system = the
+  constitution, user = a compact description of what the agent sees and its options:
+  each task's compass direction in the moves' own words; one line per trace channel
+  present in view, nine levels (hundredths, as integers; ``-`` off a bounded grid) in
+  the header's order: the eight neighbours, named like the moves that go there, then
+  ``here`` (a channel at zero all round is left out); the options, where the eight
+  moves, when all are legal, are written once as ``move any direction``. A short
+  prompt is a cheap decision.
+* :func:`render_action` gives an action's canonical text (``claim task 12``,
+  ``approach task 12``, ``move north``, ``handoff task 12 to agent 3``,
+  ``signal help task 4``, ...).
+* :func:`parse_action` reads an answer back and checks it is one of the legal candidates;
+  anything else raises :class:`ActionParseError` carrying the offending text.
+
+The simulator's trajectories, the curated data, the evaluation scenarios and the
+language-model policy all go through this module.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+
+from swarm.world.actions import (
+    DIRECTION_NAMES,
+    DIRECTIONS,
+    MOVES,
+    Action,
+    ActionKind,
+    checked,
+    step_towards,
+)
+from swarm.interface.constitution import constitution_text
+from swarm.interface.observation import OFFSETS, Observation, TaskView
+
+
+class ActionParseError(ValueError):
+    """An answer that is not a legal action; ``text`` is what was given."""
+
+    def __init__(self, text: str, reason: str) -> None:
+        self.text = text
+        self.reason = reason
+        super().__init__(f"{reason}: {text!r}")
+
+
+def render_action(action: Action) -> str:
+    """The canonical text of ``action``."""
+    k = action.kind
+    if k is ActionKind.MOVE:
+        return f"move {action.direction}"
+    if k in (ActionKind.EXPLORE, ActionKind.WAIT):
+        return k.value
+    if k is ActionKind.HANDOFF:
+        return f"handoff task {action.task} to agent {action.agent}"
+    if k is ActionKind.HELP:
+        return f"signal help task {action.task}"
+    return f"{k.value} task {action.task}"
+
+
+_DIRS = "|".join(DIRECTION_NAMES)
+_PATTERNS: list[tuple[re.Pattern[str], callable]] = [
+    (re.compile(rf"move ({_DIRS})"), lambda m: Action(ActionKind.MOVE, direction=m[1])),
+    (re.compile(r"explore"), lambda m: Action(ActionKind.EXPLORE)),
+    (re.compile(r"wait"), lambda m: Action(ActionKind.WAIT)),
+    (
+        re.compile(r"handoff task (\d+) to agent (\d+)"),
+        lambda m: Action(ActionKind.HANDOFF, task=int(m[1]), agent=int(m[2])),
+    ),
+    (re.compile(r"signal help task (\d+)"), lambda m: Action(ActionKind.HELP, task=int(m[1]))),
+    (
+        re.compile(r"(approach|claim|join|work|release) task (\d+)"),
+        lambda m: Action(ActionKind(m[1]), task=int(m[2])),
+    ),
+]
+
+
+def parse_action(text: str, obs: Observation | None = None) -> Action:
+    """Read an answer's first line as an action; with ``obs``, it must be a candidate."""
+    if not isinstance(text, str):
+        raise ActionParseError(repr(text), "not text")
+    lines = text.strip().splitlines()
+    line = " ".join(lines[0].lower().split()).rstrip(".!") if lines else ""
+    line = line.removeprefix("action:").strip()
+    for pattern, make in _PATTERNS:
+        m = pattern.fullmatch(line)
+        if m:
+            action = checked(make(m))
+            break
+    else:
+        raise ActionParseError(text, "not an action")
+    if obs is not None and action not in obs.candidates:
+        raise ActionParseError(text, "not a legal action here")
+    return action
+
+
+def _fmt(v: float) -> str:
+    return "0" if v == 0 else f"{v:.2f}".rstrip("0").rstrip(".")
+
+
+_COMPASS = {step: name for name, step in DIRECTIONS.items()}
+
+
+def _compass(dx: int, dy: int) -> str:
+    """Where (dx, dy) lies, in the moves' own words: ``northeast``, ..., or ``here``."""
+    return _COMPASS.get(step_towards(dx, dy), "here")
+
+
+def _task_line(t: TaskView) -> str:
+    where = f"at {t.dx:+d},{t.dy:+d} ({_compass(t.dx, t.dy)})"
+    if t.task_type.group:
+        slots = ", ".join(t.open_slots) if t.open_slots else "full"
+        need = f"open slots {slots}"
+    else:
+        stage = f" stage {t.stage + 1}/{t.stages}" if t.stages > 1 else ""
+        need = f"needs {t.domain}{stage}"
+    state = t.state + (" (stage done, awaiting handoff)" if t.awaiting else "")
+    return (
+        f"task {t.id}: {t.task_type}, {need}, difficulty {_fmt(t.difficulty)}, "
+        f"{where}, {state}, progress {_fmt(t.progress)}, {t.steps_left} steps left"
+    )
+
+
+_PLACES = (*DIRECTION_NAMES, "here")  # the rows of the surroundings table, OFFSETS order
+assert len(OFFSETS) == len(_PLACES) == 9
+
+
+def _hundredths(x: float) -> str:
+    """A trace level in hundredths; ``-`` off the edge of a bounded grid."""
+    return "-" if np.isnan(x) else str(round(float(x) * 100))
+
+
+def _surroundings(obs: Observation) -> list[str]:
+    """The trace levels around the agent, in hundredths: one line per channel with any
+    trace in view, nine values in the order of the header (the eight neighbours, named
+    like the moves that go there, then ``here``); a channel with none is left out."""
+    rows = []
+    for name, row in zip(obs.channels, obs.traces, strict=True):
+        levels = [_hundredths(x) for x in row]
+        if any(v not in ("0", "-") for v in levels):
+            rows.append(f"{name}: " + " ".join(levels))
+    if not rows:
+        return ["Traces: none."]
+    return [f"Traces x100 ({' '.join(_PLACES)}):", *rows]
+
+
+def render_user(obs: Observation) -> str:
+    """The user message: the agent, its task, what it sees, the traces, its options."""
+    top = sorted(zip(obs.domains, obs.skills, strict=True), key=lambda p: (-p[1], p[0]))[:3]
+    skills = ", ".join(f"{d} {_fmt(round(float(s), 2))}" for d, s in top)
+    lines = [f"You are agent {obs.agent_id}, level {obs.level}; best skills: {skills}."]
+    lines.append("Holding: " + (_task_line(obs.task) if obs.task else "nothing") + ".")
+    others = [t for t in obs.tasks if obs.task is None or t.id != obs.task.id]
+    lines.append(
+        "Tasks in view:" + ("".join(f"\n- {_task_line(t)}" for t in others) if others else " none")
+    )
+    if obs.agents:
+        lines.append(
+            "Agents in view:"
+            + "".join(
+                f"\n- agent {a.id} at {a.dx:+d},{a.dy:+d}, {'idle' if a.idle else 'busy'}, "
+                f"{a.main_domain or 'no main domain'}"
+                for a in obs.agents
+            )
+        )
+    lines += _surroundings(obs)
+    deferred = deferred_takes(obs)
+    if deferred:
+        lines.append("Leave to nearer agents: " + " | ".join(map(render_action, deferred)))
+    lines.append("Actions: " + " | ".join(action_list(obs, skip=deferred)))
+    return "\n".join(lines)
+
+
+def deferred_takes(obs: Observation) -> list[Action]:
+    """The claims and joins of tasks that nearer idle agents take first (this agent is
+    not ``Observation.placed`` to take them). They are legal, and listed apart, on their
+    own line: the convention that keeps two agents from taking the same task, written
+    where the choice is made."""
+    return [c for c, t in obs.takes().items() if not obs.placed(t)]
+
+
+def action_list(obs: Observation, skip: Sequence[Action] = ()) -> list[str]:
+    """The candidates' texts (but ``skip``), in the Actions line; all eight moves, when
+    legal, are written once as ``move any direction``."""
+    rest = [c for c in obs.candidates if c not in skip]
+    if all(m in rest for m in MOVES):
+        return ["move any direction"] + [render_action(c) for c in rest if c not in MOVES]
+    return [render_action(c) for c in rest]
+
+
+def render_observation(obs: Observation) -> list[dict[str, str]]:
+    """Chat messages for ``obs``: system = the constitution, user = the observation."""
+    return [
+        {"role": "system", "content": constitution_text()},
+        {"role": "user", "content": render_user(obs)},
+    ]

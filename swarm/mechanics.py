@@ -1,0 +1,349 @@
+"""The act and world phases of a step: what each action does, and the world's turn.
+
+:data:`HANDLERS` maps each :class:`~swarm.world.actions.ActionKind` to a handler
+``handler(model, turn, i, action, obs)`` for agent ``i``. Handlers change the task board
+and the agents' holdings, and write what happened into the step's record
+(:class:`swarm.metrics.StepRecord`); they do not move agents. Moves are collected in the
+:class:`Turn` and applied together at the end of the act phase as array operations
+(:meth:`Turn.apply_moves`): nothing in the act phase reads positions, so applying them at
+once changes nothing, and a later engine can batch the takes the same way.
+
+:func:`act` applies every decision in ``model.random`` order; :func:`advance_world` then
+runs the world (claim traces, trace decay/diffusion, expiry, arrivals, day ends).
+Task-type rules come from :class:`~swarm.world.tasks.TaskType`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from soul import DayEnded, HelpedAgent, LearnedPattern, TaskCompleted, TaskFailed
+from swarm.interface.observation import Decision, Observation, Observations
+from swarm.metrics import StepRecord
+from swarm.world.actions import DIRECTIONS, Action, ActionKind, step_towards
+from swarm.world.tasks import Task, TaskState
+from swarm.world.voting import collective_decision
+
+if TYPE_CHECKING:  # type hints only: the model imports this module
+    from swarm.model import SwarmModel
+
+_DIR_LIST = list(DIRECTIONS.values())
+
+
+@dataclass
+class Turn:
+    """The act phase in progress: the record it fills, the moves it has collected, and
+    the agents that received a task this step (their own plans are stale)."""
+
+    record: StepRecord
+    moves: list[tuple[int, int, int]] = field(default_factory=list)  # (agent, dx, dy)
+    received: set[int] = field(default_factory=set)
+
+    def move(self, i: int, d: tuple[int, int]) -> None:
+        self.moves.append((i, d[0], d[1]))
+
+    def apply_moves(self, model: SwarmModel) -> None:
+        """Every collected move at once; an ``explored`` trace where each mover lands."""
+        if not self.moves:
+            return
+        idx, dx, dy = (np.array(c) for c in zip(*self.moves, strict=True))
+        x, y = model.ax[idx] + dx, model.ay[idx] + dy
+        if model.torus:
+            x, y = x % model.width, y % model.height
+        model.ax[idx], model.ay[idx] = x, y
+        cells = model._cells
+        for i, cx, cy in zip(idx.tolist(), x.tolist(), y.tolist(), strict=True):
+            model.swarm[i].cell = cells[(cx, cy)]
+        model.traces.deposit_many("explored", x, y, 1.0)
+
+
+def act(model: SwarmModel, obs: Observations, decisions: Sequence[Decision], turn: Turn) -> None:
+    """Apply the decisions in ``model.random`` order (step 3 of the step)."""
+    order = list(range(len(model.swarm)))
+    model.random.shuffle(order)
+    for i in order:
+        if i in turn.received:
+            continue  # took a task handed over this step; its own plan is stale
+        action = decisions[i].action
+        if action not in obs[i].candidates:
+            turn.record.illegal.append(i)
+            continue
+        HANDLERS[action.kind](model, turn, i, action, obs[i])
+    turn.apply_moves(model)
+
+
+# Moving --------------------------------------------------------------------------------
+
+
+def _move(model: SwarmModel, turn: Turn, i: int, action: Action, obs: Observation) -> None:
+    turn.move(i, DIRECTIONS[action.direction])
+
+
+def _approach(model: SwarmModel, turn: Turn, i: int, action: Action, obs: Observation) -> None:
+    view = next(t for t in obs.tasks if t.id == action.task)
+    turn.move(i, step_towards(view.dx, view.dy))
+
+
+def _explore(model: SwarmModel, turn: Turn, i: int, action: Action, obs: Observation) -> None:
+    if model.torus:
+        turn.move(i, _DIR_LIST[model.random.randrange(8)])
+        return
+    legal = [m for m in obs.candidates if m.kind is ActionKind.MOVE]
+    if legal:
+        turn.move(i, DIRECTIONS[legal[model.random.randrange(len(legal))].direction])
+
+
+def _wait(model: SwarmModel, turn: Turn, i: int, action: Action, obs: Observation) -> None:
+    pass
+
+
+# Taking --------------------------------------------------------------------------------
+
+
+def _claim(model: SwarmModel, turn: Turn, i: int, action: Action, obs: Observation) -> None:
+    task = model.board.get(action.task)
+    turn.record.takes.append(i)
+    if task is None or task.holder is not None:
+        _conflict(model, turn, i)
+        return
+    task.holder = model.swarm[i].unique_id
+    task.state = TaskState.HELD
+    model.hold(i, task)
+    if task.awaiting_handoff:  # a released stage taken up by someone else
+        task.awaiting_handoff = False
+        if task.last_holder is not None and task.last_holder != task.holder:
+            turn.record.taken_up.append(model.index_of[task.last_holder])
+            model.soul_event(i, HelpedAgent(agent_id=task.last_holder))
+
+
+def _join(model: SwarmModel, turn: Turn, i: int, action: Action, obs: Observation) -> None:
+    task = model.board.get(action.task)
+    turn.record.takes.append(i)
+    if task is None or not task.open_slots:
+        _conflict(model, turn, i)
+        return
+    skills = model.skills[i]
+    slot = max(task.open_slots, key=lambda d: (skills[model.domain_index[d]], d))
+    task.members[slot] = int(model.swarm[i].unique_id)
+    model.hold(i, task)
+    if not task.open_slots:
+        task.state = TaskState.HELD
+
+
+def _conflict(model: SwarmModel, turn: Turn, i: int) -> None:
+    turn.record.conflicts.append(i)
+    model.soul_event(i, LearnedPattern(pattern="claiming a contested task", avoid=True))
+
+
+# Working on the task held --------------------------------------------------------------
+
+
+def _held(handler):
+    """Run ``handler(model, turn, i, task, action)`` only if agent ``i`` still holds the
+    action's task (a fellow member may have finished it earlier this step)."""
+
+    def run(model: SwarmModel, turn: Turn, i: int, action: Action, obs: Observation) -> None:
+        task = model.board.get(action.task)
+        if task is None or model.holding[i] != action.task:
+            return
+        handler(model, turn, i, task, action)
+
+    run.__name__ = handler.__name__
+    return run
+
+
+@_held
+def _work(model: SwarmModel, turn: Turn, i: int, task: Task, action: Action) -> None:
+    if task.task_type.group:
+        members = [model.index_of[a] for a in task.members.values()]
+        speed = 0.5 + model.skills[i, model.domain_index[_slot_of(model, task, i)]]
+        task.progress += speed / len(task.domains)
+        if task.progress >= task.work:
+            q = _synthesise(model, turn, task, members)
+            for d, j in zip(task.members, members, strict=True):
+                _stage_done(model, j, task, d, q)
+            _finish(model, turn, task, members, q)
+        return
+    task.awaiting_handoff = False
+    skill = model.skills[i, model.domain_index[task.domain]]
+    task.progress += 0.5 + skill
+    if task.progress < task.work:
+        return
+    q = model.draw_quality(skill)
+    task.qualities.append(q)
+    _stage_done(model, i, task, task.domain, q)
+    if task.task_type.staged and task.stage + 1 < len(task.domains):
+        task.stage += 1
+        task.progress = 0.0
+        task.awaiting_handoff = True
+        task.last_holder = int(model.swarm[i].unique_id)
+    else:
+        _finish(model, turn, task, [i], task.quality)
+
+
+@_held
+def _release(model: SwarmModel, turn: Turn, i: int, task: Task, action: Action) -> None:
+    if task.task_type.group:
+        del task.members[_slot_of(model, task, i)]
+        task.state = TaskState.OPEN
+        task.progress = 0.0
+    else:
+        task.holder = None
+        task.state = TaskState.OPEN
+        if task.awaiting_handoff:  # passed on through the pool
+            turn.record.passed_on.append(i)
+            model.traces.deposit("help", task.pos, task.priority)
+    model.drop(i)
+
+
+@_held
+def _handoff(model: SwarmModel, turn: Turn, i: int, task: Task, action: Action) -> None:
+    j = model.index_of[action.agent]
+    turn.record.takes.append(i)
+    turn.record.passed_on.append(i)
+    giver = int(model.swarm[i].unique_id)
+    model.drop(i)
+    if model.holding[j] >= 0:  # the receiver took something else this step
+        turn.record.conflicts.append(i)
+        task.holder = None
+        task.state = TaskState.OPEN
+        model.traces.deposit("help", task.pos, task.priority)
+        return
+    task.holder = int(model.swarm[j].unique_id)
+    task.awaiting_handoff = False
+    model.hold(j, task)
+    turn.received.add(j)
+    turn.record.taken_up.append(i)
+    model.soul_event(j, HelpedAgent(agent_id=giver))
+    model.soul_event(i, LearnedPattern(pattern="hand off stages outside my domains"))
+
+
+@_held
+def _help(model: SwarmModel, turn: Turn, i: int, task: Task, action: Action) -> None:
+    model.traces.deposit("help", task.pos, task.priority)
+
+
+#: What each kind of action does.
+HANDLERS: dict[ActionKind, Callable[..., None]] = {
+    ActionKind.MOVE: _move,
+    ActionKind.APPROACH: _approach,
+    ActionKind.EXPLORE: _explore,
+    ActionKind.WAIT: _wait,
+    ActionKind.CLAIM: _claim,
+    ActionKind.JOIN: _join,
+    ActionKind.WORK: _work,
+    ActionKind.RELEASE: _release,
+    ActionKind.HANDOFF: _handoff,
+    ActionKind.HELP: _help,
+}
+assert set(HANDLERS) == set(ActionKind), "every action kind needs a handler"
+
+
+# Finishing work ------------------------------------------------------------------------
+
+
+def _synthesise(model: SwarmModel, turn: Turn, task: Task, members: Sequence[int]) -> float:
+    """The synthesis protocol: members propose, the group votes component by component
+    (see :mod:`swarm.world.voting`); the decision is recorded and its quality returned."""
+    slots = list(task.members)
+    skills = [
+        model.skills[j, model.domain_index[d]] for d, j in zip(slots, members, strict=True)
+    ]
+    expertise = [
+        model.swarm[j].soul.expertise(d, model.rules) for d, j in zip(slots, members, strict=True)
+    ]
+    options = model.board.mix.approach_options
+    dec = collective_decision(task.approach, skills, expertise, model.voting, options, model.rng)
+    turn.record.votes.append((dec.quality, bool(dec.novel)))
+    model.datacollector.add_table_row(
+        "decisions",
+        {
+            "step": model.steps,
+            "task_id": task.id,
+            "rule": model.voting,
+            "agents": [int(model.swarm[j].unique_id) for j in members],
+            "domains": slots,
+            "proposals": ["".join(map(str, p)) for p in dec.proposals],
+            "weights": [float(w) for w in dec.weights],
+            "winner": "".join(map(str, dec.winner)),
+            "best": "".join(map(str, task.approach)),
+            "novel": dec.novel,
+            "quality": dec.quality,
+            "best_member_quality": float(dec.member_qualities.max()),
+            "mean_member_quality": float(dec.member_qualities.mean()),
+        },
+    )
+    return dec.quality
+
+
+def _slot_of(model: SwarmModel, task: Task, i: int) -> str:
+    uid = int(model.swarm[i].unique_id)
+    return next(d for d, a in task.members.items() if a == uid)
+
+
+def _stage_done(model: SwarmModel, i: int, task: Task, domain: str, quality: float) -> None:
+    model.swarm[i].tasks_done += 1
+    model.datacollector.add_table_row(
+        "work",
+        {
+            "step": model.steps,
+            "agent_id": int(model.swarm[i].unique_id),
+            "domain": domain,
+            "task_type": task.task_type,
+            "quality": quality,
+        },
+    )
+    model.soul_event(
+        i,
+        TaskCompleted(
+            domain=domain, task_type=task.task_type, difficulty=task.difficulty, quality=quality
+        ),
+    )
+
+
+def _finish(
+    model: SwarmModel, turn: Turn, task: Task, members: Sequence[int], quality: float
+) -> None:
+    task.state = TaskState.DONE
+    turn.record.completed.append((task.id, task.task_type, quality))
+    model.traces.deposit("success", task.pos, 1.0 + task.difficulty)
+    for j in members:
+        model.drop(j)
+    model.board.remove(task)
+
+
+# The world's turn ----------------------------------------------------------------------
+
+
+def advance_world(model: SwarmModel, record: StepRecord) -> None:
+    """Step 4: claim traces on held tasks, trace decay and diffusion, deadlines, arrivals,
+    and the end of a day for every soul."""
+    held = [t for t in model.board.tasks.values() if t.state is TaskState.HELD]
+    if held:
+        model.traces.deposit_many("claim", [t.x for t in held], [t.y for t in held], 1.0)
+    model.traces.step()
+    now = model.steps
+    for task in model.board.expired(now):
+        _expire(model, record, task)
+    model.board.arrive(now)
+    if now % model.steps_per_day == 0:
+        day = now // model.steps_per_day - 1
+        for i in range(len(model.swarm)):
+            model.soul_event(i, DayEnded(day=day))
+
+
+def _expire(model: SwarmModel, record: StepRecord, task: Task) -> None:
+    task.state = TaskState.FAILED
+    record.failed.append((task.id, task.task_type))
+    for uid in task.holders:
+        j = model.index_of[uid]
+        model.soul_event(
+            j,
+            TaskFailed(domain=task.domain, task_type=task.task_type, reason="missed the deadline"),
+        )
+        model.drop(j)
+    model.board.remove(task)

@@ -1,0 +1,340 @@
+"""What a run measures, defined once: the step's events, the counters, each metric, the
+DataCollector's reporters and tables, and the frames read back from them.
+
+A step's events are its :class:`StepRecord` (returned by ``SwarmModel.step()`` and handed
+to every :func:`swarm.rollout` recorder). The model's :class:`Counts` add them up, the
+DataCollector reports from the counts, and the evaluation's per-arm meter adds up the same
+events per arm, with the same metric functions, so the two cannot disagree.
+
+The metrics (each a function of counts):
+
+* :func:`completion_rate` = done / (done + failed), over the tasks that ended (NaN if
+  none). The evaluation's *task success* is the same ratio over the tasks an arm's agents
+  held.
+* :func:`conflict_rate` = conflicts / takes. A *take* is a claim, a join or a direct
+  handoff that the world processed; a *conflict* is a take that failed because another
+  agent got there first (a claimed or full task, or a receiver that took something else
+  this step). 0 with no takes.
+* :func:`handoff_success_rate` = stages taken up / stages passed on. A stage is *passed on*
+  when its agent hands it to another agent or releases it to the pool after finishing it;
+  it is *taken up* when another agent receives it or claims it. NaN with none.
+* ``throughput``: tasks completed in the step; ``mean_throughput``: per step so far.
+* :func:`decision_quality` and :func:`novel_solution_rate`: over the synthesis votes.
+* :func:`position_entropy` of the agents and :func:`field_entropy` of a trace channel.
+
+Imports nothing of the model (it reads the model it is given).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import mesa
+import numpy as np
+import pandas as pd
+
+from swarm.interface.observation import Decision, Observations
+from swarm.world.tasks import TASK_TYPES
+
+# The metrics ---------------------------------------------------------------------------
+
+
+def ratio(part: float, whole: float, empty: float = float("nan")) -> float:
+    return part / whole if whole else empty
+
+
+def completion_rate(done: int, failed: int) -> float:
+    """Tasks finished among the tasks that ended (finished or failed); NaN if none."""
+    return ratio(done, done + failed)
+
+
+def conflict_rate(conflicts: int, takes: int) -> float:
+    """Takes that conflicted among the takes processed; 0 with no takes."""
+    return ratio(conflicts, takes, 0.0)
+
+
+def handoff_success_rate(taken: int, offered: int) -> float:
+    """Passed-on stages that another agent took up; NaN with none passed on."""
+    return ratio(taken, offered)
+
+
+def decision_quality(quality_sum: float, decisions: int) -> float:
+    """Mean quality (share of components right) of the synthesis decisions."""
+    return ratio(quality_sum, decisions)
+
+
+def novel_solution_rate(novel: int, decisions: int) -> float:
+    """Share of synthesis decisions whose result no member proposed."""
+    return ratio(novel, decisions)
+
+
+def _normalised_entropy(counts: np.ndarray, states: int) -> float:
+    counts = counts[counts > 0]
+    total = counts.sum()
+    if total <= 0 or states < 2:
+        return float("nan")
+    p = counts / total
+    return float(-(p * np.log2(p)).sum() / np.log2(states))
+
+
+def position_entropy(xs: Any, ys: Any, width: int, height: int, bins: int = 6) -> float:
+    """Entropy of agent positions over a ``bins × bins`` coarse grid, normalised by the
+    largest it can be (``log2 min(agents, bins²)``): 1 spread out, towards 0 clustered."""
+    xs, ys = np.asarray(xs), np.asarray(ys)
+    bx = min(bins, width)
+    by = min(bins, height)
+    cell = (xs * bx // width) * by + ys * by // height
+    counts = np.bincount(cell, minlength=bx * by).astype(float)
+    return _normalised_entropy(counts, min(len(xs), bx * by))
+
+
+def field_entropy(values: Any) -> float:
+    """Entropy of a non-negative field taken as a distribution over its cells, normalised
+    by ``log2(cells)``: 1 uniform, towards 0 concentrated; NaN for an empty field."""
+    v = np.asarray(values, dtype=float).ravel()
+    return _normalised_entropy(np.clip(v, 0.0, None), v.size)
+
+
+# Events and counts ---------------------------------------------------------------------
+
+
+@dataclass
+class StepRecord:
+    """What happened in one step. Agents are named by their index in the model's arrays
+    (``model.swarm[i]``); every list may name an agent more than once only where noted."""
+
+    step: int  # the model's step count after this step
+    observations: Observations
+    decisions: list[Decision]
+    illegal: list[int] = field(default_factory=list)  # actions that were not candidates
+    takes: list[int] = field(default_factory=list)  # claims, joins, handoffs processed
+    conflicts: list[int] = field(default_factory=list)  # takes that conflicted
+    passed_on: list[int] = field(default_factory=list)  # givers of stages passed on
+    taken_up: list[int] = field(default_factory=list)  # givers whose stage was taken up
+    completed: list[tuple[int, str, float]] = field(default_factory=list)  # id, type, quality
+    failed: list[tuple[int, str]] = field(default_factory=list)  # task id, type
+    votes: list[tuple[float, bool]] = field(default_factory=list)  # quality, novel
+
+    @property
+    def conflicted(self) -> set[int]:
+        """Agents whose action conflicted this step."""
+        return set(self.conflicts)
+
+    @property
+    def ended(self) -> list[tuple[int, str]]:
+        """``(task id, "done" | "failed")`` for every task that ended this step."""
+        return [(t, "done") for t, _, _ in self.completed] + [(t, "failed") for t, _ in self.failed]
+
+
+@dataclass
+class Counts:
+    """A run's counters: the step records added up (:meth:`add`)."""
+
+    completed: int = 0
+    failed: int = 0
+    takes: int = 0
+    conflicts: int = 0
+    handoffs: int = 0  # stages passed on
+    handoffs_taken: int = 0
+    illegal_actions: int = 0
+    quality_sum: float = 0.0
+    decisions: int = 0  # synthesis votes
+    novel_decisions: int = 0
+    decision_quality_sum: float = 0.0
+    throughput: int = 0  # tasks completed in the last step
+    steps: int = 0
+    completed_by_type: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TASK_TYPES, 0))
+
+    def add(self, r: StepRecord) -> None:
+        self.steps = r.step
+        self.completed += len(r.completed)
+        self.throughput = len(r.completed)
+        self.failed += len(r.failed)
+        self.takes += len(r.takes)
+        self.conflicts += len(r.conflicts)
+        self.handoffs += len(r.passed_on)
+        self.handoffs_taken += len(r.taken_up)
+        self.illegal_actions += len(r.illegal)
+        for _, task_type, quality in r.completed:
+            self.quality_sum += quality
+            self.completed_by_type[task_type] += 1
+        for quality, novel in r.votes:
+            self.decisions += 1
+            self.novel_decisions += novel
+            self.decision_quality_sum += quality
+
+    @property
+    def completion_rate(self) -> float:
+        return completion_rate(self.completed, self.failed)
+
+    @property
+    def conflict_rate(self) -> float:
+        return conflict_rate(self.conflicts, self.takes)
+
+    @property
+    def handoff_success_rate(self) -> float:
+        return handoff_success_rate(self.handoffs_taken, self.handoffs)
+
+    @property
+    def mean_quality(self) -> float:
+        return ratio(self.quality_sum, self.completed)
+
+    @property
+    def mean_throughput(self) -> float:
+        return ratio(self.completed, self.steps, 0.0)
+
+    @property
+    def decision_quality(self) -> float:
+        return decision_quality(self.decision_quality_sum, self.decisions)
+
+    @property
+    def novel_solution_rate(self) -> float:
+        return novel_solution_rate(self.novel_decisions, self.decisions)
+
+
+# Reporters -----------------------------------------------------------------------------
+
+
+def _count(name: str) -> Callable[[Any], Any]:
+    def report(model) -> Any:
+        return getattr(model.counts, name)
+
+    report.__name__ = name
+    return report
+
+
+#: Model reporters: name -> function of the model. The counters and rates come from
+#: ``model.counts``; the rest read the model's state.
+MODEL_REPORTERS: dict[str, Callable[[Any], Any]] = {
+    "completed": _count("completed"),
+    "failed": _count("failed"),
+    "throughput": _count("throughput"),
+    "mean_throughput": _count("mean_throughput"),
+    "conflicts": _count("conflicts"),
+    "conflict_rate": _count("conflict_rate"),
+    "handoffs": _count("handoffs"),
+    "handoff_success_rate": _count("handoff_success_rate"),
+    "mean_xp": lambda m: float(np.mean([a.soul.xp for a in m.swarm])),
+    "open_tasks": lambda m: len(m.board),
+    "mean_quality": _count("mean_quality"),
+    "completion_rate": _count("completion_rate"),
+    "decisions": _count("decisions"),
+    "decision_quality": _count("decision_quality"),
+    "novel_solution_rate": _count("novel_solution_rate"),
+    "position_entropy": lambda m: position_entropy(m.ax, m.ay, m.width, m.height),
+    "illegal_actions": _count("illegal_actions"),
+}
+#: The headline metrics a run's summary table shows.
+SUMMARY_METRICS: tuple[str, ...] = (
+    "completed",
+    "failed",
+    "conflicts",
+    "conflict_rate",
+    "handoffs",
+    "handoff_success_rate",
+    "mean_xp",
+    "open_tasks",
+)
+AGENT_REPORTERS = {
+    "xp": "xp",
+    "level": "level",
+    "main_domain": "main_domain",
+    "tasks_done": "tasks_done",
+    "busy": "busy",
+}
+#: Columns of the DataCollector tables: one row per synthesis decision, and one per unit
+#: of work done (a coordination task, a handoff stage, a synthesis slot).
+TABLES: dict[str, list[str]] = {
+    "decisions": [
+        "step",
+        "task_id",
+        "rule",
+        "agents",
+        "domains",
+        "proposals",
+        "weights",
+        "winner",
+        "best",
+        "novel",
+        "quality",
+        "best_member_quality",
+        "mean_member_quality",
+    ],
+    "work": ["step", "agent_id", "domain", "task_type", "quality"],
+}
+
+
+def is_metric(name: str) -> bool:
+    """A model reporter's name (``trace_entropy_<channel>`` included)."""
+    return name in MODEL_REPORTERS or name.startswith("trace_entropy_")
+
+
+def trace_entropy_reporter(channel: str) -> Callable[[Any], float]:
+    def report(model) -> float:
+        return field_entropy(model.traces.values(channel))
+
+    report.__name__ = f"trace_entropy_{channel}"
+    return report
+
+
+class SwarmDataCollector(mesa.DataCollector):
+    """Mesa's DataCollector, recording agent rows only every ``agent_every`` steps
+    (0: never). Per-agent reporters dominate a step at 10,000 agents."""
+
+    def __init__(self, *args, agent_every: int = 1, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.agent_every = agent_every
+
+    def collect(self, model) -> None:
+        due = self.agent_every and model.steps % self.agent_every == 0
+        if due:
+            super().collect(model)
+            return
+        reporters, self.agent_reporters = self.agent_reporters, {}
+        try:
+            super().collect(model)
+        finally:
+            self.agent_reporters = reporters
+
+
+def datacollector(channels: tuple[str, ...], agent_every: int = 1) -> SwarmDataCollector:
+    """The model's DataCollector: :data:`MODEL_REPORTERS`, a trace entropy per channel,
+    :data:`AGENT_REPORTERS` and :data:`TABLES`."""
+    reporters = dict(MODEL_REPORTERS)
+    for name in channels:
+        reporters[f"trace_entropy_{name}"] = trace_entropy_reporter(name)
+    return SwarmDataCollector(
+        model_reporters=reporters,
+        agent_reporters=AGENT_REPORTERS,
+        tables={k: list(v) for k, v in TABLES.items()},
+        agent_every=agent_every,
+    )
+
+
+# Frames --------------------------------------------------------------------------------
+
+
+def model_frame(model) -> pd.DataFrame:
+    """One row per step (``step`` 0 is the initial state), one column per reporter."""
+    df = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+    df.insert(0, "step", range(len(df)))
+    return df
+
+
+def agents_frame(model) -> pd.DataFrame:
+    """One row per agent per recorded step: ``step``, ``agent_id``, the agent reporters."""
+    df = model.datacollector.get_agent_vars_dataframe().reset_index()
+    return df.rename(columns={"Step": "step", "AgentID": "agent_id"})
+
+
+def table_frame(model, name: str) -> pd.DataFrame:
+    """A DataCollector table (``decisions`` or ``work``) as a frame."""
+    return model.datacollector.get_table_dataframe(name)
+
+
+def final_metrics(model_df: pd.DataFrame, names) -> dict[str, float]:
+    """The last row's value of each of ``names`` (a run's final metrics)."""
+    last = model_df.iloc[-1]
+    return {m: (last[m].item() if hasattr(last[m], "item") else last[m]) for m in names}
