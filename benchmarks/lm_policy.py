@@ -60,9 +60,9 @@ def sequential(policy, batches):
     """One agent at a time: the whole prompt, greedy generation, parse."""
     import torch
 
-    from swarm.world.actions import WAIT
-    from swarm.policies.lm import prompt_ids
     from swarm.interface.text import ActionParseError, parse_action
+    from swarm.policies.lm import prompt_ids
+    from swarm.world.actions import WAIT
 
     lm = policy.lm
     actions, tokens, errors = [], 0, 0

@@ -1,6 +1,7 @@
 """Swarm vs single agent: the research benchmark's headline ratios, as a benchmark.
 
-Runs :func:`swarm.experiments.swarm_vs_single.swarm_vs_single` (full: 10 seeds, 20 agents, 300 steps; quick:
+Runs :func:`swarm.experiments.swarm_vs_single.swarm_vs_single` (full: 10 seeds, 20
+agents, 300 steps; quick:
 3 seeds, 10 agents, 150 steps) into a temporary directory and reports, within that one
 run on one machine:
 

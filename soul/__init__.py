@@ -19,6 +19,7 @@ from soul.events import (
     TaskCompleted,
     TaskFailed,
 )
+from soul.files import atomic_write, atomic_write_text
 from soul.levels import LEVEL_THRESHOLDS, Level, level_for, level_progress, xp_to_next_level
 from soul.progression import Award, XPGain, apply_event
 from soul.rules import DEFAULT_RULES, LearningRules, Rules, XPRules
@@ -30,7 +31,7 @@ from soul.schema import (
     TaskTypeRecord,
     validate_soul_id,
 )
-from soul.store import SoulFileError, SoulStore, atomic_write_text
+from soul.store import SoulFileError, SoulStore
 
 __all__ = [
     "DEFAULT_ACHIEVEMENTS",
@@ -59,6 +60,7 @@ __all__ = [
     "XPGain",
     "XPRules",
     "apply_event",
+    "atomic_write",
     "atomic_write_text",
     "level_for",
     "level_progress",

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import tempfile
 from pathlib import Path
 
 from pydantic import ValidationError
 
+from soul.files import TMP_PREFIX, atomic_write_text
 from soul.schema import Soul, validate_soul_id
 
 _SUFFIX = ".json"
-_TMP_PREFIX = ".tmp-"
 
 
 class SoulFileError(ValueError):
@@ -22,26 +20,6 @@ class SoulFileError(ValueError):
     def __init__(self, path: Path, reason: str) -> None:
         self.path = path
         super().__init__(f"{path}: {reason}")
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that a crash leaves either the old or the new file.
-
-    The text goes to a temporary file in the same directory, is flushed to disk, and
-    replaces ``path`` with one ``os.replace``.
-    """
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=_TMP_PREFIX, suffix=path.suffix, dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 class SoulStore:
@@ -72,7 +50,7 @@ class SoulStore:
         return sorted(
             p.name[: -len(_SUFFIX)]
             for p in self.directory.glob(f"*{_SUFFIX}")
-            if not p.name.startswith(_TMP_PREFIX)
+            if not p.name.startswith(TMP_PREFIX)
         )
 
     list = ids

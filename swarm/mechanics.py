@@ -250,9 +250,7 @@ def _synthesise(model: SwarmModel, turn: Turn, task: Task, members: Sequence[int
     """The synthesis protocol: members propose, the group votes component by component
     (see :mod:`swarm.world.voting`); the decision is recorded and its quality returned."""
     slots = list(task.members)
-    skills = [
-        model.skills[j, model.domain_index[d]] for d, j in zip(slots, members, strict=True)
-    ]
+    skills = [model.skills[j, model.domain_index[d]] for d, j in zip(slots, members, strict=True)]
     expertise = [
         model.swarm[j].soul.expertise(d, model.rules) for d, j in zip(slots, members, strict=True)
     ]

@@ -31,7 +31,7 @@ from swarm.interface.observation import Decision, NearbyAgent, Observations
 from swarm.metrics import Counts, StepRecord, datacollector
 from swarm.observe import build_observations, build_observations_naive
 from swarm.params import DEFAULT_DOMAINS, ModelParams
-from swarm.policies import Policy, bind, make_policy
+from swarm.policies import bind, make_policy
 from swarm.world.tasks import Task, TaskBoard, TaskMix
 from swarm.world.traces import TraceGrid
 

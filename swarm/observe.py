@@ -18,12 +18,11 @@ import numpy as np
 
 from swarm.interface.observation import OFFSETS, NearbyAgent, Observation, Observations, TaskView
 from swarm.world import actions as A
-from swarm.world.actions import DIRECTIONS
+from swarm.world.actions import DIRECTIONS, Action
 from swarm.world.tasks import Task, TaskState
 
 if TYPE_CHECKING:  # type hints only: the model imports this module
     from swarm.model import SwarmModel
-
 
 
 def task_view(

@@ -58,16 +58,12 @@ class ModelParams(BaseModel):
     )
     view_radius: int = Field(2, ge=1, description="how far (Chebyshev) agents see")
     steps_per_day: int = Field(50, ge=1, description="souls end a day every this many steps")
-    souls: str | Path | None = Field(
-        None, description="a soul-store directory (souls persist)"
-    )
+    souls: str | Path | None = Field(None, description="a soul-store directory (souls persist)")
     learn: bool = Field(True, description="souls learn (False: the no-learning ablation)")
     hotspots: int = Field(4, ge=1, description="places around which tasks arrive")
     voting: VotingRule = Field("weighted", description="how a synthesis group decides")
     trace_decay: float | None = Field(None, ge=0, le=1, description="override every decay")
-    trace_diffusion: float | None = Field(
-        None, ge=0, le=1, description="override every diffusion"
-    )
+    trace_diffusion: float | None = Field(None, ge=0, le=1, description="override every diffusion")
     stigmergy: bool = Field(True, description="False drops every deposit (no-traces ablation)")
     alone: int | None = Field(
         None, ge=0, description="keep only agent number `alone` of the n_agents drawn"

@@ -169,8 +169,8 @@ def _closed_and_open_loop(
     summary: dict[str, Any],
 ) -> Iterator[str]:
     from swarm.experiments.agreement import policy_agreement
-    from swarm.experiments.swarm_vs_single import BenchConfig, swarm_vs_single
     from swarm.experiments.policy_comparison import compare_policies
+    from swarm.experiments.swarm_vs_single import BenchConfig, swarm_vs_single
 
     t = time.perf_counter()
     yield f"4/8 agreement with the expert on held-out seeds {list(seeds)}"

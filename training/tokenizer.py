@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from swarm.world.actions import DIRECTION_NAMES
 from swarm.interface.constitution import constitution_text
+from swarm.world.actions import DIRECTION_NAMES
 
 BOS, EOS, PAD = "<|begin_of_text|>", "<|eot_id|>", "<|pad|>"
 SPECIAL_TOKENS = [

@@ -21,7 +21,6 @@ from swarm.analysis.emergence import (
 from swarm.metrics import agents_frame, model_frame, table_frame
 
 
-
 def run_frames(run: Any) -> dict[str, pd.DataFrame]:
     """``{"model", "agents", "decisions", "work"}`` frames from a :class:`SwarmModel`
     (after a run) or from a mapping that already holds them (e.g. read from parquet)."""

@@ -91,10 +91,10 @@ def _table(df: pd.DataFrame) -> str:
 
 
 def _run_page(path: Path) -> tuple[str, list[str]]:
-    from swarm.config import load_config
     from swarm.analysis.emergence_report import emergence_report
-    from swarm.metrics import SUMMARY_METRICS
     from swarm.analysis.plots import emergence_figure, level_figure, summary_figure
+    from swarm.config import load_config
+    from swarm.metrics import SUMMARY_METRICS
 
     cfg = load_config(path / "config.yaml")
     frames = {

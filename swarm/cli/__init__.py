@@ -18,8 +18,8 @@ from importlib.metadata import entry_points
 
 import typer
 
-from swarm.cli.common import UserError, console_err
 from swarm.cli.bench import bench_app
+from swarm.cli.common import UserError, console_err
 from swarm.cli.dashboard import dashboard
 from swarm.cli.plot import plot
 from swarm.cli.report import report

@@ -24,9 +24,9 @@ def swarm_vs_single(
 ) -> None:
     """Alone, independent, swarm, ablations and a compute-matched single agent, on the
     same worlds; mean and 95 % CI per condition over the seeds."""
+    from swarm.config import load_config, validate
     from swarm.experiments.swarm_vs_single import BenchConfig
     from swarm.experiments.swarm_vs_single import swarm_vs_single as run_bench
-    from swarm.config import load_config, validate
     from swarm.policies import check_policy
 
     if executor not in ("local", "ray"):

@@ -20,9 +20,9 @@ def run(
     seed: int | None = typer.Option(None, "--seed", help="Seed for everything."),
 ) -> None:
     """Run one simulation; write model.parquet, agents.parquet, config.yaml, summary.png."""
+    from swarm.experiments.runs import run_config, write_run
     from swarm.metrics import SUMMARY_METRICS
     from swarm.policies import check_policy
-    from swarm.experiments.runs import run_config, write_run
 
     cfg = load_config(config) if config else RunConfig()
     data = cfg.model_dump()

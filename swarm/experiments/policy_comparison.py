@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pandas as pd
 
+from swarm.analysis.plots import comparison_figure, save_figure
 from swarm.analysis.summary import summarise, summary_markdown
 from swarm.config import ModelParams, RunConfig
-from swarm.io import atomic_write_text, write_parquet
-from swarm.analysis.plots import comparison_figure, save_figure
 from swarm.experiments.runs import run_config
+from swarm.io import atomic_write_text, write_parquet
 from swarm.metrics import final_metrics
 
-POLICIES = ("heuristic", "no-traces", "random")
+DEFAULT_POLICIES = ("heuristic", "no-traces", "random")
 METRICS = (
     "completed",
     "completion_rate",
@@ -32,7 +32,7 @@ METRICS = (
 def compare_policies(
     out: Path,
     *,
-    policies: Sequence[str] | Mapping[str, str] = POLICIES,
+    policies: Sequence[str] | Mapping[str, str] = DEFAULT_POLICIES,
     seeds=(0, 1, 2),
     steps: int = 300,
     n_agents: int = 20,

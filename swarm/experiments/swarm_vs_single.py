@@ -33,8 +33,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from swarm.analysis.summary import summarise, summary_markdown
 from swarm.config import ConfigError
-from swarm.io import atomic_write_text, write_parquet
 from swarm.experiments.sweep import Executor, RunSpec, execute
+from swarm.io import atomic_write_text, write_parquet
 from swarm.metrics import completion_rate
 from swarm.params import default_task_rate
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-from swarm.world.actions import Action, ActionKind
 from swarm.interface.observation import Observation
+from swarm.world.actions import Action, ActionKind
 
 Check = Callable[[Observation, Action], bool | None]
 
@@ -22,7 +22,9 @@ Check = Callable[[Observation, Action], bool | None]
 @cache
 def constitution_text() -> str:
     """The constitution, as the system prompt of every rendered observation."""
-    return resources.files("swarm.interface").joinpath("constitution.md").read_text(encoding="utf-8")
+    return (
+        resources.files("swarm.interface").joinpath("constitution.md").read_text(encoding="utf-8")
+    )
 
 
 @dataclass(frozen=True)

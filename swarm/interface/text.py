@@ -25,6 +25,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from swarm.interface.constitution import constitution_text
+from swarm.interface.observation import OFFSETS, Observation, TaskView
 from swarm.world.actions import (
     DIRECTION_NAMES,
     DIRECTIONS,
@@ -34,8 +36,6 @@ from swarm.world.actions import (
     checked,
     step_towards,
 )
-from swarm.interface.constitution import constitution_text
-from swarm.interface.observation import OFFSETS, Observation, TaskView
 
 
 class ActionParseError(ValueError):

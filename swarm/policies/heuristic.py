@@ -29,9 +29,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from swarm.interface.observation import OFFSETS, Decision, Observation, Observations
 from swarm.world import actions as A
 from swarm.world.actions import ActionKind
-from swarm.interface.observation import OFFSETS, Decision, Observation, Observations
 
 
 @dataclass(frozen=True)

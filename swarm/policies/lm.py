@@ -38,10 +38,10 @@ from typing import Any
 
 import numpy as np
 
-from swarm.world.actions import WAIT
 from swarm.interface.constitution import constitution_text
 from swarm.interface.observation import Decision, Observation
 from swarm.interface.text import ActionParseError, parse_action, render_action, render_user
+from swarm.world.actions import WAIT
 
 
 @dataclass

@@ -1,4 +1,5 @@
 import os
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -66,23 +67,13 @@ def test_crash_mid_write_leaves_the_old_file_readable(tmp_path, monkeypatch):
 def test_crash_while_writing_bytes_leaves_the_old_file(tmp_path, monkeypatch):
     store = SoulStore(tmp_path)
     store.save(Soul(id="a", xp=5))
-    real_fdopen = os.fdopen
+    real_write_text = Path.write_text
 
-    class Torn:
-        def __init__(self, fh):
-            self.fh = fh
+    def torn(self, text, *args, **kwargs):
+        real_write_text(self, text[: len(text) // 2], *args, **kwargs)
+        raise KeyboardInterrupt  # killed half way
 
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            self.fh.close()
-
-        def write(self, text):
-            self.fh.write(text[: len(text) // 2])
-            raise KeyboardInterrupt  # killed half way
-
-    monkeypatch.setattr(os, "fdopen", lambda *a, **k: Torn(real_fdopen(*a, **k)))
+    monkeypatch.setattr(Path, "write_text", torn)
     with pytest.raises(KeyboardInterrupt):
         store.save(Soul(id="a", xp=999))
     monkeypatch.undo()

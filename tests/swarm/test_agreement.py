@@ -1,7 +1,7 @@
 import pytest
 
-from swarm.world.actions import ActionKind
 from swarm.experiments.agreement import policy_agreement
+from swarm.world.actions import ActionKind
 
 
 def test_the_expert_agrees_with_itself_and_random_does_not():

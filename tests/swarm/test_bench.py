@@ -1,7 +1,14 @@
 import pandas as pd
 import pytest
 
-from swarm.experiments.swarm_vs_single import CONDITIONS, METRICS, BenchConfig, per_seed, specs, swarm_vs_single
+from swarm.experiments.swarm_vs_single import (
+    CONDITIONS,
+    METRICS,
+    BenchConfig,
+    per_seed,
+    specs,
+    swarm_vs_single,
+)
 
 TINY = BenchConfig(seeds=2, n_agents=3, steps=40, width=10, height=10)
 

@@ -6,7 +6,6 @@ from hypothesis import strategies as st
 from scipy.linalg import solve_discrete_lyapunov
 
 from swarm import SwarmModel
-from swarm.analysis.emergence_report import emergence_report
 from swarm.analysis.emergence import (
     collective_intelligence_ratio,
     delta,
@@ -18,6 +17,7 @@ from swarm.analysis.emergence import (
     psi,
     spatial_entropy,
 )
+from swarm.analysis.emergence_report import emergence_report
 
 
 def _gaussian_mi(cov, a, b):

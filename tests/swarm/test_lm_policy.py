@@ -5,9 +5,9 @@ from hypothesis import strategies as st
 
 from swarm import SwarmModel
 from swarm.interface.constitution import constitution_text
+from swarm.interface.text import render_action, render_user
 from swarm.policies import make_policy
 from swarm.policies.lm import LMPolicy, candidate_tree, load_model
-from swarm.interface.text import render_action, render_user
 
 
 @pytest.fixture(scope="module")

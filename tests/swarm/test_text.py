@@ -5,13 +5,13 @@ from hypothesis import strategies as st
 
 from swarm import SwarmModel
 from swarm import constitution as C
-from swarm.world.actions import DIRECTION_NAMES, Action, ActionKind
 from swarm.interface.text import (
     ActionParseError,
     parse_action,
     render_action,
     render_observation,
 )
+from swarm.world.actions import DIRECTION_NAMES, Action, ActionKind
 
 _OBS = []
 
@@ -102,8 +102,8 @@ def test_the_user_prompt_is_compact_and_lists_every_candidate():
     """Every candidate is listed once (all eight moves as ``move any direction``); an
     open task out of reach is offered as ``approach task N``; each channel with a trace
     in view has a line of nine levels in hundredths."""
-    from swarm.world.actions import MOVES
     from swarm.interface.text import render_user
+    from swarm.world.actions import MOVES
 
     approaches = shown = 0
     for obs in observations()[:300]:
@@ -163,8 +163,8 @@ def test_takes_nearer_agents_have_first_are_listed_apart():
     """A claim or join is listed on the ``Leave to nearer agents`` line, not among the
     Actions, exactly when nearer idle agents fill the task's places; the expert never
     takes such a task."""
-    from swarm.policies.heuristic import HeuristicPolicy
     from swarm.interface.text import render_user
+    from swarm.policies.heuristic import HeuristicPolicy
 
     apart = 0
     obs_list = observations()[:400]

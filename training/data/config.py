@@ -7,8 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from swarm.world.actions import ActionKind
 from swarm.config import ConfigError, coerce, load_config
+from swarm.world.actions import ActionKind
 
 TRANSCRIPT_FORMATS = (
     "auto",

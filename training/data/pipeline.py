@@ -170,7 +170,9 @@ class SimulationRuns:
             if len(self.runs) >= self.cfg.simulation.max_runs:
                 return None
             self.runs.append(
-                sim.simulate_expert(self.cfg.simulation.first_seed + len(self.runs), self.cfg.simulation)
+                sim.simulate_expert(
+                    self.cfg.simulation.first_seed + len(self.runs), self.cfg.simulation
+                )
             )
             self.on_run()
         return self.runs[i]
@@ -185,7 +187,11 @@ class SimulationRuns:
 
 
 def _generated(
-    src: Source, cfg: CurationConfig, runs: SimulationRuns, rng: np.random.Generator, ledger: SourceCounts
+    src: Source,
+    cfg: CurationConfig,
+    runs: SimulationRuns,
+    rng: np.random.Generator,
+    ledger: SourceCounts,
 ) -> list[TrainingExample]:
     count = src.count or 0
     if src.kind == "checkpoints":

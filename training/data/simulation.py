@@ -1,6 +1,7 @@
 """Examples generated from simulation runs of the expert policy.
 
-The curation's :class:`~training.data.pipeline.SimulationRuns` runs expert swarms on seeds ``first_seed, first_seed + 1, ...`` and
+The curation's :class:`~training.data.pipeline.SimulationRuns` runs expert swarms on seeds
+``first_seed, first_seed + 1, ...`` and
 collects, per run, every agent's observation and decision, the synthesis decisions, and
 each task's outcome. From them:
 
@@ -26,11 +27,11 @@ from typing import Any
 import numpy as np
 
 from swarm import StepRecord, SwarmModel, rollout
-from swarm.world.actions import ActionKind
 from swarm.interface.constitution import check, constitution_text
 from swarm.interface.observation import TAKE_KINDS, Observation
 from swarm.interface.text import render_action, render_user
 from swarm.metrics import table_frame
+from swarm.world.actions import ActionKind
 from training.data.config import Simulation
 from training.data.schema import TrainingExample, make_example
 

@@ -147,7 +147,7 @@ def ab_test(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "ab.json", json.dumps(result, indent=2))
-    atomic_write_text(out / "ab.md", to_markdown(result))
+    atomic_write_text(out / "ab.md", ab_markdown(result))
     return result
 
 
@@ -245,7 +245,7 @@ def _fmt(v: float, pct: bool) -> str:
     return f"{v:.1%}" if pct else f"{v:.3g}"
 
 
-def to_markdown(r: dict[str, Any]) -> str:
+def ab_markdown(r: dict[str, Any]) -> str:
     """Arms side by side, the differences, and the Go/No-Go table."""
     a = r["arms"]
     lines = [

@@ -25,10 +25,10 @@ from typing import Any
 import numpy as np
 
 from swarm import SwarmModel, rollout
-from swarm.io import atomic_write_text
 from swarm.interface.observation import NearbyAgent, Observation, TaskView
-from swarm.world.tasks import TaskType
 from swarm.interface.text import parse_action, render_action, render_observation
+from swarm.io import atomic_write_text
+from swarm.world.tasks import TaskType
 from training.eval.config import CATEGORIES, EvalConfig, as_eval_config
 from training.eval.oracle import judge
 

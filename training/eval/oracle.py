@@ -28,10 +28,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from swarm.world.actions import DIRECTIONS, Action, ActionKind
 from swarm.interface.constitution import check
 from swarm.interface.observation import TAKE_KINDS, Observation, TaskView
 from swarm.policies.heuristic import take_value
+from swarm.world.actions import DIRECTIONS, Action, ActionKind
 
 TOLERANCE = 0.25
 OWN_SKILL = 0.5

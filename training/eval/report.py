@@ -25,9 +25,9 @@ from typing import Any
 import numpy as np
 
 from swarm.interface.constitution import complies
+from swarm.interface.text import render_action
 from swarm.io import atomic_write_text
 from swarm.policies import make_policy
-from swarm.interface.text import render_action
 from training.eval.config import CATEGORIES, EvalConfig, as_eval_config
 from training.eval.dataset import MANIFEST, Scenario, load_dataset
 from training.eval.episodes import ALL, ArmStats, Timed, run_episodes, total
@@ -171,7 +171,7 @@ def evaluate(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "report.json", json.dumps(report, indent=2, allow_nan=True))
-    atomic_write_text(out / "report.md", to_markdown(report))
+    atomic_write_text(out / "report.md", report_markdown(report))
     _plots(report, summed, out)
     return report
 
@@ -321,7 +321,7 @@ def _pct(p: dict[str, float]) -> str:
     return f"{p['value']:.1%} [{p['ci_low']:.1%}, {p['ci_high']:.1%}] (n={p['n']})"
 
 
-def to_markdown(report: dict[str, Any]) -> str:
+def report_markdown(report: dict[str, Any]) -> str:
     """The report's tables: accuracy and compliance per category, closed-loop metrics."""
     res = report["results"]
     acc, comp = res["scores"][0]["by_category"], res["scores"][1]["by_category"]

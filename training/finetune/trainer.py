@@ -272,7 +272,7 @@ def finetune(
     from accelerate import Accelerator
     from transformers import AutoTokenizer
 
-    from training.finetune.evaluate import evaluate
+    from training.finetune.validation import validate_model
     from training.runtime import (
         device_name,
         optimizer_and_schedule,
@@ -376,7 +376,7 @@ def finetune(
                 window = []
             if step % cfg.evaluation.eval_steps == 0 or step == plan.steps:
                 if evals and accelerator.is_main_process:
-                    final_eval = evaluate(
+                    final_eval = validate_model(
                         accelerator.unwrap_model(model),
                         evals,
                         tokenizer.pad_token_id,

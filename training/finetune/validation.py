@@ -18,7 +18,7 @@ from typing import Any
 from training.batching import IGNORE, Encoded, collate
 
 
-def evaluate(
+def validate_model(
     model, data: Sequence[Encoded], pad_id: int, batch_size: int = 8, device: str = "cpu"
 ) -> dict[str, Any]:
     import torch

@@ -1,0 +1,43 @@
+"""Atomic file writes, one implementation for the whole project.
+
+A file that holds results, a dataset, a soul or a checkpoint is written to a temporary file
+beside it, flushed to disk (``fsync``), and renamed over the target with one
+``os.replace``: a crash leaves either the old file or the new one, never half of one.
+It lives in the bottom layer so that :mod:`swarm` and :mod:`training` use it too
+(:mod:`swarm.io` re-exports it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+#: Temporary files start with this (readers of a directory skip them).
+TMP_PREFIX = ".tmp-"
+
+
+def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
+    """Call ``write(tmp)`` on a temporary path beside ``path``, fsync it, rename it over
+    ``path``; returns ``path``. On any error the temporary file is removed."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def atomic_write_text(path: str | Path, text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` atomically (see :func:`atomic_write`)."""
+    return atomic_write(path, lambda p: p.write_text(text, encoding="utf-8"))
