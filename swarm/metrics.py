@@ -129,15 +129,35 @@ class StepRecord:
 
 
 @dataclass
-class Counts:
-    """A run's counters: the step records added up (:meth:`add`)."""
+class TaskCounts:
+    """The counts behind the coordination metrics, and the metrics: tasks completed and
+    failed, takes and the conflicts among them, stages passed on and taken up. A run's
+    :class:`Counts` and the evaluation's per-arm statistics are both these."""
 
     completed: int = 0
     failed: int = 0
     takes: int = 0
     conflicts: int = 0
     handoffs: int = 0  # stages passed on
-    handoffs_taken: int = 0
+    handoffs_taken: int = 0  # ... and taken up by another agent
+
+    @property
+    def completion_rate(self) -> float:
+        return completion_rate(self.completed, self.failed)
+
+    @property
+    def conflict_rate(self) -> float:
+        return conflict_rate(self.conflicts, self.takes)
+
+    @property
+    def handoff_success_rate(self) -> float:
+        return handoff_success_rate(self.handoffs_taken, self.handoffs)
+
+
+@dataclass
+class Counts(TaskCounts):
+    """A run's counters: the step records added up (:meth:`add`)."""
+
     illegal_actions: int = 0
     quality_sum: float = 0.0
     decisions: int = 0  # synthesis votes
@@ -164,18 +184,6 @@ class Counts:
             self.decisions += 1
             self.novel_decisions += novel
             self.decision_quality_sum += quality
-
-    @property
-    def completion_rate(self) -> float:
-        return completion_rate(self.completed, self.failed)
-
-    @property
-    def conflict_rate(self) -> float:
-        return conflict_rate(self.conflicts, self.takes)
-
-    @property
-    def handoff_success_rate(self) -> float:
-        return handoff_success_rate(self.handoffs_taken, self.handoffs)
 
     @property
     def mean_quality(self) -> float:

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from swarm.io import atomic_write
+from swarm.world.tasks import TaskType
 
 
 def _plt():
@@ -133,7 +134,7 @@ def sweep_figure(results: pd.DataFrame, x: str, metric: str, y: str | None = Non
     return fig
 
 
-TASK_MARKERS = {"coordination": "s", "handoff": "D", "synthesis": "*"}
+TASK_MARKERS = {TaskType.COORDINATION: "s", TaskType.HANDOFF: "D", TaskType.SYNTHESIS: "*"}
 
 
 def grid_figure(model, channel: str = "claim", ax=None):

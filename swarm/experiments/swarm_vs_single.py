@@ -36,7 +36,7 @@ from swarm.config import ConfigError
 from swarm.experiments.sweep import Executor, RunSpec, execute
 from swarm.io import atomic_write_text, write_parquet
 from swarm.metrics import completion_rate
-from swarm.params import default_task_rate
+from swarm.params import TASK_RATE_PER_AGENT, default_task_rate
 
 CONDITIONS: tuple[str, ...] = (
     "alone",
@@ -86,7 +86,9 @@ class BenchConfig(BaseModel):
     steps: int = Field(300, ge=1)
     width: int = Field(30, ge=3)
     height: int = Field(30, ge=3)
-    task_rate: float | None = Field(None, ge=0, description="default 0.04 per agent")
+    task_rate: float | None = Field(
+        None, ge=0, description=f"default {TASK_RATE_PER_AGENT} per agent"
+    )
     voting: str = "weighted"
     model: dict[str, Any] = Field(default_factory=dict, description="other model kwargs")
 

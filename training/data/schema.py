@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-TaskType = Literal["coordination", "handoff", "synthesis"]
+TaskType = Literal["coordination", "handoff", "synthesis"]  # swarm.world.tasks.TaskType
 ROLES = ("system", "user", "assistant")
 
 

@@ -32,6 +32,7 @@ from swarm.interface.observation import TAKE_KINDS, Observation
 from swarm.interface.text import render_action, render_user
 from swarm.metrics import table_frame
 from swarm.world.actions import ActionKind
+from swarm.world.tasks import TaskType
 from training.data.config import Simulation
 from training.data.schema import TrainingExample, make_example
 
@@ -196,7 +197,7 @@ def reasoning(run: Run) -> list[TrainingExample]:
                 constitution_text(),
                 "\n".join(lines),
                 answer,
-                task_type="synthesis",
+                task_type=TaskType.SYNTHESIS.value,
                 success_score=float(d["quality"]),
                 source="reasoning",
                 source_file=f"simulation:seed={run.seed}",

@@ -22,10 +22,10 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
-from swarm import metrics, rollout
+from swarm import rollout
 from swarm.interface.constitution import complies
 from swarm.interface.observation import Decision, Observation
-from swarm.metrics import StepRecord
+from swarm.metrics import StepRecord, TaskCounts
 from swarm.policies import bind, make_policy
 
 ALL = "all"
@@ -52,22 +52,18 @@ class Timed:
 
 
 @dataclass
-class ArmStats:
-    """What one arm did (in one episode, or summed over several)."""
+class ArmStats(TaskCounts):
+    """What one arm did (in one episode, or summed over several): the model's task counts
+    (:class:`swarm.metrics.TaskCounts`, over the arm's agents and the tasks they held) and
+    the arm's decisions, compliance, errors, tokens and time."""
 
     agents: int = 0
     decisions: int = 0
     compliant: int = 0
     errors: int = 0
-    takes: int = 0
-    conflicts: int = 0
-    handoffs: int = 0  # stages passed on
-    handoffs_ok: int = 0  # ... and taken up by another agent
     tokens_in: int = 0
     tokens_out: int = 0
     seconds: float = 0.0
-    done: int = 0
-    failed: int = 0
     latencies: list[float] = field(default_factory=list)  # per decision
     step_latencies: list[float] = field(default_factory=list)  # per step: mean per decision
     step_seconds: list[float] = field(default_factory=list)  # per step: the arm's wall time
@@ -79,7 +75,12 @@ class ArmStats:
 
     @property
     def task_success(self) -> float:
-        return metrics.completion_rate(self.done, self.failed)
+        """The completion rate over the tasks the arm's agents held."""
+        return self.completion_rate
+
+    @property
+    def handoff_success(self) -> float:
+        return self.handoff_success_rate
 
     @property
     def compliance(self) -> float:
@@ -88,14 +89,6 @@ class ArmStats:
     @property
     def error_rate(self) -> float:
         return self.errors / self.decisions if self.decisions else float("nan")
-
-    @property
-    def conflict_rate(self) -> float:
-        return metrics.conflict_rate(self.conflicts, self.takes)
-
-    @property
-    def handoff_success(self) -> float:
-        return metrics.handoff_success_rate(self.handoffs_ok, self.handoffs)
 
     def cost(self, price) -> float:
         """Dollars: tokens at the price per million plus decision seconds at the device
@@ -107,7 +100,7 @@ class ArmStats:
         )
 
     def cost_per_task(self, price) -> float:
-        return self.cost(price) / self.done if self.done else float("nan")
+        return self.cost(price) / self.completed if self.completed else float("nan")
 
 
 class ArmMeter:
@@ -154,7 +147,7 @@ class ArmMeter:
         for i in record.passed_on:
             arm(i).handoffs += 1
         for i in record.taken_up:
-            arm(i).handoffs_ok += 1
+            arm(i).handoffs_taken += 1
         for i in np.flatnonzero(model.holding >= 0):
             self.touched[int(model.holding[i])].add(self.arm_of.get(int(i), ALL))
         for task_id, outcome in record.ended:
@@ -162,7 +155,10 @@ class ArmMeter:
             if len(self.arms) == 1 and ALL in self.arms:
                 arms = {ALL}  # one policy: every task that ended counts
             for name in arms:
-                setattr(self.arms[name], outcome, getattr(self.arms[name], outcome) + 1)
+                if outcome == "done":
+                    self.arms[name].completed += 1
+                else:
+                    self.arms[name].failed += 1
 
 
 def run_episode(policy, seed: int, *, n_agents: int, steps: int) -> dict[str, ArmStats]:

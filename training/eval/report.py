@@ -99,10 +99,10 @@ def _q(values: list[float], q: float) -> float:
 def closed_loop_metrics(t: ArmStats, price) -> dict[str, Any]:
     """Task success, compliance, coordination, latency and cost of one arm's tally."""
     return {
-        "task_success": proportion(t.done, t.done + t.failed, t.task_success),
+        "task_success": proportion(t.completed, t.completed + t.failed, t.task_success),
         "compliance": proportion(t.compliant, t.decisions),
         "conflict_rate": proportion(t.conflicts, t.takes, t.conflict_rate),
-        "handoff_success": proportion(t.handoffs_ok, t.handoffs, t.handoff_success),
+        "handoff_success": proportion(t.handoffs_taken, t.handoffs, t.handoff_success),
         "error_rate": proportion(t.errors, t.decisions),
         "latency_s": {
             "decision_p50": _q(t.latencies, 0.5),
@@ -119,7 +119,7 @@ def closed_loop_metrics(t: ArmStats, price) -> dict[str, Any]:
         },
         "agents": t.agents,
         "decisions": t.decisions,
-        "tasks_done": t.done,
+        "tasks_done": t.completed,
         "tasks_failed": t.failed,
     }
 

@@ -21,7 +21,7 @@ def test_the_evaluation_and_the_datacollector_report_the_same_figures(policy, se
     rollout(model, 150, [meter])
     t = meter.arms[ALL]
     last = model_frame(model).iloc[-1]
-    assert (t.done, t.failed) == (last["completed"], last["failed"])
+    assert (t.completed, t.failed) == (last["completed"], last["failed"])
     assert t.conflicts == last["conflicts"] and t.handoffs == last["handoffs"]
     loop = closed_loop_metrics(t, Price())
     for ours, theirs in (
