@@ -29,7 +29,7 @@ def main() -> None:
     p.add_argument("--workers", type=int, default=2)
     args = p.parse_args()
     if args.quick:
-        cfg = BenchConfig(seeds=3, n_agents=10, steps=150, first_seed=args.seed)
+        cfg = BenchConfig(seeds=3, steps=150, first_seed=args.seed, model={"n_agents": 10})
     else:
         cfg = BenchConfig(seeds=10, first_seed=args.seed)
     with tempfile.TemporaryDirectory() as out:
@@ -50,7 +50,7 @@ def main() -> None:
             "decision_quality_weighted_vs_plurality": round(q["swarm"] / q["unweighted"], 3),
             "swarm_completion_rate": round(table.loc["swarm", "completion_rate"], 3),
             "seeds": cfg.seeds,
-            "n_agents": cfg.n_agents,
+            "n_agents": cfg.model.n_agents,
             "wall_s": round(wall, 1),
             "quick": args.quick,
         },

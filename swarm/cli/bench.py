@@ -33,10 +33,10 @@ def swarm_vs_single(
         raise UserError(f"--executor must be 'local' or 'ray', got {executor!r}")
     cfg = load_config(config, BenchConfig) if config else BenchConfig()
     options = {"policy": policy, "seeds": seeds, "n_agents": agents, "steps": steps}
-    data = cfg.model_dump() | {k: v for k, v in options.items() if v is not None}
+    data = cfg.model_dump(exclude_unset=True) | {k: v for k, v in options.items() if v is not None}
     cfg = validate(BenchConfig, data, "options")
-    with user_errors(f"--policy {cfg.policy!r}: "):
-        check_policy(cfg.policy)
+    with user_errors(f"--policy {cfg.model.policy!r}: "):
+        check_policy(cfg.model.policy)
     run_bench(out, cfg, executor=executor, workers=workers, progress=True)
     console.print((out / "table.md").read_text(), markup=False)
     console.print(

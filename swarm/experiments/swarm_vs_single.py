@@ -29,14 +29,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from swarm.analysis.summary import summarise, summary_markdown
 from swarm.config import ConfigError
 from swarm.experiments.sweep import Executor, RunSpec, execute
 from swarm.io import atomic_write_text, write_parquet
 from swarm.metrics import completion_rate
-from swarm.params import TASK_RATE_PER_AGENT, default_task_rate
+from swarm.params import ModelParams
 
 CONDITIONS: tuple[str, ...] = (
     "alone",
@@ -75,36 +75,51 @@ _VARIANTS: dict[str, dict[str, Any]] = {
 
 
 class BenchConfig(BaseModel):
-    """Settings of the benchmark (``swarm bench swarm-vs-single --config FILE``)."""
+    """Settings of the benchmark (``swarm bench swarm-vs-single --config FILE``): seeds,
+    steps, and the swarm's parameters (:class:`swarm.params.ModelParams`, under ``model``;
+    its keys may also stand at the top level, as in ``n_agents: 20``)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    policy: str = "heuristic"
     seeds: int = Field(10, ge=1)
     first_seed: int = 0
-    n_agents: int = Field(20, ge=2)
     steps: int = Field(300, ge=1)
-    width: int = Field(30, ge=3)
-    height: int = Field(30, ge=3)
-    task_rate: float | None = Field(
-        None, ge=0, description=f"default {TASK_RATE_PER_AGENT} per agent"
-    )
-    voting: str = "weighted"
-    model: dict[str, Any] = Field(default_factory=dict, description="other model kwargs")
+    model: ModelParams = Field(default_factory=ModelParams)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _model_keys_at_top(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        top = {k: v for k, v in data.items() if k in ModelParams.model_fields}
+        if not top:
+            return data
+        rest = {k: v for k, v in data.items() if k not in top}
+        model = rest.get("model", {})
+        model = dict(model) if isinstance(model, ModelParams | dict) else model
+        if isinstance(model, dict):
+            model = {**model, **top}
+        return {**rest, "model": model}
+
+    @model_validator(mode="after")
+    def _a_swarm(self) -> BenchConfig:
+        if self.model.n_agents < 2:
+            raise ValueError("model.n_agents must be >= 2 (a swarm against its agents alone)")
+        return self
 
 
 def specs(cfg: BenchConfig) -> list[RunSpec]:
     """Every run of the benchmark, labelled by ``condition``."""
-    n = cfg.n_agents
-    rate = default_task_rate(n) if cfg.task_rate is None else cfg.task_rate
+    m = cfg.model
+    n, rate = m.n_agents, m.rate
     base = {
-        **cfg.model,
-        "policy": cfg.policy,
+        **m.model_dump(exclude_unset=True, exclude_none=True),
+        "policy": m.policy,
         "n_agents": n,
-        "width": cfg.width,
-        "height": cfg.height,
+        "width": m.width,
+        "height": m.height,
         "task_rate": rate,
-        "voting": cfg.voting,
+        "voting": m.voting,
         "agent_report_every": 0,
     }
     out: list[RunSpec] = []

@@ -10,7 +10,7 @@ from swarm.experiments.swarm_vs_single import (
     swarm_vs_single,
 )
 
-TINY = BenchConfig(seeds=2, n_agents=3, steps=40, width=10, height=10)
+TINY = BenchConfig(seeds=2, steps=40, model={"n_agents": 3, "width": 10, "height": 10})
 
 
 def test_the_benchmark_runs_every_condition_on_the_same_seeds():
