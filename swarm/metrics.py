@@ -1,7 +1,7 @@
 """What a run measures, defined once: the step's events, the counters, each metric, the
 DataCollector's reporters and tables, and the frames read back from them.
 
-A step's events are its :class:`StepRecord` (returned by ``SwarmModel.step()`` and handed
+A step's events are its :class:`StepRecord` (``model.last_record`` after ``model.step()``, handed
 to every :func:`swarm.rollout` recorder). The model's :class:`Counts` add them up, the
 DataCollector reports from the counts, and the evaluation's per-arm meter adds up the same
 events per arm, with the same metric functions, so the two cannot disagree.
