@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from soul.files import atomic_write, atomic_write_text
+from soul.files import atomic_write, atomic_write_dir, atomic_write_text
 
-__all__ = ["atomic_write", "atomic_write_text", "write_parquet"]
+__all__ = ["atomic_write", "atomic_write_dir", "atomic_write_text", "write_parquet"]
 
 
 def write_parquet(df: pd.DataFrame, path: str | Path) -> Path:

@@ -30,7 +30,7 @@ import numpy as np
 from pydantic import TypeAdapter, ValidationError
 
 from swarm.config import ConfigError, describe
-from swarm.io import atomic_write_text
+from swarm.io import atomic_write_dir, atomic_write_text
 from swarm.progress import Bars
 from training.base_model import read_jsonl
 from training.batching import (
@@ -54,6 +54,79 @@ def checkpoints(output_dir: str | Path) -> list[Path]:
     found = [p for p in out.glob("checkpoint-*") if _CKPT.search(p.name)]
     done = [p for p in found if (p / "state.json").exists()]
     return sorted(done, key=lambda p: int(_CKPT.search(p.name)[1]))
+
+
+#: Settings that do not change what a run computes (left out of its fingerprint).
+_NOT_FINGERPRINTED = {
+    "output_dir": True,
+    "resume": True,
+    "cost": True,
+    "evaluation": {"keep_checkpoints"},
+    "training": {"logging_steps"},
+}
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def run_fingerprint(cfg: FinetuneConfig, base: Path) -> dict[str, Any]:
+    """What makes a run this run: its settings (less where it writes and its logging),
+    the bytes of its data, and its base model (config and weight files' names and sizes).
+    Stored in every checkpoint and checked before a checkpoint is resumed or replaced."""
+    weights = sorted(base.glob("*.safetensors")) + sorted(base.glob("*.bin"))
+    return {
+        "config": cfg.model_dump(mode="json", exclude=_NOT_FINGERPRINTED),
+        "data": {
+            name: _sha256(Path(getattr(cfg.data, name)))
+            for name in ("train", "eval")
+            if Path(getattr(cfg.data, name)).is_file()
+        },
+        "base": {
+            "config": _sha256(base / "config.json") if (base / "config.json").is_file() else None,
+            "weights": {f.name: f.stat().st_size for f in weights},
+        },
+    }
+
+
+def _differences(ours: Any, theirs: Any, where: str = "") -> list[str]:
+    if isinstance(ours, dict) and isinstance(theirs, dict):
+        out = []
+        for k in sorted(set(ours) | set(theirs)):
+            out += _differences(ours.get(k), theirs.get(k), f"{where}.{k}" if where else k)
+        return out
+    return [] if ours == theirs else [f"{where or 'fingerprint'} {theirs!r} there, {ours!r} here"]
+
+
+def check_output_dir(out: Path, fingerprint: dict[str, Any], resume: bool) -> list[Path]:
+    """The checkpoints in ``out`` that this run may use. Checkpoints of another run (other
+    settings, data or base model) are an error naming what differs, whether resuming or
+    not; this run's own are returned to resume from, or removed for a fresh start."""
+    found = checkpoints(out)
+    if not found:
+        return []
+    theirs = _read_json(found[-1] / "state.json").get("fingerprint")
+    if theirs is None:
+        diff = ["written by an older version, without a run fingerprint"]
+    else:
+        diff = _differences(fingerprint, theirs)
+    if diff:
+        more = f" (and {len(diff) - 1} more)" if len(diff) > 1 else ""
+        raise ConfigError(
+            f"output_dir {out} holds checkpoints of another run: {diff[0]}{more}; "
+            "choose another output_dir, or delete them"
+        )
+    if resume:
+        return found
+    for ckpt in found:  # a fresh run of the same settings replaces them
+        shutil.rmtree(ckpt, ignore_errors=True)
+    return []
 
 
 class Plan:
@@ -215,9 +288,9 @@ def _save_checkpoint(model, opt, sched, state: dict, cfg: FinetuneConfig) -> Pat
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     _save_weights(model, tmp, cfg.lora.enabled)
-    torch.save(opt.state_dict(), tmp / "optimizer.pt")
+    torch.save(opt.state_dict(), tmp / "optimizer.pt")  # tensors and plain values only
     torch.save(sched.state_dict(), tmp / "scheduler.pt")
-    torch.save(rng_state(), tmp / "rng.pt")
+    (tmp / "rng.json").write_text(json.dumps(rng_state()))
     (tmp / "state.json").write_text(json.dumps(state, indent=2))
     shutil.rmtree(final, ignore_errors=True)
     tmp.rename(final)
@@ -227,15 +300,44 @@ def _save_checkpoint(model, opt, sched, state: dict, cfg: FinetuneConfig) -> Pat
 
 
 def _resume(model, opt, sched, ckpt: Path, cfg: FinetuneConfig) -> dict:
-    import torch
 
     from training.runtime import set_rng_state
 
+    state = _read_json(ckpt / "state.json")
+    rng = _read_json(ckpt / "rng.json")
     _load_weights(model, ckpt, cfg.lora.enabled)
-    opt.load_state_dict(torch.load(ckpt / "optimizer.pt", weights_only=False))
-    sched.load_state_dict(torch.load(ckpt / "scheduler.pt", weights_only=False))
-    set_rng_state(torch.load(ckpt / "rng.pt", weights_only=False))
-    return json.loads((ckpt / "state.json").read_text())
+    try:
+        opt.load_state_dict(_load_tensors(ckpt / "optimizer.pt"))
+        sched.load_state_dict(_load_tensors(ckpt / "scheduler.pt"))
+        set_rng_state(rng)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(f"{ckpt}: the checkpoint does not fit this run ({exc})") from None
+    return state
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: missing (an incomplete or older checkpoint)") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise ConfigError(f"{path}: not valid JSON ({type(exc).__name__})") from None
+
+
+def _load_tensors(path: Path) -> Any:
+    """A ``torch.save``d state dict, loaded with ``weights_only=True``: tensors and plain
+    values only, so a crafted file cannot run code; anything else is refused."""
+    import pickle
+
+    import torch
+
+    try:
+        return torch.load(path, weights_only=True, map_location="cpu")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: missing (an incomplete checkpoint)") from None
+    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError) as exc:
+        reason = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else type(exc).__name__
+        raise ConfigError(f"{path}: refused: not a plain tensor file ({reason})") from None
 
 
 class MetricsLog:
@@ -286,6 +388,10 @@ def finetune(
     resume = cfg.resume if resume is None else resume
     base = cfg.base_dir()
     out = Path(cfg.output_dir)
+    fingerprint = run_fingerprint(cfg, base)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"output_dir {out}: exists and is not a directory")
+    check_output_dir(out, fingerprint, resume=True)  # refuse another run's dir up front
     out.mkdir(parents=True, exist_ok=True)
     tokenizer = AutoTokenizer.from_pretrained(str(base))
     if not tokenizer.chat_template:
@@ -311,10 +417,11 @@ def finetune(
     prefix_loss = shared_prefix_loss(model, prefix, device, precision) if prefix else None
 
     state = {"step": 0, "tokens": 0, "examples": 0, "elapsed_s": 0.0}
-    found = checkpoints(out) if resume else []
+    found = check_output_dir(out, fingerprint, resume)
     last = found[-1] if found else None
     if last is not None:
         state = _resume(accelerator.unwrap_model(model), opt, sched, last, cfg)
+    state["fingerprint"] = fingerprint
     log = MetricsLog(
         out / "metrics.jsonl",
         state["step"] if last is not None else None,
@@ -416,8 +523,12 @@ def finetune(
     if accelerator.is_main_process:
         where = out / ("adapter" if cfg.lora.enabled else "model")
         unwrapped = accelerator.unwrap_model(model)
-        unwrapped.save_pretrained(str(where))
-        tokenizer.save_pretrained(str(where))
+
+        def save(tmp: Path) -> None:
+            unwrapped.save_pretrained(str(tmp))
+            tokenizer.save_pretrained(str(tmp))
+
+        atomic_write_dir(where, save)  # never old and new files side by side
         report["output"] = str(where)
         atomic_write_text(out / "training_report.json", json.dumps(report, indent=2))
     return report

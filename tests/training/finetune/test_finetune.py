@@ -132,3 +132,54 @@ def test_a_run_killed_and_resumed_ends_where_an_uninterrupted_run_ends(
     drop = ("elapsed_s", "tokens_per_s", "cost_usd")
     strip = lambda rs: [{k: v for k, v in r.items() if k not in drop} for r in rs]  # noqa: E731
     assert strip(log(run)) == strip(log(tmp_path / "whole"))
+
+
+class _Payload:
+    """Pickles to a call that writes a marker file: what a planted checkpoint would do."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_a_planted_checkpoint_runs_no_code_and_is_refused(cli, tmp_path, tiny_base, curated):
+    import pickle
+
+    base, _ = tiny_base
+    path = _config(tmp_path, base, curated, "planted", training={"max_steps": 4})
+    code, _, err = cli("train", "finetune", str(path))
+    assert code in (0, None), err
+    ckpt = tmp_path / "planted" / "checkpoint-4"
+    assert (ckpt / "rng.json").exists() and not (ckpt / "rng.pt").exists()
+    marker = tmp_path / "code-ran"
+    (ckpt / "optimizer.pt").write_bytes(pickle.dumps({"state": _Payload(marker)}))
+    code, _, err = cli("train", "finetune", str(path), "--resume")
+    assert code == 2
+    assert "optimizer.pt: refused" in err and "Traceback" not in err
+    assert not marker.exists()
+
+
+def test_checkpoints_of_another_run_are_neither_resumed_nor_replaced(
+    cli, tmp_path, tiny_base, curated
+):
+    base, _ = tiny_base
+    first = _config(tmp_path, base, curated, "shared", training={"max_steps": 4})
+    code, _, err = cli("train", "finetune", str(first))
+    assert code in (0, None), err
+    run = tmp_path / "shared"
+    before = (run / "checkpoint-4" / "state.json").read_text()
+    other = _config(
+        tmp_path, base, curated, "other", training={"max_steps": 4}, seed=3, output_dir=str(run)
+    )
+    for extra in (["--resume"], []):
+        code, _, err = cli("train", "finetune", str(other), *extra)
+        assert code == 2, err
+        assert "holds checkpoints of another run: config.seed 2 there, 3 here" in err
+    assert (run / "checkpoint-4" / "state.json").read_text() == before
+    # the same settings again, fresh: its own old checkpoints make way for the new ones
+    code, _, err = cli("train", "finetune", str(first))
+    assert code in (0, None), err
+    assert sorted(p.name for p in run.glob("checkpoint-*")) == ["checkpoint-4"]
+    assert not list(run.glob(".tmp-*"))  # the adapter went in whole
