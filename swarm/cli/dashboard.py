@@ -29,13 +29,27 @@ def dashboard(
         raise UserError(
             f"the dashboard needs the 'dashboard' extra (pip install -e '.[dashboard]'): {exc}"
         ) from None
-    env = dict(os.environ)
     if config is not None:
         cfg = load_config(config)  # a bad file or key is one line, before the server starts
         with user_errors(f"{config}: model.policy: "):
             check_policy(cfg.model.policy)
-        env["SWARM_DASHBOARD_CONFIG"] = str(config.resolve())
-    env.setdefault("HF_HUB_OFFLINE", "1")
+    cmd, env = server_command(host, port, config.resolve() if config is not None else None)
+    console.print(f"dashboard on http://{host}:{port} (Ctrl-C stops it)")
+    sys.stdout.flush()
+    # Become the server (no child left behind when this process is stopped).
+    os.execve(sys.executable, cmd, env)
+
+
+#: Solara settings that keep the server off the network: no telemetry (on by default) and
+#: no version check against the package index at start.
+OFFLINE_ENV = {"SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False", "HF_HUB_OFFLINE": "1"}
+
+
+def server_command(host: str, port: int, config: Path | None) -> tuple[list[str], dict[str, str]]:
+    """The ``solara run`` command line and environment that serve the dashboard."""
+    env = dict(os.environ) | OFFLINE_ENV
+    if config is not None:
+        env["SWARM_DASHBOARD_CONFIG"] = str(config)
     env.setdefault("MPLBACKEND", "Agg")
     cmd = [
         sys.executable,
@@ -49,8 +63,6 @@ def dashboard(
         str(port),
         "--no-open",
         "--production",
+        "--no-check-version",
     ]
-    console.print(f"dashboard on http://{host}:{port} (Ctrl-C stops it)")
-    sys.stdout.flush()
-    # Become the server (no child left behind when this process is stopped).
-    os.execve(sys.executable, cmd, env)
+    return cmd, env

@@ -107,3 +107,15 @@ def test_dashboard_refuses_a_bad_config(cli, tmp_path):
     bad.write_text("model: {agents: 3}\n")
     code, _, err = cli("dashboard", "--config", str(bad))
     assert code == 2 and "unknown key 'model.agents'" in err
+
+
+def test_the_server_is_started_without_telemetry_or_a_version_check(tmp_path):
+    from swarm.cli.dashboard import server_command
+
+    cmd, env = server_command("127.0.0.1", 8765, None)
+    assert "--no-check-version" in cmd and cmd[cmd.index("--host") + 1] == "127.0.0.1"
+    code = "from solara.server import settings; print(settings.telemetry.mixpanel_enable)"
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=tmp_path
+    )
+    assert out.stdout.strip() == "False", out.stderr
