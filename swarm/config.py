@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from swarm.params import ModelParams
 
@@ -42,6 +42,11 @@ class RunConfig(BaseModel):
     seed: int = 0
     steps: int = Field(200, ge=1)
     model: ModelParams = Field(default_factory=ModelParams)
+
+    @field_validator("model")
+    @classmethod
+    def _named(cls, v: ModelParams) -> ModelParams:
+        return v.named_policy()
 
 
 def describe(exc: ValidationError, source: str, prefix: str = "") -> str:

@@ -112,7 +112,8 @@ class StepRecord:
     takes: list[int] = field(default_factory=list)  # claims, joins, handoffs processed
     conflicts: list[int] = field(default_factory=list)  # takes that conflicted
     passed_on: list[int] = field(default_factory=list)  # givers of stages passed on
-    taken_up: list[int] = field(default_factory=list)  # givers whose stage was taken up
+    taken_up: list[int] = field(default_factory=list)  # givers whose stage was taken up (a
+    # giver may appear twice: a stage handed on directly and one claimed from the pool)
     completed: list[tuple[int, str, float]] = field(default_factory=list)  # id, type, quality
     failed: list[tuple[int, str]] = field(default_factory=list)  # task id, type
     votes: list[tuple[float, bool]] = field(default_factory=list)  # quality, novel

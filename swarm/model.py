@@ -56,8 +56,11 @@ class SwarmModel(mesa.Model):
     ) -> None:
         if params is None:
             params = ModelParams.model_validate(kwargs)
-        elif kwargs:
-            params = ModelParams.model_validate(dict(params) | kwargs)
+        else:
+            if not isinstance(params, ModelParams):  # a mapping of parameters
+                params = ModelParams.model_validate(params)
+            if kwargs:
+                params = ModelParams.model_validate(params.model_dump(exclude_unset=True) | kwargs)
         super().__init__(seed=seed, rng=rng)
         self.params = p = params
         self.width, self.height, self.torus = p.width, p.height, p.torus

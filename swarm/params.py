@@ -40,8 +40,8 @@ class ModelParams(BaseModel):
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
 
     n_agents: int = Field(20, ge=1, description="number of agents")
-    width: int = Field(30, ge=3, description="grid width")
-    height: int = Field(30, ge=3, description="grid height")
+    width: int = Field(30, ge=1, description="grid width")
+    height: int = Field(30, ge=1, description="grid height")
     torus: bool = Field(True, description="the grid wraps round")
     policy: Any = Field(
         "heuristic",
@@ -82,6 +82,11 @@ class ModelParams(BaseModel):
             raise ValueError(f"{v!r} is neither a policy name nor has decide(observations)")
         return v
 
+    @field_validator("domains", mode="before")
+    @classmethod
+    def _default_domains(cls, v: Any) -> Any:
+        return DEFAULT_DOMAINS if v is None else v  # configs written before 0.2 say null
+
     @field_validator("domains")
     @classmethod
     def _domains(cls, v: tuple[str, ...]) -> tuple[str, ...]:
@@ -101,6 +106,12 @@ class ModelParams(BaseModel):
     def _alone(self) -> ModelParams:
         if self.alone is not None and self.alone >= self.n_agents:
             raise ValueError(f"alone must be in [0, n_agents), got {self.alone}")
+        return self
+
+    def named_policy(self) -> ModelParams:
+        """Self, if ``policy`` is a name (what a config file can hold); else ValueError."""
+        if not isinstance(self.policy, str):
+            raise ValueError(f"policy must be a name in a config, got {self.policy!r}")
         return self
 
     @property

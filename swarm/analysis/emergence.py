@@ -23,8 +23,11 @@ Model-level metrics:
 * Synergy of decisions (group accuracy − best member's, − mean member's) and the
   novel-solution rate, from the model's ``decisions`` table.
 
-:func:`emergence_report` puts them over time in one tidy frame (``step``, ``metric``,
-``value``); :func:`swarm.analysis.plots.emergence_figure` draws it.
+Estimators take arrays (or a decisions table) and know nothing of the model;
+:func:`swarm.analysis.emergence_report.emergence_report` puts them over a run's frames in
+one tidy frame (``step``, ``metric``, ``value``), and
+:func:`swarm.analysis.plots.emergence_figure` draws it. Spatial and field entropy are the
+model's own reporters, defined in :mod:`swarm.metrics`.
 """
 
 from __future__ import annotations
@@ -190,6 +193,7 @@ def novel_solution_rate(decisions: pd.DataFrame) -> float:
 
 
 __all__ = [
+    "Method",
     "collective_intelligence_ratio",
     "decision_synergy",
     "delta",

@@ -18,7 +18,7 @@ from swarm.analysis.emergence import (
     novel_solution_rate,
     psi,
 )
-from swarm.metrics import agents_frame, model_frame, table_frame
+from swarm.metrics import agents_frame, decision_quality, model_frame, table_frame
 
 
 def run_frames(run: Any) -> dict[str, pd.DataFrame]:
@@ -89,7 +89,7 @@ def emergence_report(
             d = decisions[(decisions["step"] > start) & (decisions["step"] <= end)]
             rows.append((end, "novel_solution_rate", novel_solution_rate(d)))
             rows.append(
-                (end, "decision_quality", float(d["quality"].mean()) if len(d) else float("nan"))
+                (end, "decision_quality", decision_quality(float(d["quality"].sum()), len(d)))
             )
             rows.extend((end, k, v) for k, v in decision_synergy(d).items())
 

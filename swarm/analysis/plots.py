@@ -29,7 +29,7 @@ def summary_figure(model_df: pd.DataFrame, title: str = ""):
     axes[0].plot(step, model_df["throughput"].rolling(window, min_periods=1).mean())
     axes[0].set(title=f"throughput (rolling {window})", xlabel="step", ylabel="tasks / step")
     axes[1].plot(step, model_df["conflict_rate"], label="conflict rate")
-    axes[1].set(title="conflicts", xlabel="step", ylabel="conflicts / claim")
+    axes[1].set(title="conflicts", xlabel="step", ylabel="conflicts / take")
     ax2 = axes[1].twinx()
     ax2.plot(step, model_df["conflicts"], color="tab:red", alpha=0.5, label="conflicts")
     ax2.set_ylabel("cumulative conflicts")

@@ -2,7 +2,8 @@
 output of ``swarm run`` or ``swarm sweep``.
 
 For a run: the summary table, emergence metrics over time
-(:func:`swarm.analysis.emergence.emergence_report`), the run's summary plots, the soul-level
+(:func:`swarm.analysis.emergence_report.emergence_report`), the run's summary plots, the
+soul-level
 distribution at the last step, and trace heat-map snapshots. Trace fields are not stored
 with a run; the snapshots come from re-running its config (same seed, so the same world)
 and the page says whether the re-run matched the recorded run. For a sweep: the table of

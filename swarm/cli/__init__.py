@@ -51,7 +51,16 @@ def add_contributed_commands(target: typer.Typer) -> list[str]:
     """Add every command of the :data:`COMMANDS_GROUP` entry points; return their names."""
     names = []
     for ep in sorted(entry_points(group=COMMANDS_GROUP), key=lambda e: e.name):
-        command = ep.load()
+        try:
+            command = ep.load()
+        except Exception as exc:  # a stale install must not take the other commands down
+            console_err.print(
+                f"[yellow]warning:[/] command {ep.name!r} ({ep.value}) is unavailable: "
+                f"{type(exc).__name__}: {exc}",
+                highlight=False,
+                soft_wrap=True,
+            )
+            continue
         if isinstance(command, typer.Typer):
             target.add_typer(command, name=ep.name)
         else:

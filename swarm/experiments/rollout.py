@@ -30,7 +30,9 @@ from swarm.metrics import StepRecord
 
 
 class Recorder(Protocol):
-    """See the module docstring: ``decided`` and/or ``stepped``, both optional."""
+    """See the module docstring: ``decided`` and/or ``stepped`` (either may be left out)."""
+
+    def decided(self, model: Any, observations: Any, decisions: Any) -> None: ...
 
     def stepped(self, model: Any, record: StepRecord) -> None: ...
 
@@ -55,6 +57,8 @@ def rollout(
         if hasattr(r, "stepped"):
             stepped.append(r.stepped)
         elif not hasattr(r, "decided"):
+            if not callable(r):
+                raise TypeError(f"recorder {r!r} has neither decided() nor stepped()")
             stepped.append(r)  # a plain callable
     model.on_decisions.extend(decided)
     try:

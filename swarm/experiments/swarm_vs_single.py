@@ -96,13 +96,15 @@ class BenchConfig(BaseModel):
             return data
         rest = {k: v for k, v in data.items() if k not in top}
         model = rest.get("model", {})
-        model = dict(model) if isinstance(model, ModelParams | dict) else model
+        if isinstance(model, ModelParams):
+            model = model.model_dump(exclude_unset=True)
         if isinstance(model, dict):
             model = {**model, **top}
         return {**rest, "model": model}
 
     @model_validator(mode="after")
     def _a_swarm(self) -> BenchConfig:
+        self.model.named_policy()
         if self.model.n_agents < 2:
             raise ValueError("model.n_agents must be >= 2 (a swarm against its agents alone)")
         return self

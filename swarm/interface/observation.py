@@ -41,6 +41,10 @@ class TaskView:
     members: int
     awaiting: bool = False  # a handoff stage is finished and not yet taken up
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.task_type, TaskType):  # e.g. read back from JSON
+            object.__setattr__(self, "task_type", TaskType(self.task_type))
+
     @property
     def distance(self) -> int:
         return max(abs(self.dx), abs(self.dy))

@@ -24,7 +24,7 @@ import numpy as np
 
 from swarm import rollout
 from swarm.interface.constitution import complies
-from swarm.interface.observation import Decision, Observation
+from swarm.interface.observation import TAKE_KINDS, Decision, Observation
 from swarm.metrics import StepRecord, TaskCounts
 from swarm.policies import bind, make_policy
 
@@ -140,8 +140,12 @@ class ArmMeter:
         def arm(i: int) -> ArmStats:
             return self.arms[self.arm_of.get(i, ALL)]
 
+        conflicted = record.conflicted
         for i in record.takes:
             arm(i).takes += 1
+            action = record.decisions[i].action
+            if i not in conflicted and action.kind in TAKE_KINDS:  # held, even if it ended
+                self.touched[action.task].add(self.arm_of.get(i, ALL))  # in this very step
         for i in record.conflicts:
             arm(i).conflicts += 1
         for i in record.passed_on:
