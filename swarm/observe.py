@@ -126,7 +126,7 @@ def build_observations(model: SwarmModel) -> Observations:
     obs = Observations(traces=traces, agent_ids=model.agent_ids, step=now, simple=simple)
     level = model.level_names
     ids = model.agent_ids
-    skills = model.skills
+    skills = model.skills.copy()  # observations keep the skills of this step
     chans = model.channel_names
     domains = model.domains
     append = obs.append
@@ -190,7 +190,7 @@ def _full_observation(
         y,
         model.level_names[i],
         model.domains,
-        model.skills[i],
+        model.skills[i].copy(),
         model.channel_names,
         traces,
         cands,

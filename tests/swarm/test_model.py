@@ -213,3 +213,19 @@ def test_approach_steps_one_cell_towards_its_task(torus):
                 )
             assert moved == step
     assert seen >= 5
+
+
+def test_observations_keep_the_skills_of_their_step():
+    # They used to share the model's skill rows, so a stored observation (curation
+    # trajectories, rendered after the run) showed the skills of the run's end.
+    from swarm import rollout
+
+    kept = []
+
+    def keep(model, record):
+        kept.extend((o, o.skills.copy()) for o in record.observations)
+
+    rollout(SwarmModel(n_agents=20, rng=0), 200, [keep])
+    assert all(np.array_equal(o.skills, s) for o, s in kept)
+    first = [s for o, s in kept if o.agent_id == kept[0][0].agent_id]
+    assert not np.array_equal(first[0], first[-1])  # skills did change over the run
