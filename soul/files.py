@@ -67,3 +67,30 @@ def atomic_write_dir(path: str | Path, build: Callable[[Path], None]) -> Path:
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
     return path
+
+
+class Busy(RuntimeError):
+    """A directory another process holds (its lock file is taken)."""
+
+
+@contextlib.contextmanager
+def exclusive(directory: str | Path, what: str, *, wait: bool = False):
+    """Hold ``directory``'s advisory lock (``.lock`` inside it, via ``filelock``) while
+    the block runs. ``wait=False``: a :class:`Busy` error naming ``what`` at once if
+    another process holds it; ``wait=True``: wait for it."""
+    from filelock import FileLock, Timeout
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(directory / ".lock")
+    try:
+        lock.acquire(timeout=-1 if wait else 0)
+    except Timeout:
+        raise Busy(
+            f"{directory}: {what} is in use by another process (lock {directory / '.lock'}); "
+            "wait for it to finish or use another directory"
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()

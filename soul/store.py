@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from soul.files import TMP_PREFIX, atomic_write_text
+from soul.files import TMP_PREFIX, atomic_write_text, exclusive
 from soul.schema import Soul, validate_soul_id
 
 _SUFFIX = ".json"
@@ -37,6 +37,12 @@ class SoulStore:
     def __init__(self, directory: str | os.PathLike[str]) -> None:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
+
+    def lock(self, *, wait: bool = False):
+        """Hold the store for one run: from loading its souls to saving them. Two runs on
+        one store would each save their own copies and one run's progress would be lost;
+        with ``wait=False`` the second gets a :class:`soul.files.Busy` error at once."""
+        return exclusive(self.directory, "the soul store", wait=wait)
 
     def path_for(self, soul_id: str) -> Path:
         """The file of ``soul_id`` (raises ``ValueError`` naming a bad id)."""

@@ -18,6 +18,7 @@ from importlib.metadata import entry_points
 
 import typer
 
+from soul.files import Busy
 from swarm.cli.bench import bench_app
 from swarm.cli.common import UserError, console_err
 from swarm.cli.dashboard import dashboard
@@ -76,7 +77,7 @@ def main(argv: list[str] | None = None) -> None:
     """Run the CLI; user errors become one line and exit code 2."""
     try:
         app(args=argv, prog_name="swarm", standalone_mode=True)
-    except (UserError, ConfigError) as exc:  # a ConfigError names the file, key or record
+    except (UserError, ConfigError, Busy) as exc:  # each names the file, key or record
         console_err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)
 

@@ -7,7 +7,8 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from swarm.cli.common import console, user_errors
+from soul.files import exclusive
+from swarm.cli.common import UserError, console, user_errors
 from swarm.config import RunConfig, load_config, validate
 
 
@@ -37,9 +38,12 @@ def run(
     cfg = validate(RunConfig, data, "options")
     with user_errors(f"--policy {cfg.model.policy!r}: "):
         check_policy(cfg.model.policy)
-    with user_errors("bad model parameters: "):  # e.g. channels missing
-        result = run_config(cfg, progress=True)
-    paths = write_run(result, cfg, out)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out}: exists and is not a directory")
+    with exclusive(out, "the run directory"):  # two runs into one --out would mix files
+        with user_errors("bad model parameters: "):
+            result = run_config(cfg, progress=True)
+        paths = write_run(result, cfg, out)
     last = result.model_df.iloc[-1]
     table = Table("metric", "value", title=f"swarm run ({cfg.steps} steps, seed {cfg.seed})")
     for key in SUMMARY_METRICS:

@@ -27,3 +27,6 @@ def sweep(
     console.print(f"{len(results)} runs, {len(failed)} failed: {out / 'results.parquet'}")
     for _, row in failed.iterrows():
         console.print(f"  run {row['run_id']} (seed {row['seed']}): {row['error']}")
+    if len(failed):  # a script must not take a sweep with failed runs for a finished one
+        console.print("rerun the same command to retry the failed runs")
+        raise typer.Exit(1)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
+from soul import SoulStore
 from swarm.analysis.plots import save_figure, summary_figure
 from swarm.config import RunConfig, dump_yaml
 from swarm.experiments.rollout import rollout
@@ -23,18 +25,30 @@ class RunResult:
     agents_df: pd.DataFrame
 
 
-def run_config(config: RunConfig, *, progress: bool = False, **overrides) -> RunResult:
+def run_config(
+    config: RunConfig, *, progress: bool = False, wait_for_souls: bool = False, **overrides
+) -> RunResult:
     """Build the model from ``config`` (plus keyword ``overrides``), run it, return frames.
 
     ``model_df`` has one row per step (``step`` 0 is the initial state); ``agents_df``
-    one row per agent per step (``step``, ``agent_id``, reporters).
+    one row per agent per step (``step``, ``agent_id``, reporters). A soul store is held
+    from loading to saving (:meth:`soul.SoulStore.lock`): another run on it is refused
+    (:class:`soul.files.Busy`), or waited for with ``wait_for_souls``.
     """
     kwargs = config.model.kwargs() | overrides
-    model = SwarmModel(**kwargs, rng=config.seed)
-    with Bars(progress) as bars:
-        rollout(model, config.steps, progress=bars.add("steps", config.steps))
-    model.save_souls()
+    with souls_held(kwargs.get("souls"), wait=wait_for_souls):
+        model = SwarmModel(**kwargs, rng=config.seed)
+        with Bars(progress) as bars:
+            rollout(model, config.steps, progress=bars.add("steps", config.steps))
+        model.save_souls()
     return RunResult(model, model_frame(model), agents_frame(model))
+
+
+def souls_held(souls, *, wait: bool = False):
+    """The soul store's lock for one run (nothing to hold without a store)."""
+    if souls is None:
+        return contextlib.nullcontext()
+    return SoulStore(souls).lock(wait=wait)
 
 
 def write_run(result: RunResult, config: RunConfig, out: Path) -> dict[str, Path]:

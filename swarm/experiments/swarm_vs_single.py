@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from soul.files import exclusive
 from swarm.analysis.summary import summarise, summary_markdown
 from swarm.config import ConfigError
 from swarm.experiments.sweep import Executor, RunSpec, execute
@@ -191,11 +192,16 @@ def swarm_vs_single(
     """Run (or resume) the benchmark into ``out``: ``runs/``, ``results.parquet``,
     ``per_seed.csv``, ``table.csv``, ``table.md`` and ``bench_*.png``. Returns the table
     (one row per condition: each metric's mean, ``_lo`` and ``_hi``, and ``n`` seeds)."""
-    from swarm.analysis.plots import bars_figure, save_figure
 
     cfg = cfg or BenchConfig()
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    with exclusive(out, "the benchmark directory"):
+        return _run(out, cfg, executor, workers, progress)
+
+
+def _run(out: Path, cfg: BenchConfig, executor: Executor, workers, progress: bool):
+    from swarm.analysis.plots import bars_figure, save_figure
+
     atomic_write_text(out / "bench.json", cfg.model_dump_json(indent=2))
     runs = execute(specs(cfg), out, executor=executor, workers=workers, progress=progress)
     failed = runs[runs["status"] != "ok"]

@@ -39,8 +39,10 @@ from typing import Any, Literal
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from soul.files import exclusive
 from swarm.config import ConfigError, load_yaml, validate
 from swarm.experiments.rollout import rollout
+from swarm.experiments.runs import souls_held
 from swarm.io import atomic_write_text, write_parquet
 from swarm.metrics import MODEL_REPORTERS, final_metrics, is_metric, model_frame
 from swarm.model import SwarmModel
@@ -157,7 +159,9 @@ def run_one(spec: RunSpec) -> tuple[dict[str, Any], pd.DataFrame | None]:
     start = time.perf_counter()
     try:
         params = ModelParams.model_validate(spec.params)
-        model = rollout(SwarmModel(params, rng=spec.seed), spec.steps)
+        with souls_held(params.souls, wait=True):  # runs sharing a store take turns
+            model = rollout(SwarmModel(params, rng=spec.seed), spec.steps)
+            model.save_souls()
         frame = model_frame(model)
         row |= final_metrics(frame, spec.metrics)
         row["status"], row["error"] = "ok", None
@@ -194,9 +198,22 @@ class RunStore:
     def frame_path(self, run_id: str) -> Path:
         return self.dir / f"{run_id}.parquet"
 
-    def finished(self, run_id: str) -> bool:
-        row = self.read(run_id)
-        return row is not None and row.get("status") == "ok"
+    def finished(self, spec: RunSpec) -> bool:
+        """The run is done and its row has every metric ``spec`` asks for; a row written
+        for other metrics gets them from the run's saved frame (no rerun needed)."""
+        row = self.read(spec.run_id)
+        if row is None or row.get("status") != "ok":
+            return False
+        missing = [m for m in spec.metrics if m not in row]
+        if not missing:
+            return True
+        frame = self.frame_path(spec.run_id)
+        try:
+            values = final_metrics(pd.read_parquet(frame), missing)
+        except (OSError, KeyError, ValueError):
+            return False  # no usable frame: run it again
+        atomic_write_text(self.row_path(spec.run_id), json.dumps(row | values))
+        return True
 
     def read(self, run_id: str) -> dict[str, Any] | None:
         path = self.row_path(run_id)
@@ -275,7 +292,7 @@ def execute(
     ids = [s.run_id for s in specs]
     if len(set(ids)) != len(ids):
         raise ConfigError("the sweep has duplicate runs (same parameters and seed)")
-    todo = [s for s in specs if not store.finished(s.run_id)]
+    todo = [s for s in specs if not store.finished(s)]
     workers = workers or 1
     if executor == "local":
         stream: Iterable = _local(todo, workers)
@@ -311,15 +328,15 @@ def run_sweep(
     source = str(config) if isinstance(config, str | Path) else "sweep config"
     specs = expand(cfg, source)
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / "sweep.json", cfg.model_dump_json(indent=2))
-    results = execute(
-        specs,
-        out,
-        executor=executor,
-        workers=workers,
-        progress=progress,
-        ray_address=cfg.ray.address,
-    )
-    write_parquet(results, out / "results.parquet")
+    with exclusive(out, "the sweep directory"):  # two sweeps into one --out would mix rows
+        atomic_write_text(out / "sweep.json", cfg.model_dump_json(indent=2))
+        results = execute(
+            specs,
+            out,
+            executor=executor,
+            workers=workers,
+            progress=progress,
+            ray_address=cfg.ray.address,
+        )
+        write_parquet(results, out / "results.parquet")
     return results

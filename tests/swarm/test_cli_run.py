@@ -49,3 +49,37 @@ def test_bad_config_is_one_line_exit_2(tmp_path, cli, content, message):
 def test_missing_config_file(tmp_path, cli):
     code, _, err = cli("run", "--config", str(tmp_path / "x.yaml"), "--out", "o")
     assert code == 2 and "no such file" in err
+
+
+def test_two_runs_on_one_soul_store_or_one_out_are_refused(tmp_path):
+    import subprocess
+    import sys
+
+    from filelock import FileLock
+
+    code = "import sys; from swarm.cli import main; main(sys.argv[1:])"
+
+    def run(*argv):
+        res = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True)
+        return res.returncode, res.stderr
+
+    souls = tmp_path / "souls"
+    souls.mkdir()
+    config = tmp_path / "c.yaml"
+    config.write_text(f"steps: 5\nmodel: {{n_agents: 3, souls: {souls}}}\n")
+    with FileLock(souls / ".lock"):
+        rc, err = run("run", "--config", str(config), "--out", str(tmp_path / "a"))
+    assert rc == 2 and "the soul store is in use" in err and "Traceback" not in err
+    assert not list(souls.glob("*.json"))  # nothing was loaded or saved
+    busy = tmp_path / "b"
+    busy.mkdir()
+    with FileLock(busy / ".lock"):
+        rc, err = run("run", "--steps", "3", "--out", str(busy))
+    assert rc == 2 and "the run directory is in use" in err
+
+
+def test_run_out_naming_a_file_is_refused_before_simulating(tmp_path, cli):
+    target = tmp_path / "file"
+    target.write_text("not a directory")
+    code, _, err = cli("run", "--steps", "100000", "--out", str(target))
+    assert code == 2 and "exists and is not a directory" in err

@@ -7,6 +7,7 @@ import time
 
 import pandas as pd
 import pytest
+import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -193,3 +194,49 @@ def test_plot_cli_draws_a_heat_map_and_a_line(cli, tmp_path):
         "plot", str(tmp_path), "--x", "decay", "--metric", "conflict_rate", "--out", str(line)
     )
     assert code == 2 and "no column 'decay'" in err
+
+
+def test_a_rerun_with_other_metrics_reports_them_without_running_again(tmp_path):
+    cfg = {**SMALL, "seeds": 1, "metrics": ["completed"]}
+    first = run_sweep(cfg, tmp_path)
+    stamps = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "runs").glob("*.parquet")}
+    again = run_sweep({**cfg, "metrics": ["completed", "mean_xp", "conflict_rate"]}, tmp_path)
+    assert {"mean_xp", "conflict_rate"} <= set(again.columns)
+    assert again["mean_xp"].notna().all()
+    assert list(again["completed"]) == list(first["completed"])
+    assert stamps == {p.name: p.stat().st_mtime_ns for p in (tmp_path / "runs").glob("*.parquet")}
+
+
+def test_a_sweep_with_failed_runs_exits_1(cli, tmp_path):
+    config = tmp_path / "bad.yaml"
+    config.write_text("model: {n_agents: 3, width: 8, height: 8, policy: lm:/no/such}\nsteps: 3\n")
+    code, out, _ = cli("sweep", str(config), "--out", str(tmp_path / "o"))
+    assert code == 1 and "3 runs, 3 failed" in out
+
+
+def test_a_sweep_saves_its_souls(tmp_path):
+    souls = tmp_path / "souls"
+    run_sweep(
+        {"model": {"n_agents": 3, "width": 8, "height": 8, "souls": str(souls)}, "seeds": 2,
+         "steps": 60, "metrics": ["mean_xp"]},
+        tmp_path / "out",
+    )  # fmt: skip
+    assert sorted(p.name for p in souls.glob("*.json")) == [f"agent-{i}.json" for i in range(3)]
+
+
+def test_a_held_sweep_directory_is_refused_in_one_line(cli, tmp_path):
+    from filelock import FileLock
+
+    config = tmp_path / "s.yaml"
+    config.write_text(yaml.safe_dump(SMALL))
+    out = tmp_path / "o"
+    out.mkdir()
+    with FileLock(out / ".lock"):  # another process's lock, as far as the CLI can tell
+        code, _, err = subprocess_cli("sweep", str(config), "--out", str(out))
+    assert code == 2 and "in use by another process" in err and "Traceback" not in err
+
+
+def subprocess_cli(*argv):
+    code = "import sys; from swarm.cli import main; main(sys.argv[1:])"
+    res = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True)
+    return res.returncode, res.stdout, res.stderr
