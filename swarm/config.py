@@ -64,6 +64,8 @@ def validate(cls: type[T], data: Any, source: str, prefix: str = "") -> T:
         return cls.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(describe(exc, source, prefix)) from None
+    except RecursionError:
+        raise ConfigError(f"{source}: nested too deeply to be a config") from None
 
 
 def load_yaml(path: str | Path) -> Any:
@@ -81,7 +83,11 @@ def load_yaml(path: str | Path) -> Any:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
         raise ConfigError(f"{path}: not valid YAML{where}") from None
-    return {} if data is None else data
+    except RecursionError:
+        raise ConfigError(f"{path}: nested too deeply to be a config") from None
+    if data is None:  # an empty file is a mistake, not a request for the defaults
+        raise ConfigError(f"{path}: empty (no settings); leave the file out for the defaults")
+    return data
 
 
 def load_config(path: str | Path, cls: type[T] = RunConfig) -> T:

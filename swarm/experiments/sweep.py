@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 import os
 import time
 import traceback
@@ -50,6 +51,8 @@ from swarm.params import ModelParams
 from swarm.progress import Bars
 
 Executor = Literal["local", "ray"]
+#: The most runs one sweep may have (its grid times its seeds), checked before expanding.
+MAX_RUNS = 100_000
 
 
 class RaySettings(BaseModel):
@@ -76,6 +79,8 @@ class SweepConfig(BaseModel):
     def _seeds(cls, v: int | list[int]) -> int | list[int]:
         if isinstance(v, int) and v < 1:
             raise ValueError("seeds must be a positive count or a list of seeds")
+        if isinstance(v, int) and v > MAX_RUNS:
+            raise ValueError(f"{v} seeds is more than a sweep may run ({MAX_RUNS:,})")
         if isinstance(v, list) and (not v or len(set(v)) != len(v)):
             raise ValueError("the list of seeds must be non-empty and without repeats")
         return v
@@ -136,9 +141,19 @@ def load_sweep(config: str | Path | Mapping[str, Any]) -> SweepConfig:
     return validate(SweepConfig, dict(data), source)
 
 
+def size(cfg: SweepConfig) -> int:
+    """How many runs the sweep has (computed without expanding the grid)."""
+    axes = [len(v) for k, v in cfg.model.items() if _expands(k, v)]
+    return math.prod(axes) * len(cfg.seeds if isinstance(cfg.seeds, list) else range(cfg.seeds))
+
+
 def expand(cfg: SweepConfig, source: str = "sweep config") -> list[RunSpec]:
     """Every (parameter combination × seed) run of a sweep, each parameter set checked
-    against :class:`swarm.config.ModelParams`."""
+    against :class:`swarm.config.ModelParams`. A sweep of more than :data:`MAX_RUNS` runs
+    is refused before its grid is built."""
+    n = size(cfg)
+    if n > MAX_RUNS:
+        raise ConfigError(f"{source}: the sweep has {n:,} runs, more than {MAX_RUNS:,}")
     specs = []
     for params in grid(cfg.model):
         validate(ModelParams, params, source, prefix="model")

@@ -240,3 +240,24 @@ def subprocess_cli(*argv):
     code = "import sys; from swarm.cli import main; main(sys.argv[1:])"
     res = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True)
     return res.returncode, res.stdout, res.stderr
+
+
+def test_a_sweep_too_large_to_hold_is_refused_before_expanding(tmp_path):
+    anchors = "a: &a [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\n"
+    grid = ", ".join(f"k{i}: *a" for i in range(12))  # 10**12 combinations
+    with pytest.raises(ConfigError, match="more than 100,000"):
+        run_sweep({"model": yaml.safe_load(anchors + f"b: {{{grid}}}")["b"], "seeds": 1}, tmp_path)
+    with pytest.raises(ConfigError, match="seeds is more than"):
+        run_sweep({"model": {}, "seeds": 10**12}, tmp_path)
+
+
+def test_an_empty_or_deeply_nested_config_is_one_line(cli, tmp_path):
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("# nothing here\n")
+    deep = tmp_path / "deep.yaml"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    for config, message in ((empty, "empty (no settings)"), (deep, "nested too deeply")):
+        for argv in (["sweep", str(config), "--out", str(tmp_path / "o")],
+                     ["run", "--config", str(config), "--out", str(tmp_path / "r")]):  # fmt: skip
+            code, _, err = cli(*argv)
+            assert code == 2 and message in err, (argv, err)

@@ -4,7 +4,7 @@ episodes, the price table and the Go/No-Go thresholds. Unknown keys are errors."
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -20,7 +20,7 @@ class _Strict(BaseModel):
 class DatasetSpec(_Strict):
     """How ``swarm eval build`` draws scenarios from expert simulations."""
 
-    counts: dict[str, int] = Field(
+    counts: dict[str, Annotated[int, Field(ge=0)]] = Field(
         default_factory=lambda: {
             "coordination": 200,
             "handoff": 100,

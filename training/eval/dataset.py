@@ -262,8 +262,21 @@ def load_dataset(path: str | Path) -> list[Scenario]:
     f = path / SCENARIOS if path.is_dir() else path
     if not f.exists():
         raise ValueError(f"{f}: no such file (build one with `swarm eval build`)")
+    text = f.read_text(encoding="utf-8")
+    manifest = f.parent / MANIFEST
+    if manifest.exists():
+        try:
+            want = json.loads(manifest.read_text(encoding="utf-8")).get("sha256")
+        except (json.JSONDecodeError, AttributeError, UnicodeDecodeError):
+            raise ValueError(f"{manifest}: not a dataset manifest") from None
+        got = hashlib.sha256(text.encode()).hexdigest()
+        if want != got:
+            raise ValueError(
+                f"{f}: does not match its manifest (sha256 {got[:12]}…, the manifest says "
+                f"{str(want)[:12]}…); rebuild it with `swarm eval build`"
+            )
     out = []
-    for n, line in enumerate(f.read_text(encoding="utf-8").splitlines(), 1):
+    for n, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         try:

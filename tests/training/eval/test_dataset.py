@@ -60,3 +60,26 @@ def test_a_bad_scenario_line_is_named(eval_dataset, tmp_path):
     bad.write_text("\n".join([lines[0], '{"category": "gossip"}']) + "\n")
     with pytest.raises(ValueError, match=r"scenarios.jsonl:2: .*gossip"):
         load_dataset(bad)
+
+
+def test_a_dataset_that_no_longer_matches_its_manifest_is_refused(tmp_path, cli):
+    import shutil
+
+    from training.eval.dataset import build_dataset, load_dataset
+
+    out = tmp_path / "ds"
+    build_dataset(out, {"dataset": {"counts": {"coordination": 3}, "max_runs": 3}})
+    load_dataset(out)
+    lines = (out / "scenarios.jsonl").read_text().splitlines()
+    (out / "scenarios.jsonl").write_text("\n".join(lines[:-1]) + "\n")  # one scenario gone
+    with pytest.raises(ValueError, match="does not match its manifest"):
+        load_dataset(out)
+    shutil.copy(out / "scenarios.jsonl", tmp_path / "loose.jsonl")  # no manifest beside it
+    assert len(load_dataset(tmp_path / "loose.jsonl")) == 2
+
+
+def test_a_negative_count_is_refused(tmp_path, cli):
+    config = tmp_path / "eval.yaml"
+    config.write_text("dataset: {counts: {coordination: -1}}\n")
+    code, _, err = cli("eval", "build", "--out", str(tmp_path / "ds"), "--config", str(config))
+    assert code == 2 and "dataset.counts.coordination" in err
