@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import shutil
 from pathlib import Path
 from typing import Any
 
 from swarm.config import ConfigError
-from swarm.io import atomic_write_text
+from swarm.io import atomic_write_dir
 from training.data.schema import Reject, TrainingExample
 
 LABELS = ("good", "bad")
@@ -54,21 +56,36 @@ def read_labels(path: Path) -> dict[str, tuple[str, str]]:
 def review_import(
     labels_file: str | Path, dataset: str | Path, max_bad_rate: float | None = None
 ) -> dict:
-    """Apply labels to the dataset in ``dataset``; returns the review summary."""
+    """Apply labels to the dataset in ``dataset``; returns the review summary.
+
+    Everything is read and checked first (every labelled id must be in the dataset);
+    then the new dataset is built beside the old one and put in its place whole
+    (:func:`soul.files.atomic_write_dir`), so a bad labels file or a kill leaves the
+    dataset as it was."""
     dataset, labels_file = Path(dataset), Path(labels_file)
     stats_path = dataset / "stats.json"
     if not stats_path.exists():
         raise ConfigError(f"{dataset}: not a curated dataset (no stats.json)")
-    stats = json.loads(stats_path.read_text())
+    try:
+        stats = json.loads(stats_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+        raise ConfigError(f"{stats_path}: not valid JSON") from None
     labels = read_labels(labels_file)
     threshold = max_bad_rate if max_bad_rate is not None else stats.get("review_threshold", 0.05)
     removed: list[Reject] = []
     known = set()
+    kept: dict[str, str] = {}
     for split in ("train", "eval"):
         path = dataset / f"{split}.jsonl"
         kept_lines = []
-        for line in filter(None, path.read_text(encoding="utf-8").split("\n")):
-            ex = TrainingExample.model_validate_json(line)
+        lines = path.read_text(encoding="utf-8").split("\n") if path.exists() else []
+        for n, line in enumerate(lines, start=1):
+            if not line:
+                continue
+            try:
+                ex = TrainingExample.model_validate_json(line)
+            except ValueError:
+                raise ConfigError(f"{path}: line {n} is not a training example") from None
             known.add(ex.id)
             label = labels.get(ex.id)
             if label is not None and label[0] == "bad":
@@ -84,15 +101,13 @@ def review_import(
                 )
             else:
                 kept_lines.append(line + "\n")
-        atomic_write_text(path, "".join(kept_lines))
+        kept[split] = "".join(kept_lines)
         stats["output"][split] = len(kept_lines)
     unknown = sorted(set(labels) - known - set(stats.get("review", {}).get("removed_ids", [])))
     if unknown:
         raise ConfigError(f"{labels_file}: id {unknown[0]!r} is not in the dataset")
     bad = sum(1 for label, _ in labels.values() if label == "bad")
     rate = bad / len(labels) if labels else float("nan")
-    with (dataset / "rejects.jsonl").open("a", encoding="utf-8") as fh:
-        fh.writelines(r.model_dump_json(exclude_none=True) + "\n" for r in removed)
     summary = {
         "labelled": len(labels),
         "bad": bad,
@@ -104,5 +119,30 @@ def review_import(
     stats["review"] = summary
     stats["output"]["total"] = stats["output"]["train"] + stats["output"]["eval"]
     stats["approved"] = bool(labels) and rate < threshold
-    atomic_write_text(stats_path, json.dumps(stats, indent=2))
+    rejects = dataset / "rejects.jsonl"
+    old_rejects = rejects.read_text(encoding="utf-8") if rejects.exists() else ""
+    new = {
+        "train.jsonl": kept["train"],
+        "eval.jsonl": kept["eval"],
+        "rejects.jsonl": old_rejects
+        + "".join(r.model_dump_json(exclude_none=True) + "\n" for r in removed),
+        "stats.json": json.dumps(stats, indent=2),
+    }
+
+    def build(tmp: Path) -> None:
+        for item in dataset.iterdir():  # everything else as it was (hard links: no copies)
+            if item.name in new or item.name == ".lock":
+                continue
+            target = tmp / item.name
+            if item.is_dir():
+                shutil.copytree(item, target)
+            else:
+                try:
+                    os.link(item, target)
+                except OSError:
+                    shutil.copy2(item, target)
+        for name, text in new.items():
+            (tmp / name).write_text(text, encoding="utf-8")
+
+    atomic_write_dir(dataset, build)
     return {**summary, "approved": stats["approved"]}

@@ -221,6 +221,22 @@ def test_review_import_removes_bad_examples_and_approves(tmp_path):
         review_import(labels, out)
 
 
+def test_a_labels_file_with_an_unknown_id_changes_nothing(tmp_path):
+    out = tmp_path / "ds"
+    curate(_cfg(MIXED[1:2]), out)
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    rows = [json.loads(x) for x in (out / "review.jsonl").read_text().splitlines()]
+    labels = tmp_path / "labels.jsonl"
+    lines = [{"id": r["id"], "label": "bad"} for r in rows[:3]] + [{"id": "nope", "label": "bad"}]
+    labels.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    with pytest.raises(ConfigError, match="'nope' is not in the dataset"):
+        review_import(labels, out)
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+    labels.write_text("".join(json.dumps(x) + "\n" for x in lines[:3]))  # fixed: it works
+    assert review_import(labels, out)["removed"] == 3
+    assert review_import(labels, out)["removed"] == 0  # and again, as a later import would
+
+
 def test_cli_reports_bad_config_and_missing_paths(cli, tmp_path):
     cfg = tmp_path / "c.yaml"
     cfg.write_text("sources: [{kind: transcripts, path: nowhere.jsonl}]\n")
