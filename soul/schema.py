@@ -154,6 +154,27 @@ class Soul(_Model):
                 )
         return data
 
+    @model_validator(mode="after")
+    def _achievements_earned(self) -> Soul:
+        """A stored soul may claim only achievements its own record bears out (for the
+        counters that never go down; the perfect-day streak restarts, so Perfect Week
+        stands on its own)."""
+        from soul.achievements import DEFAULT_ACHIEVEMENTS, METRICS
+
+        names = self.achievement_names
+        if len(set(names)) != len(names):
+            raise ValueError("an achievement is listed twice")
+        rules = {r.name: r for r in DEFAULT_ACHIEVEMENTS if r.metric != "perfect_day_streak"}
+        for name in names:
+            rule = rules.get(name)
+            if rule is not None and not rule.earned_by(self):
+                have = METRICS[rule.metric](self)
+                raise ValueError(
+                    f"achievement {name!r} is not borne out: {rule.metric} is {have}, "
+                    f"it needs {rule.threshold}"
+                )
+        return self
+
     # Derived views -------------------------------------------------------------------
 
     @computed_field

@@ -68,6 +68,8 @@ class SoulStore:
             raw = path.read_bytes()
         except FileNotFoundError:
             raise KeyError(f"no soul {soul_id!r} in {self.directory}") from None
+        except OSError as exc:  # e.g. a directory where the file should be
+            raise SoulFileError(path, f"cannot be read ({exc.strerror or exc})") from None
         return self._parse(path, raw, soul_id)
 
     def load_or_create(self, soul_id: str, name: str = "") -> Soul:
@@ -82,7 +84,11 @@ class SoulStore:
         silently overwritten: delete it first if that is what you mean."""
         path = self.path_for(soul.id)
         if path.exists():
-            self._parse(path, path.read_bytes(), soul.id)
+            try:
+                raw = path.read_bytes()
+            except OSError as exc:
+                raise SoulFileError(path, f"cannot be read ({exc.strerror or exc})") from None
+            self._parse(path, raw, soul.id)
         atomic_write_text(path, soul.to_json())
         return path
 
@@ -99,6 +105,8 @@ class SoulStore:
             data = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise SoulFileError(path, f"not valid JSON ({exc})") from None
+        except RecursionError:
+            raise SoulFileError(path, "nested too deeply to be a soul") from None
         try:
             soul = Soul.model_validate(data)
         except ValidationError as exc:

@@ -1,3 +1,4 @@
+import json
 import os
 from pathlib import Path
 
@@ -100,3 +101,24 @@ def test_corrupt_file_is_named_and_never_overwritten(tmp_path, content, reason):
     with pytest.raises(SoulFileError):
         store.save(Soul(id="a"))
     assert path.read_bytes() == content
+
+
+def test_a_soul_claiming_achievements_its_record_does_not_bear_out_is_refused(tmp_path):
+    store = SoulStore(tmp_path)
+    claims = [{"name": n, "day": 0, "event": 0} for n in ("Mentor", "Polymath")]
+    fake = {"id": "a", "xp": 0, "achievements": claims}
+    (tmp_path / "a.json").write_text(json.dumps(fake))
+    with pytest.raises(SoulFileError, match="'Mentor' is not borne out: distinct_agents_helped"):
+        store.load("a")
+
+
+def test_unreadable_store_entries_are_errors_naming_the_file(tmp_path):
+    store = SoulStore(tmp_path)
+    (tmp_path / "d.json").mkdir()
+    (tmp_path / "n.json").write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(SoulFileError, match="d.json.*cannot be read"):
+        store.load("d")
+    with pytest.raises(SoulFileError, match="nested too deeply"):
+        store.load("n")
+    store.save(Soul(id="ok"))
+    assert store.load("ok").id == "ok"
