@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from swarm.config import ConfigError, coerce, load_config
 from swarm.world.actions import ActionKind
@@ -42,6 +43,20 @@ class Source(_Strict):
     speaker_pattern: str | None = Field(
         None, description="regex with groups 'speaker' and 'text' for plain-text logs"
     )
+
+    @field_validator("speaker_pattern")
+    @classmethod
+    def _speaker_pattern(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        try:
+            groups = set(re.compile(v).groupindex)
+        except re.error as exc:
+            raise ValueError(f"not a regular expression ({exc})") from None
+        if not {"speaker", "text"} <= groups:
+            raise ValueError("needs named groups (?P<speaker>...) and (?P<text>...)")
+        return v
+
     success_markers: list[str] = Field(
         default_factory=lambda: ["TERMINATE", "CAMEL_TASK_DONE", "<TASK_DONE>", "TASK COMPLETE"]
     )

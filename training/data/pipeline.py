@@ -78,6 +78,22 @@ def _files(src: Source) -> list[Path]:
     return [p]
 
 
+def _judge_record(rec, src: Source) -> tuple[str | None, float | None, str, list[int]]:
+    """Why a conversation is rejected (None: kept), its outcome score and where the score
+    came from, and its agent turns."""
+    reason = None
+    roles = [t.role for t in rec.turns]
+    if "system" in roles[1:]:
+        reason = f"broken role order: system message at position {roles.index('system', 1)}"
+    score, how = resolve_outcome(rec, src)
+    turns = agent_turns(rec)
+    if reason is None and score is None:
+        reason = how
+    elif reason is None and not turns:
+        reason = "no agent turns after the first message"
+    return reason, score, how, turns
+
+
 def _transcripts(
     src: Source,
     files: list[Path],
@@ -91,7 +107,6 @@ def _transcripts(
     when given, so outputs do not depend on where they were written)."""
     led = ledger.source(src.label)
     out: list[TrainingExample] = []
-    system = constitution_text()
     for file in files:
         path = Path(file.relative_to(root)) if root is not None else file
         for line, rec in iter_records(file, fmt, src, cfg.max_record_bytes):
@@ -100,17 +115,12 @@ def _transcripts(
             if isinstance(rec, RecordError):
                 reason = str(rec)
             else:
-                roles = [t.role for t in rec.turns]
-                if "system" in roles[1:]:
-                    reason = (
-                        f"broken role order: system message at position {roles.index('system', 1)}"
-                    )
-                score, how = resolve_outcome(rec, src)
-                turns = agent_turns(rec)
-                if reason is None and score is None:
-                    reason = how
-                elif reason is None and not turns:
-                    reason = "no agent turns after the first message"
+                try:
+                    reason, score, how, turns = _judge_record(rec, src)
+                    if reason is None:
+                        made, empty = _record_examples(rec, turns, score, how, src, cfg, path, line)
+                except Exception as exc:  # an unforeseen record: rejected, never a crash
+                    reason = f"unreadable record ({type(exc).__name__}: {exc})"[:200]
             if reason is not None:
                 led["records_rejected"] += 1
                 led["reasons"][reason_key(reason)] += 1
@@ -125,36 +135,48 @@ def _transcripts(
                 )
                 continue
             led["records_kept"] += 1
-            for i in turns:
-                turn = rec.turns[i]
-                if not turn.text.strip():  # the schema cannot hold it: rejected here
-                    led["examples"] += 1
-                    rejects.append(
-                        Reject(
-                            stage="filter",
-                            reason="empty assistant turn",
-                            source=src.label,
-                            source_file=str(path),
-                            line=line if line is not None else i,
-                        )
-                    )
-                    continue
-                out.append(
-                    make_example(
-                        system,
-                        context(rec, i, cfg.context_chars),
-                        turn.text.strip(),
-                        task_type=classify(turn.text),
-                        success_score=score,
-                        source=src.label,
-                        source_file=str(path),
-                        line=line if line is not None else i,
-                        speaker=turn.speaker,
-                        outcome_from=how,
-                    )
-                )
+            led["examples"] += len(empty)
+            rejects.extend(empty)
+            out.extend(made)
     led["examples"] += len(out)
     return out
+
+
+def _record_examples(rec, turns, score, how, src: Source, cfg, path: Path, line):
+    """One example per agent turn of a kept conversation, and the rejects of the turns
+    the schema cannot hold (empty ones)."""
+    system = constitution_text()
+    made: list[TrainingExample] = []
+    empty: list[Reject] = []
+    for i in turns:
+        turn = rec.turns[i]
+        where = line if line is not None else i
+        if not turn.text.strip():  # the schema cannot hold it: rejected here
+            empty.append(
+                Reject(
+                    stage="filter",
+                    reason="empty assistant turn",
+                    source=src.label,
+                    source_file=str(path),
+                    line=where,
+                )
+            )
+            continue
+        made.append(
+            make_example(
+                system,
+                context(rec, i, cfg.context_chars),
+                turn.text.strip(),
+                task_type=classify(turn.text),
+                success_score=score,
+                source=src.label,
+                source_file=str(path),
+                line=where,
+                speaker=turn.speaker,
+                outcome_from=how,
+            )
+        )
+    return made, empty
 
 
 class SimulationRuns:

@@ -120,7 +120,7 @@ def detect_format(path: Path, raw: bytes) -> str | None:
     if path.suffix in (".jsonl", ".json") or first.lstrip().startswith(("{", "[")):
         try:
             obj = json.loads(first)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             obj = None
         if isinstance(obj, dict) and "conversations" in obj:
             return "sharegpt"
@@ -156,6 +156,8 @@ def _jsonl_record(
         obj = json.loads(text)
     except json.JSONDecodeError as exc:
         return RecordError(f"malformed JSON ({exc.msg} at column {exc.colno})")
+    except RecursionError:
+        return RecordError("malformed JSON (nested too deeply)")
     try:
         return _conversation_from_json(obj, fmt, str(path), n)
     except RecordError as exc:
@@ -311,7 +313,8 @@ def classify(text: str) -> str:
 def context(conv: Conversation, upto: int, budget: int) -> str:
     """The user message for turn ``upto``: the task and the conversation so far, oldest
     turns dropped first to fit ``budget`` characters."""
-    task = conv.task or (conv.turns[0].text.splitlines()[0][:300] if conv.turns else "")
+    first = conv.turns[0].text.splitlines() if conv.turns else []
+    task = conv.task or (first[0][:300] if first else "")
     lines = [f"{t.speaker}: {t.text}" for t in conv.turns[:upto]]
     kept: list[str] = []
     used = 0

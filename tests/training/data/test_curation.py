@@ -88,6 +88,28 @@ def test_bad_files_become_rejects_with_reasons(tmp_path):
     assert "invalid UTF-8" in rejects and "empty file" in rejects
 
 
+def test_records_that_used_to_crash_the_curation_are_rejected_with_reasons(tmp_path, cli):
+    chats = tmp_path / "chats.jsonl"
+
+    def chat(first):
+        answer = {"role": "assistant", "name": "a", "content": "Done. TERMINATE"}
+        return {"messages": [{"role": "user", "content": first}, answer]}
+
+    good, empty_first = chat("Plan it."), chat("")
+    lines = [json.dumps(good), json.dumps(empty_first), "[" * 100_000]
+    chats.write_text("\n".join(lines) + "\n")
+    stats = curate(_cfg([{"kind": "transcripts", "path": str(chats)}]), tmp_path / "out")
+    s = next(iter(stats["sources"].values()))
+    assert s["records_read"] == 3 == s["records_kept"] + s["records_rejected"]
+    assert s["records_rejected"] == 1  # the nested one; the empty first message is kept
+    assert "nested too deeply" in (tmp_path / "out" / "rejects.jsonl").read_text()
+    config = tmp_path / "c.yaml"
+    config.write_text(f"sources: [{{kind: transcripts, path: {chats}, format: speaker, "
+                      "speaker_pattern: '(.*): (.*)'}]\n")  # fmt: skip
+    code, _, err = cli("data", "curate", str(config), "--out", str(tmp_path / "o2"))
+    assert code == 2 and "speaker_pattern" in err and "(?P<speaker>" in err
+
+
 SAMPLES = {
     "speaker": (
         "log.txt",
