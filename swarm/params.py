@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from swarm.interface.text import CHAT_SPECIAL
 from swarm.world.traces import ChannelSpec
 
 DEFAULT_DOMAINS: tuple[str, ...] = (
@@ -92,6 +93,8 @@ class ModelParams(BaseModel):
     def _domains(cls, v: tuple[str, ...]) -> tuple[str, ...]:
         if len(set(v)) != len(v) or len(v) < 3:
             raise ValueError("domains must be at least 3 distinct names")
+        if any(CHAT_SPECIAL.search(d) for d in v):  # domains are written into prompts
+            raise ValueError("a domain name contains a chat special token (<|...|>)")
         return v
 
     @field_validator("channels")

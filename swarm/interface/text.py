@@ -37,6 +37,18 @@ from swarm.world.actions import (
     step_towards,
 )
 
+#: Chat special tokens (``<|eot_id|>``, ``<|start_header_id|>``, ChatML's ``<|im_start|>``,
+#: ...): text that reaches a prompt or a training example must not contain them, or it
+#: could forge turns. Curation rejects such records; the schema refuses such messages;
+#: names the model renders (domains) are checked when the model is built.
+CHAT_SPECIAL = re.compile(r"<\|[A-Za-z0-9_]+\|>")
+
+
+def special_token_in(text: str) -> str | None:
+    """The first chat special token in ``text``, or None."""
+    m = CHAT_SPECIAL.search(text)
+    return m[0] if m else None
+
 
 class ActionParseError(ValueError):
     """An answer that is not a legal action; ``text`` is what was given."""

@@ -19,6 +19,7 @@ import numpy as np
 
 from swarm.config import ConfigError
 from swarm.interface.constitution import constitution_text
+from swarm.interface.text import special_token_in
 from swarm.io import atomic_write_text
 from swarm.progress import Bars
 from training.data import simulation as sim
@@ -82,6 +83,10 @@ def _judge_record(rec, src: Source) -> tuple[str | None, float | None, str, list
     """Why a conversation is rejected (None: kept), its outcome score and where the score
     came from, and its agent turns."""
     reason = None
+    texts = [t.text for t in rec.turns] + [rec.task or ""]
+    token = next((tok for tok in map(special_token_in, texts) if tok), None)
+    if token is not None:
+        reason = f"chat special token in content ({token})"
     roles = [t.role for t in rec.turns]
     if "system" in roles[1:]:
         reason = f"broken role order: system message at position {roles.index('system', 1)}"

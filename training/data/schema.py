@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from swarm.interface.text import special_token_in
+
 TaskType = Literal["coordination", "handoff", "synthesis"]  # swarm.world.tasks.TaskType
 ROLES = ("system", "user", "assistant")
 
@@ -17,6 +19,14 @@ class Message(BaseModel):
 
     role: Literal["system", "user", "assistant"]
     content: str
+
+    @field_validator("content")
+    @classmethod
+    def _no_special_tokens(cls, v: str) -> str:
+        token = special_token_in(v)
+        if token is not None:  # it would be encoded as a real special token: a forged turn
+            raise ValueError(f"contains the chat special token {token!r}")
+        return v
 
 
 class Metadata(BaseModel):
