@@ -19,6 +19,18 @@ from pathlib import Path
 TMP_PREFIX = ".tmp-"
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _permit(path: Path, directory: bool = False) -> None:
+    """Give ``path`` the mode a plain ``open``/``mkdir`` would (temporary files and
+    directories are created private, 0600/0700)."""
+    os.chmod(path, (0o777 if directory else 0o666) & ~_umask())
+
+
 def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
     """Call ``write(tmp)`` on a temporary path beside ``path``, fsync it, rename it over
     ``path``; returns ``path``. On any error the temporary file is removed."""
@@ -30,6 +42,7 @@ def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
         write(Path(tmp))
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
+        _permit(Path(tmp))
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -56,6 +69,7 @@ def atomic_write_dir(path: str | Path, build: Callable[[Path], None]) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=TMP_PREFIX + path.name + "-", dir=path.parent))
     try:
         build(tmp)
+        _permit(tmp, directory=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -74,20 +88,20 @@ class Busy(RuntimeError):
 
 
 @contextlib.contextmanager
-def exclusive(directory: str | Path, what: str, *, wait: bool = False):
-    """Hold ``directory``'s advisory lock (``.lock`` inside it, via ``filelock``) while
-    the block runs. ``wait=False``: a :class:`Busy` error naming ``what`` at once if
-    another process holds it; ``wait=True``: wait for it."""
+def exclusive(directory: str | Path, what: str, *, wait: bool = False, name: str = ".lock"):
+    """Hold the advisory lock file ``name`` in ``directory`` (via ``filelock``) while the
+    block runs. ``wait=False``: a :class:`Busy` error naming ``what`` at once if another
+    process holds it; ``wait=True``: wait for it."""
     from filelock import FileLock, Timeout
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(directory / ".lock")
+    lock = FileLock(directory / name)
     try:
         lock.acquire(timeout=-1 if wait else 0)
     except Timeout:
         raise Busy(
-            f"{directory}: {what} is in use by another process (lock {directory / '.lock'}); "
+            f"{directory}: {what} is in use by another process (lock {directory / name}); "
             "wait for it to finish or use another directory"
         ) from None
     try:

@@ -122,3 +122,16 @@ def test_unreadable_store_entries_are_errors_naming_the_file(tmp_path):
         store.load("n")
     store.save(Soul(id="ok"))
     assert store.load("ok").id == "ok"
+
+
+def test_atomic_writes_respect_the_umask(tmp_path):
+    from soul.files import atomic_write_dir, atomic_write_text
+
+    old = os.umask(0o022)
+    try:
+        f = atomic_write_text(tmp_path / "a.txt", "x")
+        d = atomic_write_dir(tmp_path / "d", lambda p: (p / "b.txt").write_text("y"))
+    finally:
+        os.umask(old)
+    assert f.stat().st_mode & 0o777 == 0o644
+    assert d.stat().st_mode & 0o777 == 0o755

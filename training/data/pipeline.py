@@ -17,10 +17,11 @@ from typing import Any
 
 import numpy as np
 
+from soul.files import exclusive
 from swarm.config import ConfigError
 from swarm.interface.constitution import constitution_text
 from swarm.interface.text import special_token_in
-from swarm.io import atomic_write_text
+from swarm.io import atomic_write_dir, atomic_write_text
 from swarm.progress import Bars
 from training.data import simulation as sim
 from training.data.config import CurationConfig, Source, as_config
@@ -280,10 +281,34 @@ def _extract(
 
 
 def curate(config, out: str | Path, *, progress: bool = False) -> dict[str, Any]:
-    """Run the pipeline; write the outputs (:data:`OUTPUTS`) to ``out``; return the stats."""
+    """Run the pipeline; write the outputs (:data:`OUTPUTS`) to ``out``; return the stats.
+
+    The dataset is built in a temporary directory beside ``out`` and put in its place
+    whole (:func:`soul.files.atomic_write_dir`): a kill leaves the old dataset or the new
+    one, never a mix. So ``out`` must be new, empty, or an earlier dataset."""
     cfg = as_config(config)
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    _check_out(out)
+    result: dict[str, Any] = {}
+    with exclusive(out.parent, f"the dataset {out.name}", name=f".{out.name}.lock"):
+        atomic_write_dir(out, lambda tmp: result.update(_curate(cfg, tmp, progress)))
+    return result
+
+
+def _check_out(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out}: exists and is not a directory")
+    if out.is_dir():
+        ours = set(OUTPUTS) | {"simulated", ".lock"}
+        others = sorted(p.name for p in out.iterdir() if p.name not in ours)
+        if others and not (out / "stats.json").exists():
+            raise ConfigError(
+                f"--out {out}: holds other files ({others[0]}, ...); curation writes a whole "
+                "dataset directory: choose a new or empty one"
+            )
+
+
+def _curate(cfg: CurationConfig, out: Path, progress: bool) -> dict[str, Any]:
     rng = np.random.default_rng(cfg.seed)
     ledger = SourceCounts()
     rejects: list[Reject] = []

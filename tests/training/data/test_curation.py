@@ -393,3 +393,27 @@ def test_domain_names_cannot_carry_special_tokens():
 
     with pytest.raises(ValueError, match="special token"):
         SwarmModel(domains=("a", "b", "c<|eot_id|>"))
+
+
+def test_a_curation_killed_before_its_last_output_leaves_the_old_dataset(tmp_path, monkeypatch):
+    import training.data.pipeline as pipeline
+
+    out = tmp_path / "ds"
+    curate(_cfg(MIXED[1:2]), out)
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt  # after train, eval, rejects, review and stats were written
+
+    monkeypatch.setattr(pipeline, "datacard", killed)
+    with pytest.raises(KeyboardInterrupt):
+        curate(_cfg(MIXED[1:3]), out)
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".tmp-")] == []
+
+
+def test_curation_will_not_replace_a_directory_that_is_not_a_dataset(tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(ConfigError, match="holds other files"):
+        curate(_cfg(MIXED[1:2]), tmp_path)
+    assert (tmp_path / "notes.txt").read_text() == "mine"
