@@ -81,14 +81,22 @@ def read_jsonl(path: str | Path) -> list[dict]:
     path = Path(path)
     if not path.exists():
         raise ConfigError(f"{path}: no such file")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}); not a JSONL file") from None
+    except OSError as exc:  # a directory, unreadable, ...
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     out = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for n, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         try:
             out.append(json.loads(line))
         except json.JSONDecodeError as exc:
             raise ConfigError(f"{path}:{n}: not JSON ({exc.msg})") from None
+        except RecursionError:
+            raise ConfigError(f"{path}:{n}: not JSON (nested too deeply)") from None
     return out
 
 

@@ -27,7 +27,7 @@ def merge(adapter: str | Path, out: str | Path, base: str | Path | None = None) 
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    model = AutoModelForCausalLM.from_pretrained(str(base))
+    model = AutoModelForCausalLM.from_pretrained(str(base), use_safetensors=True)
     merged = PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
     out = Path(out)
     merged.save_pretrained(str(out))

@@ -31,6 +31,7 @@ share of the step's latency and its token counts.
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,10 +62,23 @@ class LoadedModel:
 _MODELS: dict[tuple[str, str], LoadedModel] = {}
 
 
+#: The devices a policy or a training run can be put on.
+DEVICES = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
+
+
+def check_device(device: str) -> str:
+    """``device`` if it names a device (``auto``, ``cpu``, ``cuda``, ``cuda:N``, ``mps``),
+    else a one-line ValueError."""
+    if not isinstance(device, str) or not DEVICES.fullmatch(device):
+        raise ValueError(f"device {device!r} is not auto, cpu, cuda, cuda:N or mps")
+    return device
+
+
 def pick_device(device: str = "auto") -> str:
     """``auto`` → ``cuda`` when there is a GPU, else ``cpu``; anything else as given."""
     import torch
 
+    check_device(device)
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     return device
@@ -72,17 +86,33 @@ def pick_device(device: str = "auto") -> str:
 
 def adapter_base(path: str | Path) -> Path | None:
     """What ``path`` holds: a PEFT adapter (returns its local base model directory) or a
-    full model directory (returns None); anything else is a one-line ValueError."""
+    full model directory (returns None); anything else is a one-line ValueError. Weights
+    must be safetensors: a directory with only pickled weights (``*.bin``, ``*.pt``) is
+    refused, since loading a pickle can run code."""
     path = Path(path)
     meta = path / "adapter_config.json"
     if meta.exists():
-        base = json.loads(meta.read_text()).get("base_model_name_or_path") or ""
+        try:
+            base = json.loads(meta.read_text(encoding="utf-8")).get("base_model_name_or_path")
+        except (json.JSONDecodeError, UnicodeDecodeError, AttributeError, RecursionError):
+            raise ValueError(f"{meta}: not an adapter config") from None
+        base = base or ""
         if not Path(base).is_dir():
             raise ValueError(f"{path}: its base model {base!r} is not a local directory")
+        _safetensors_only(path)
+        _safetensors_only(Path(base))
         return Path(base)
     if (path / "config.json").exists():
+        _safetensors_only(path)
         return None
     raise ValueError(f"{path}: not a model directory or a PEFT adapter directory")
+
+
+def _safetensors_only(path: Path) -> None:
+    if not any(path.glob("*.safetensors")):
+        pickled = sorted(p.name for p in path.iterdir() if p.suffix in (".bin", ".pt", ".pth"))
+        what = f"only pickled weights ({pickled[0]})" if pickled else "no weights"
+        raise ValueError(f"{path}: holds {what}; models are loaded from safetensors only")
 
 
 def load_model(path: str | Path, device: str = "auto") -> LoadedModel:
@@ -98,15 +128,15 @@ def load_model(path: str | Path, device: str = "auto") -> LoadedModel:
     if key in _MODELS:
         return _MODELS[key]
     dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
-    base = adapter_base(path)
+    base = adapter_base(path)  # what it is, and safetensors weights: checked first
     if base is not None:
         from peft import PeftModel
 
-        model = AutoModelForCausalLM.from_pretrained(str(base), dtype=dtype)
+        model = AutoModelForCausalLM.from_pretrained(str(base), dtype=dtype, use_safetensors=True)
         model = PeftModel.from_pretrained(model, str(path)).merge_and_unload()
         tok_dir = path if (path / "tokenizer_config.json").exists() else base
     else:
-        model = AutoModelForCausalLM.from_pretrained(str(path), dtype=dtype)
+        model = AutoModelForCausalLM.from_pretrained(str(path), dtype=dtype, use_safetensors=True)
         tok_dir = path
     tokenizer = AutoTokenizer.from_pretrained(str(tok_dir))
     if not tokenizer.chat_template:

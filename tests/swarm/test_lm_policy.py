@@ -128,3 +128,24 @@ def test_candidate_tree_feeds_each_shared_start_once(cands, p):
         for i, col in enumerate(cols[1:], 1):
             node = col - p
             assert path(node) == c[:i] and depth[node] == i - 1
+
+
+def test_model_directories_with_only_pickled_weights_are_refused(tmp_path, cli):
+    from swarm.policies import check_policy
+
+    (tmp_path / "config.json").write_text("{}")
+    (tmp_path / "pytorch_model.bin").write_bytes(b"\x80\x04pickle")
+    with pytest.raises(ValueError, match="only pickled weights"):
+        check_policy(f"lm:{tmp_path}")
+    code, _, err = cli(
+        "run", "--policy", f"lm:{tmp_path}", "--steps", "1", "--out", str(tmp_path / "o")
+    )
+    assert code == 2 and "safetensors only" in err
+
+
+def test_a_device_that_does_not_exist_is_one_line(tmp_path, cli):
+    from swarm.policies.lm import check_device
+
+    with pytest.raises(ValueError, match="tpu9"):
+        check_device("tpu9")
+    assert check_device("cuda:1") == "cuda:1"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from swarm.cli.common import console, offline_models
+from swarm.cli.common import console, offline_models, user_errors
 
 train_app = typer.Typer(
     help="The model factory: base model, fine-tuning, merge.", no_args_is_help=True
@@ -26,7 +26,11 @@ def base(
 ) -> None:
     """Train the tokenizer, build a Llama model from a preset, pretrain it on the corpus."""
     offline_models()
+    from swarm.policies.lm import check_device
     from training.base_model import build_base
+
+    with user_errors("--device: "):
+        check_device(device)
 
     report = build_base(
         data,

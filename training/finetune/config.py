@@ -18,9 +18,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from swarm.config import ConfigError, coerce, load_config
+from swarm.policies.lm import adapter_base, check_device
 
 ALL_PROJECTIONS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 
@@ -94,6 +95,12 @@ class FinetuneConfig(_Strict):
     )
     gradient_checkpointing: bool = False
     device: str = "auto"
+
+    @field_validator("device")
+    @classmethod
+    def _device(cls, v: str) -> str:
+        return check_device(v)
+
     precision: Literal["auto", "fp32", "bf16"] = "auto"
     cost: Cost = Field(default_factory=Cost)
     resume: bool = False
@@ -106,6 +113,10 @@ class FinetuneConfig(_Strict):
                 f"base_model: {self.base_model!r} is not a local directory (there is no "
                 "model hub here: build one with `swarm train base` or point at a checkpoint)"
             )
+        try:
+            adapter_base(path)  # a model directory with safetensors weights
+        except ValueError as exc:
+            raise ConfigError(f"base_model: {exc}") from None
         return path
 
 

@@ -210,7 +210,7 @@ def _model(cfg: FinetuneConfig, base: Path, device: str):
         cfg.precision == "auto" and device.startswith("cuda") and torch.cuda.is_bf16_supported()
     )
     model = AutoModelForCausalLM.from_pretrained(
-        str(base), dtype=torch.bfloat16 if bf16 else torch.float32
+        str(base), dtype=torch.bfloat16 if bf16 else torch.float32, use_safetensors=True
     )
     if cfg.gradient_checkpointing:
         model.gradient_checkpointing_enable()
@@ -259,6 +259,18 @@ def _save_weights(model, where: Path, lora: bool) -> None:
 
 
 def _load_weights(model, where: Path, lora: bool) -> None:
+    try:
+        _load_weight_files(model, where, lora)
+    except ConfigError:
+        raise
+    except Exception as exc:  # a truncated or foreign file: safetensors says which
+        reason = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else ""
+        raise ConfigError(
+            f"{where}: the checkpoint's weights cannot be read ({type(exc).__name__}: {reason})"
+        ) from None
+
+
+def _load_weight_files(model, where: Path, lora: bool) -> None:
     from safetensors.torch import load_file
 
     if lora:
@@ -352,9 +364,15 @@ class MetricsLog:
         if keep_upto is None:
             path.write_text("")
         elif path.exists():
-            lines = [ln for ln in path.read_text().splitlines() if ln.strip()]
-            kept = [ln for ln in lines if json.loads(ln).get("step", 0) <= keep_upto]
-            path.write_text("".join(ln + "\n" for ln in kept))
+            kept = []
+            for ln in path.read_text(encoding="utf-8", errors="replace").splitlines():
+                try:
+                    record = json.loads(ln)
+                except (json.JSONDecodeError, RecursionError):
+                    continue  # a line torn by a kill mid-write: the resumed run rewrites it
+                if isinstance(record, dict) and record.get("step", 0) <= keep_upto:
+                    kept.append(ln)
+            atomic_write_text(path, "".join(ln + "\n" for ln in kept))
 
     def write(self, record: dict[str, Any]) -> None:
         if not self.enabled:

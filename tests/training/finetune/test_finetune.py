@@ -183,3 +183,21 @@ def test_checkpoints_of_another_run_are_neither_resumed_nor_replaced(
     assert code in (0, None), err
     assert sorted(p.name for p in run.glob("checkpoint-*")) == ["checkpoint-4"]
     assert not list(run.glob(".tmp-*"))  # the adapter went in whole
+
+
+def test_a_torn_metrics_line_and_a_truncated_checkpoint(cli, tmp_path, tiny_base, curated):
+    base, _ = tiny_base
+    path = _config(tmp_path, base, curated, "torn", training={"max_steps": 4})
+    code, _, err = cli("train", "finetune", str(path))
+    assert code in (0, None), err
+    run = tmp_path / "torn"
+    with (run / "metrics.jsonl").open("a") as f:
+        f.write('{"step": 3, "loss": 1.2')  # killed mid-write
+    code, _, err = cli("train", "finetune", str(path), "--resume")
+    assert code in (0, None), err
+    lines = (run / "metrics.jsonl").read_text().splitlines()
+    assert all(json.loads(x) for x in lines)
+    weights = run / "checkpoint-4" / "adapter" / "adapter_model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:100])
+    code, _, err = cli("train", "finetune", str(path), "--resume")
+    assert code == 2 and "weights cannot be read" in err and "Traceback" not in err
