@@ -266,18 +266,56 @@ def _local(specs: Sequence[RunSpec], workers: int) -> Iterator[tuple[dict, pd.Da
                 fut.cancel()
 
 
+def _host(address: str) -> str:
+    """The host of a Ray address (``HOST:PORT``, ``ray://HOST:PORT``, ``[::1]:PORT``)."""
+    hostport = address.split("://", 1)[-1]
+    host = hostport.rsplit(":", 1)[0] if ":" in hostport else hostport
+    return host.strip("[]")
+
+
+def _reachable(address: str, timeout_s: float = 3.0) -> None:
+    """A ConfigError unless something accepts connections at the Ray address."""
+    import socket
+
+    hostport = address.split("://", 1)[-1]
+    if address == "auto" or ":" not in hostport:
+        return
+    port = hostport.rsplit(":", 1)[1]
+    try:
+        with socket.create_connection((_host(address), int(port)), timeout=timeout_s):
+            return
+    except (OSError, ValueError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or "timeout"
+        raise ConfigError(f"cannot connect to the Ray cluster at {address} ({why})") from None
+
+
 def _ray(
     specs: Sequence[RunSpec], workers: int | None, address: str | None
 ) -> Iterator[tuple[dict, pd.DataFrame | None]]:
+    address = address or os.environ.get("RAY_ADDRESS")
+    loopback = bool(address) and _host(address) in ("127.0.0.1", "localhost", "::1")
+    if loopback:
+        # Ray turns 127.0.0.1 into the machine's network address (so that other machines
+        # could join); a cluster on loopback must stay there. Read when Ray is imported.
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     try:
         import ray
     except ImportError:
         raise ConfigError("--executor ray needs Ray: pip install 'swarm-soul[ray]'") from None
     if not ray.is_initialized():
-        address = address or os.environ.get("RAY_ADDRESS")
         kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
         if address:
-            ray.init(address=address, **kwargs)
+            if loopback:
+                kwargs["_node_ip_address"] = "127.0.0.1"
+            _reachable(address)  # Ray itself waits minutes for a head that is not there
+            try:
+                ray.init(address=address, **kwargs)
+            except Exception as exc:  # unreachable, refused, not a Ray head, ...
+                first = (str(exc).strip().splitlines() or [""])[0][:160]
+                raise ConfigError(
+                    f"cannot connect to the Ray cluster at {address} ({type(exc).__name__}: "
+                    f"{first})"
+                ) from None
         else:
             ray.init(num_cpus=workers, **kwargs)
     remote = ray.remote(run_one)
@@ -312,6 +350,8 @@ def execute(
     if executor == "local":
         stream: Iterable = _local(todo, workers)
     elif executor == "ray":
+        if ray_address or os.environ.get("RAY_ADDRESS"):
+            _reachable(ray_address or os.environ["RAY_ADDRESS"])  # before any progress bar
         stream = _ray(todo, workers if workers > 1 else None, ray_address)
     else:
         raise ConfigError(f"--executor must be 'local' or 'ray', got {executor!r}")

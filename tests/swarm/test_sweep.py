@@ -261,3 +261,55 @@ def test_an_empty_or_deeply_nested_config_is_one_line(cli, tmp_path):
                      ["run", "--config", str(config), "--out", str(tmp_path / "r")]):  # fmt: skip
             code, _, err = cli(*argv)
             assert code == 2 and message in err, (argv, err)
+
+
+def test_an_unreachable_ray_cluster_is_one_line(tmp_path):
+    config = tmp_path / "s.yaml"
+    config.write_text(yaml.safe_dump(SMALL))
+    env = {**os.environ, "RAY_ADDRESS": "127.0.0.1:1"}  # nothing listens there
+    code = "import sys; from swarm.cli import main; main(sys.argv[1:])"
+    argv = ["sweep", str(config), "--out", str(tmp_path / "o"), "--executor", "ray"]
+    res = subprocess.run(
+        [sys.executable, "-c", code, *argv], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert res.returncode == 2, res.stderr
+    assert "cannot connect to the Ray cluster at 127.0.0.1:1" in res.stderr
+    assert "Traceback" not in res.stderr
+
+
+@pytest.mark.slow
+def test_a_sweep_runs_on_a_ray_cluster_the_test_starts_on_loopback(tmp_path):
+    import socket
+    import tempfile
+    from pathlib import Path
+
+    pytest.importorskip("ray")
+    ray = str(Path(sys.executable).with_name("ray"))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
+    head = [ray, "start", "--head", "--node-ip-address", "127.0.0.1", "--port", str(port),
+            "--num-cpus", "2", "--include-dashboard", "false", "--disable-usage-stats",
+            "--temp-dir", tempfile.mkdtemp(prefix="ray", dir="/tmp")]  # fmt: skip
+    subprocess.run(head, env=env, check=True, timeout=180, capture_output=True)
+    try:
+        config = tmp_path / "s.yaml"
+        config.write_text(yaml.safe_dump(SMALL))
+        code = "import sys; from swarm.cli import main; main(sys.argv[1:])"
+        argv = ["sweep", str(config), "--out", str(tmp_path / "ray"), "--executor", "ray"]
+        res = subprocess.run(
+            [sys.executable, "-c", code, *argv],
+            env={**os.environ, "RAY_ADDRESS": f"127.0.0.1:{port}"},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert res.returncode == 0, res.stderr[-2000:]
+    finally:
+        subprocess.run([ray, "stop", "--force"], env=env, timeout=120, capture_output=True)
+    on_ray = pd.read_parquet(tmp_path / "ray" / "results.parquet")
+    local = run_sweep(SMALL, tmp_path / "local")
+    assert (on_ray["status"] == "ok").all()
+    cols = ["run_id", "completed", "conflict_rate"]
+    pd.testing.assert_frame_equal(on_ray[cols], local[cols])
