@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from soul.files import exclusive
-from swarm.cli.common import UserError, console, user_errors
+from swarm.cli.common import console, user_errors
 from swarm.config import RunConfig, load_config, validate
 
 
@@ -21,7 +21,8 @@ def run(
     seed: int | None = typer.Option(None, "--seed", help="Seed for everything."),
 ) -> None:
     """Run one simulation; write model.parquet, agents.parquet, config.yaml, summary.png."""
-    from swarm.experiments.runs import run_config, write_run
+    from swarm.experiments.runs import RUN_OUTPUTS, run_config, write_run
+    from swarm.io import check_outputs_dir
     from swarm.metrics import SUMMARY_METRICS
     from swarm.policies import check_policy
 
@@ -38,12 +39,14 @@ def run(
     cfg = validate(RunConfig, data, "options")
     with user_errors(f"--policy {cfg.model.policy!r}: "):
         check_policy(cfg.model.policy)
-    if out.exists() and not out.is_dir():
-        raise UserError(f"--out {out}: exists and is not a directory")
-    with exclusive(out, "the run directory"):  # two runs into one --out would mix files
+    with user_errors("--out "):
+        check_outputs_dir(out, RUN_OUTPUTS.values(), "swarm run")  # before simulating
+    # Two runs into one --out: the second is refused at once (its outputs go in whole).
+    with exclusive(out.parent, "the run directory", name=f".{out.name}.lock"):
         with user_errors("bad model parameters: "):
             result = run_config(cfg, progress=True)
-        paths = write_run(result, cfg, out)
+        with user_errors("--out "):
+            paths = write_run(result, cfg, out)
     last = result.model_df.iloc[-1]
     table = Table("metric", "value", title=f"swarm run ({cfg.steps} steps, seed {cfg.seed})")
     for key in SUMMARY_METRICS:

@@ -12,7 +12,7 @@ from soul import SoulStore
 from swarm.analysis.plots import save_figure, summary_figure
 from swarm.config import RunConfig, dump_yaml
 from swarm.experiments.rollout import rollout
-from swarm.io import atomic_write_text, write_parquet
+from swarm.io import atomic_write_text, replace_outputs, write_parquet
 from swarm.metrics import agents_frame, model_frame, table_frame
 from swarm.model import SwarmModel
 from swarm.progress import Bars
@@ -51,28 +51,30 @@ def souls_held(souls, *, wait: bool = False):
     return SoulStore(souls).lock(wait=wait)
 
 
+#: The files of a run directory (``swarm run --out``).
+RUN_OUTPUTS = {
+    "model": "model.parquet",
+    "agents": "agents.parquet",
+    "decisions": "decisions.parquet",
+    "work": "work.parquet",
+    "config": "config.yaml",
+    "summary": "summary.png",
+}
+
+
 def write_run(result: RunResult, config: RunConfig, out: Path) -> dict[str, Path]:
-    """Write ``model.parquet``, ``agents.parquet``, ``decisions.parquet``,
-    ``work.parquet``, ``config.yaml`` and ``summary.png``."""
+    """Write :data:`RUN_OUTPUTS` to ``out``, all at once (:func:`swarm.io.replace_outputs`:
+    a kill leaves the old run or the new one, other files in ``out`` stay)."""
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = {
-        "model": write_parquet(result.model_df, out / "model.parquet"),
-        "agents": write_parquet(result.agents_df, out / "agents.parquet"),
-        "decisions": write_parquet(
-            table_frame(result.model, "decisions"), out / "decisions.parquet"
-        ),
-        "work": write_parquet(table_frame(result.model, "work"), out / "work.parquet"),
-        "config": out / "config.yaml",
-        "summary": out / "summary.png",
-    }
-    atomic_write_text(paths["config"], dump_yaml(config))
-    save_figure(
-        summary_figure(
-            result.model_df,
-            title=f"policy {config.model.policy}, "
-            f"{config.model.n_agents} agents, seed {config.seed}",
-        ),
-        paths["summary"],
-    )
-    return paths
+
+    def write(tmp: Path) -> None:
+        write_parquet(result.model_df, tmp / RUN_OUTPUTS["model"])
+        write_parquet(result.agents_df, tmp / RUN_OUTPUTS["agents"])
+        write_parquet(table_frame(result.model, "decisions"), tmp / RUN_OUTPUTS["decisions"])
+        write_parquet(table_frame(result.model, "work"), tmp / RUN_OUTPUTS["work"])
+        atomic_write_text(tmp / RUN_OUTPUTS["config"], dump_yaml(config))
+        title = f"policy {config.model.policy}, {config.model.n_agents} agents, seed {config.seed}"
+        save_figure(summary_figure(result.model_df, title=title), tmp / RUN_OUTPUTS["summary"])
+
+    replace_outputs(out, write, RUN_OUTPUTS.values(), "swarm run")
+    return {k: out / v for k, v in RUN_OUTPUTS.items()}

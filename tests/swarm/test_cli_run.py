@@ -71,11 +71,25 @@ def test_two_runs_on_one_soul_store_or_one_out_are_refused(tmp_path):
         rc, err = run("run", "--config", str(config), "--out", str(tmp_path / "a"))
     assert rc == 2 and "the soul store is in use" in err and "Traceback" not in err
     assert not list(souls.glob("*.json"))  # nothing was loaded or saved
-    busy = tmp_path / "b"
-    busy.mkdir()
-    with FileLock(busy / ".lock"):
-        rc, err = run("run", "--steps", "3", "--out", str(busy))
+    with FileLock(tmp_path / ".b.lock"):  # another `swarm run --out b` under way
+        rc, err = run("run", "--steps", "3", "--out", str(tmp_path / "b"))
     assert rc == 2 and "the run directory is in use" in err
+
+
+def test_a_run_directory_is_replaced_whole_and_other_files_stay(tmp_path, cli):
+    out = tmp_path / "r"
+    assert cli("run", "--steps", "3", "--agents", "3", "--out", str(out))[0] in (0, None)
+    (out / "report.html").write_text("mine")
+    assert cli("run", "--steps", "4", "--agents", "3", "--out", str(out))[0] in (0, None)
+    assert (out / "report.html").read_text() == "mine"
+    assert len(pd.read_parquet(out / "model.parquet")) == 5
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".tmp-")] == []
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "thesis.tex").write_text("years of work")
+    code, _, err = cli("run", "--steps", "3", "--out", str(other))
+    assert code == 2 and "none of swarm run's outputs" in err
+    assert [p.name for p in other.iterdir()] == ["thesis.tex"]
 
 
 def test_run_out_naming_a_file_is_refused_before_simulating(tmp_path, cli):

@@ -21,7 +21,7 @@ from soul.files import exclusive
 from swarm.config import ConfigError
 from swarm.interface.constitution import constitution_text
 from swarm.interface.text import special_token_in
-from swarm.io import atomic_write_dir, atomic_write_text
+from swarm.io import atomic_write_text, replace_outputs
 from swarm.progress import Bars
 from training.data import simulation as sim
 from training.data.config import CurationConfig, Source, as_config
@@ -288,24 +288,18 @@ def curate(config, out: str | Path, *, progress: bool = False) -> dict[str, Any]
     one, never a mix. So ``out`` must be new, empty, or an earlier dataset."""
     cfg = as_config(config)
     out = Path(out)
-    _check_out(out)
     result: dict[str, Any] = {}
     with exclusive(out.parent, f"the dataset {out.name}", name=f".{out.name}.lock"):
-        atomic_write_dir(out, lambda tmp: result.update(_curate(cfg, tmp, progress)))
-    return result
-
-
-def _check_out(out: Path) -> None:
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out {out}: exists and is not a directory")
-    if out.is_dir():
-        ours = set(OUTPUTS) | {"simulated", ".lock"}
-        others = sorted(p.name for p in out.iterdir() if p.name not in ours)
-        if others and not (out / "stats.json").exists():
-            raise ConfigError(
-                f"--out {out}: holds other files ({others[0]}, ...); curation writes a whole "
-                "dataset directory: choose a new or empty one"
+        try:
+            replace_outputs(
+                out,
+                lambda tmp: result.update(_curate(cfg, tmp, progress)),
+                (*OUTPUTS, "simulated"),
+                "swarm data curate",
             )
+        except ValueError as exc:  # not a dataset directory
+            raise ConfigError(f"--out {exc}") from None
+    return result
 
 
 def _curate(cfg: CurationConfig, out: Path, progress: bool) -> dict[str, Any]:

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import shutil
 from pathlib import Path
 from typing import Any
 
 from swarm.config import ConfigError
-from swarm.io import atomic_write_dir
+from swarm.io import replace_outputs
 from training.data.schema import Reject, TrainingExample
 
 LABELS = ("good", "bad")
@@ -60,7 +58,7 @@ def review_import(
 
     Everything is read and checked first (every labelled id must be in the dataset);
     then the new dataset is built beside the old one and put in its place whole
-    (:func:`soul.files.atomic_write_dir`), so a bad labels file or a kill leaves the
+    (:func:`swarm.io.replace_outputs`), so a bad labels file or a kill leaves the
     dataset as it was."""
     dataset, labels_file = Path(dataset), Path(labels_file)
     stats_path = dataset / "stats.json"
@@ -129,20 +127,9 @@ def review_import(
         "stats.json": json.dumps(stats, indent=2),
     }
 
-    def build(tmp: Path) -> None:
-        for item in dataset.iterdir():  # everything else as it was (hard links: no copies)
-            if item.name in new or item.name == ".lock":
-                continue
-            target = tmp / item.name
-            if item.is_dir():
-                shutil.copytree(item, target)
-            else:
-                try:
-                    os.link(item, target)
-                except OSError:
-                    shutil.copy2(item, target)
+    def write(tmp: Path) -> None:
         for name, text in new.items():
             (tmp / name).write_text(text, encoding="utf-8")
 
-    atomic_write_dir(dataset, build)
+    replace_outputs(dataset, write, new, "review-import")  # the other files stay as they are
     return {**summary, "approved": stats["approved"]}

@@ -23,7 +23,8 @@ from typing import Any
 import numpy as np
 from scipy import stats as sps
 
-from swarm.io import atomic_write_text
+from soul.files import exclusive
+from swarm.io import atomic_write_text, replace_outputs
 from training import stats
 from training.eval.config import EvalConfig, as_eval_config
 from training.eval.episodes import Timed, run_episodes, total
@@ -145,9 +146,13 @@ def ab_test(
             ctl, max(ctl - margin, 1e-6)
         )
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / "ab.json", json.dumps(result, indent=2))
-    atomic_write_text(out / "ab.md", ab_markdown(result))
+
+    def write(tmp: Path) -> None:
+        atomic_write_text(tmp / "ab.json", json.dumps(result, indent=2))
+        atomic_write_text(tmp / "ab.md", ab_markdown(result))
+
+    with exclusive(out.parent, "the A/B directory", name=f".{out.name}.lock"):
+        replace_outputs(out, write, ("ab.json", "ab.md"), "swarm ab")
     return result
 
 

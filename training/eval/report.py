@@ -24,9 +24,10 @@ from typing import Any
 
 import numpy as np
 
+from soul.files import exclusive
 from swarm.interface.constitution import complies
 from swarm.interface.text import render_action
-from swarm.io import atomic_write_text
+from swarm.io import atomic_write_text, replace_outputs
 from swarm.policies import make_policy
 from training.eval.config import CATEGORIES, EvalConfig, as_eval_config
 from training.eval.dataset import MANIFEST, Scenario, load_dataset
@@ -34,6 +35,8 @@ from training.eval.episodes import ALL, ArmStats, Timed, run_episodes, total
 from training.stats import wilson_ci
 
 BATCH = 64
+#: The files of a report directory (``swarm eval run --out``).
+REPORT_OUTPUTS = ("report.json", "report.md", "accuracy.png", "latency.png")
 
 
 def _now() -> str:
@@ -169,10 +172,14 @@ def evaluate(
     loop["per_episode_task_success"] = [t[ALL].task_success for t in tallies]
     report = _report(policy, dataset, scenarios, rows, loop, cfg, episodes, critique, started)
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / "report.json", json.dumps(report, indent=2, allow_nan=True))
-    atomic_write_text(out / "report.md", report_markdown(report))
-    _plots(report, summed, out)
+
+    def write(tmp: Path) -> None:
+        atomic_write_text(tmp / "report.json", json.dumps(report, indent=2, allow_nan=True))
+        atomic_write_text(tmp / "report.md", report_markdown(report))
+        _plots(report, summed, tmp)
+
+    with exclusive(out.parent, "the report directory", name=f".{out.name}.lock"):
+        replace_outputs(out, write, REPORT_OUTPUTS, "swarm eval run")
     return report
 
 
