@@ -154,6 +154,9 @@ def expand(cfg: SweepConfig, source: str = "sweep config") -> list[RunSpec]:
     n = size(cfg)
     if n > MAX_RUNS:
         raise ConfigError(f"{source}: the sweep has {n:,} runs, more than {MAX_RUNS:,}")
+    if n == 0:
+        empty = next(k for k, v in cfg.model.items() if _expands(k, v) and not v)
+        raise ConfigError(f"{source}: model.{empty} is an empty list: the sweep has no runs")
     specs = []
     for params in grid(cfg.model):
         validate(ModelParams, params, source, prefix="model")

@@ -43,6 +43,10 @@ def read_labels(path: Path) -> dict[str, tuple[str, str]]:
     for n, row in enumerate(rows, start=2 if path.suffix == ".csv" else 1):
         if not isinstance(row, dict) or "id" not in row or "label" not in row:
             raise ConfigError(f"{path}: row {n} needs 'id' and 'label'")
+        if not isinstance(row["id"], str | int) or isinstance(row["id"], bool):
+            raise ConfigError(f"{path}: row {n}: id {row['id']!r} is not an example id")
+        if row["label"] is not None and not isinstance(row["label"], str):
+            raise ConfigError(f"{path}: row {n}: label {row['label']!r} is not good or bad")
         label = (row.get("label") or "").strip().lower()
         if label and label not in LABELS:
             raise ConfigError(f"{path}: row {n}: label {row['label']!r} is not good or bad")

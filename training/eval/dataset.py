@@ -27,7 +27,7 @@ import numpy as np
 from swarm import SwarmModel, rollout
 from swarm.interface.observation import NearbyAgent, Observation, TaskView
 from swarm.interface.text import parse_action, render_action, render_observation
-from swarm.io import atomic_write_text
+from swarm.io import atomic_write_text, check_outputs_dir, replace_outputs
 from swarm.world.tasks import TaskType
 from training.eval.config import CATEGORIES, EvalConfig, as_eval_config
 from training.eval.oracle import judge
@@ -140,6 +140,7 @@ def build_dataset(
     from swarm.progress import Bars
 
     cfg = as_eval_config(config)
+    check_outputs_dir(out, (SCENARIOS, MANIFEST), "swarm eval build")  # before simulating
     spec = cfg.dataset
     seeds = range(spec.first_seed, spec.first_seed + spec.max_runs)
     used = training_seeds(cfg, training_data)
@@ -179,8 +180,6 @@ def build_dataset(
             lines.append(json.dumps(rec, sort_keys=True))
     text = "\n".join(lines) + "\n"
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / SCENARIOS, text)
     manifest = {
         "scenarios": len(lines),
         "counts": {c: len(got[c]) for c in CATEGORIES},
@@ -197,7 +196,12 @@ def build_dataset(
         "sha256": hashlib.sha256(text.encode()).hexdigest(),
         "config": cfg.model_dump(mode="json"),
     }
-    atomic_write_text(out / MANIFEST, json.dumps(manifest, indent=2))
+
+    def write(tmp: Path) -> None:
+        atomic_write_text(tmp / SCENARIOS, text)
+        atomic_write_text(tmp / MANIFEST, json.dumps(manifest, indent=2))
+
+    replace_outputs(out, write, (SCENARIOS, MANIFEST), "swarm eval build")  # both or neither
     return manifest
 
 
