@@ -135,3 +135,19 @@ def test_atomic_writes_respect_the_umask(tmp_path):
         os.umask(old)
     assert f.stat().st_mode & 0o777 == 0o644
     assert d.stat().st_mode & 0o777 == 0o755
+
+
+def test_a_directory_write_that_fails_half_way_leaves_the_old_directory(tmp_path):
+    from soul.files import atomic_write_dir
+
+    target = atomic_write_dir(tmp_path / "adapter", lambda p: (p / "w.bin").write_text("old"))
+
+    def half(p):
+        (p / "w.bin").write_text("new")
+        raise KeyboardInterrupt  # killed before the second file
+
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write_dir(target, half)
+    assert [p.name for p in target.iterdir()] == ["w.bin"]
+    assert (target / "w.bin").read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["adapter"]
