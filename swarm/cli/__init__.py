@@ -17,6 +17,7 @@ import sys
 from importlib.metadata import entry_points
 
 import typer
+from rich.markup import escape
 
 from soul.files import Busy
 from swarm.cli.bench import bench_app
@@ -78,8 +79,19 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv, prog_name="swarm", standalone_mode=True)
     except (UserError, ConfigError, Busy) as exc:  # each names the file, key or record
-        console_err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        console_err.print(
+            f"[bold red]error:[/] {escape(one_line(str(exc)))}", highlight=False, soft_wrap=True
+        )
         sys.exit(2)
+
+
+def one_line(message: str) -> str:
+    """``message`` with line breaks and other control characters (which a file name or a
+    key from a user's file may hold) written as escapes: one line, and nothing a terminal
+    would act on."""
+    return "".join(
+        ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in message
+    )
 
 
 __all__ = ["app", "main"]
