@@ -25,16 +25,60 @@ def _umask() -> int:
     return mask
 
 
-def _permit(path: Path, directory: bool = False) -> None:
-    """Give ``path`` the mode a plain ``open``/``mkdir`` would (temporary files and
-    directories are created private, 0600/0700)."""
-    os.chmod(path, (0o777 if directory else 0o666) & ~_umask())
+def _permit(path: Path, like: Path, directory: bool = False) -> None:
+    """Give ``path`` the mode of ``like`` when it exists (a replaced file keeps its mode),
+    else the mode a plain ``open``/``mkdir`` would (temporary files and directories are
+    created private, 0600/0700)."""
+    try:
+        mode = like.stat().st_mode & 0o7777
+    except OSError:
+        mode = (0o777 if directory else 0o666) & ~_umask()
+    os.chmod(path, mode)
+
+
+def _absolute(path: str | Path) -> Path:
+    """``path`` made absolute and normalised (``..`` and ``.`` resolved textually, links
+    kept): a rename must not go through a component that the swap itself moves."""
+    return Path(os.path.abspath(path))
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one step (Linux ``renameat2(RENAME_EXCHANGE)``); False where the
+    system cannot."""
+    import ctypes
+    import errno
+
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.EPERM, errno.EXDEV):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def _recover(path: Path) -> None:
+    """Put back a directory that a crash left renamed away (between the two renames of a
+    system without an atomic exchange)."""
+    import shutil
+
+    if path.exists():
+        return
+    for old in sorted(path.parent.glob(TMP_PREFIX + "old-*")):
+        if (old / path.name).exists():
+            os.replace(old / path.name, path)
+            shutil.rmtree(old, ignore_errors=True)
+            return
 
 
 def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
     """Call ``write(tmp)`` on a temporary path beside ``path``, fsync it, rename it over
     ``path``; returns ``path``. On any error the temporary file is removed."""
-    path = Path(path)
+    path = _absolute(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, suffix=path.suffix, dir=path.parent)
     os.close(fd)
@@ -42,7 +86,7 @@ def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
         write(Path(tmp))
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
-        _permit(Path(tmp))
+        _permit(Path(tmp), like=path)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -58,27 +102,31 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
 
 def atomic_write_dir(path: str | Path, build: Callable[[Path], None]) -> Path:
     """Call ``build(tmp)`` on a new temporary directory beside ``path``, then put it in
-    ``path``'s place: the old directory is renamed away, the new one renamed in, the old
-    one removed. Readers see the old directory or the new one (or, after a crash between
-    the two renames, none), never a mix of their files. On any error in ``build`` the
+    ``path``'s place in one step (an atomic exchange where the system has one; else the
+    old directory is renamed away and the new one in, and a crash between the two is
+    undone by the next call). Readers see the old directory or the new one, never a mix
+    of their files; the new one keeps the old one's mode. On any error in ``build`` the
     temporary directory is removed and ``path`` is untouched."""
     import shutil
 
-    path = Path(path)
+    path = _absolute(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    _recover(path)
     tmp = Path(tempfile.mkdtemp(prefix=TMP_PREFIX + path.name + "-", dir=path.parent))
     try:
         build(tmp)
-        _permit(tmp, directory=True)
+        _permit(tmp, like=path, directory=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    old = None
-    if path.exists():
+    if not path.exists():
+        os.replace(tmp, path)
+    elif _exchange(tmp, path):
+        shutil.rmtree(tmp, ignore_errors=True)  # tmp now holds the old directory
+    else:
         old = Path(tempfile.mkdtemp(prefix=TMP_PREFIX + "old-", dir=path.parent))
         os.replace(path, old / path.name)
-    os.replace(tmp, path)
-    if old is not None:
+        os.replace(tmp, path)
         shutil.rmtree(old, ignore_errors=True)
     return path
 
@@ -94,7 +142,7 @@ def exclusive(directory: str | Path, what: str, *, wait: bool = False, name: str
     process holds it; ``wait=True``: wait for it."""
     from filelock import FileLock, Timeout
 
-    directory = Path(directory)
+    directory = _absolute(directory)
     directory.mkdir(parents=True, exist_ok=True)
     lock = FileLock(directory / name)
     try:
@@ -108,3 +156,10 @@ def exclusive(directory: str | Path, what: str, *, wait: bool = False, name: str
         yield
     finally:
         lock.release()
+
+
+def exclusive_beside(path: str | Path, what: str, *, wait: bool = False):
+    """:func:`exclusive` on ``path`` through a lock file beside it (``.NAME.lock`` in its
+    parent), for a directory that is replaced whole (a lock inside would go with it)."""
+    path = _absolute(path)
+    return exclusive(path.parent, what, wait=wait, name=f".{path.name}.lock")

@@ -26,11 +26,16 @@ def write_parquet(df: pd.DataFrame, path: str | Path) -> Path:
 def check_outputs_dir(out: str | Path, outputs, what: str) -> None:
     """A ValueError unless ``out`` is new, a directory of ``what``'s ``outputs``, or empty
     (checked before the work, so that nothing is computed for nothing)."""
-    out, names = Path(out), set(outputs)
+    out, names = Path(os.path.abspath(out)), set(outputs)
     if out.exists() and not out.is_dir():
         raise ValueError(f"{out}: exists and is not a directory")
+    here = Path(os.getcwd())
+    if out == here or out in here.parents:  # replaced whole, it would vanish under the shell
+        raise ValueError(f"{out}: is the current directory (or holds it); name it from outside")
     if out.is_dir():
-        others = sorted(p.name for p in out.iterdir() if p.name not in names)
+        others = sorted(
+            p.name for p in out.iterdir() if p.name not in names and not p.name.endswith(".lock")
+        )
         if others and not any((out / n).exists() for n in names):
             raise ValueError(
                 f"{out}: holds other files ({others[0]}, ...), none of {what}'s outputs; "
@@ -47,7 +52,7 @@ def replace_outputs(out: str | Path, write, outputs, what: str) -> Path:
     ValueError): it is not this command's output."""
     import shutil
 
-    out = Path(out)
+    out = Path(os.path.abspath(out))
     names = set(outputs)
     check_outputs_dir(out, names, what)
 
@@ -56,13 +61,16 @@ def replace_outputs(out: str | Path, write, outputs, what: str) -> Path:
             for item in out.iterdir():
                 if item.name in names:
                     continue
-                if item.is_dir():
-                    shutil.copytree(item, tmp / item.name)
+                target = tmp / item.name
+                if item.is_symlink():  # a link stays a link (never the tree it points to)
+                    os.symlink(os.readlink(item), target)
+                elif item.is_dir():
+                    shutil.copytree(item, target, symlinks=True)
                 else:
                     try:
-                        os.link(item, tmp / item.name)
+                        os.link(item, target)
                     except OSError:
-                        shutil.copy2(item, tmp / item.name)
+                        shutil.copy2(item, target)
         write(tmp)
 
     return atomic_write_dir(out, build)

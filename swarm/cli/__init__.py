@@ -78,9 +78,12 @@ def main(argv: list[str] | None = None) -> None:
     """Run the CLI; user errors become one line and exit code 2."""
     try:
         app(args=argv, prog_name="swarm", standalone_mode=True)
-    except (UserError, ConfigError, Busy) as exc:  # each names the file, key or record
+    except (UserError, ConfigError, Busy, OSError) as exc:  # each names the file or key
+        message = str(exc)
+        if isinstance(exc, OSError) and exc.filename is not None:  # e.g. a file in the way
+            message = f"{exc.filename}: {exc.strerror or exc}"
         console_err.print(
-            f"[bold red]error:[/] {escape(one_line(str(exc)))}", highlight=False, soft_wrap=True
+            f"[bold red]error:[/] {escape(one_line(message))}", highlight=False, soft_wrap=True
         )
         sys.exit(2)
 

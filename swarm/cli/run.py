@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from soul.files import exclusive
+from soul.files import exclusive_beside
 from swarm.cli.common import console, user_errors
 from swarm.config import RunConfig, load_config, validate
 
@@ -42,7 +42,7 @@ def run(
     with user_errors("--out "):
         check_outputs_dir(out, RUN_OUTPUTS.values(), "swarm run")  # before simulating
     # Two runs into one --out: the second is refused at once (its outputs go in whole).
-    with exclusive(out.parent, "the run directory", name=f".{out.name}.lock"):
+    with exclusive_beside(out, "the run directory"):
         with user_errors("bad model parameters: "):
             result = run_config(cfg, progress=True)
         with user_errors("--out "):

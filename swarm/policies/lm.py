@@ -79,6 +79,12 @@ def pick_device(device: str = "auto") -> str:
     import torch
 
     check_device(device)
+    if device.startswith("cuda"):
+        index = int(device.partition(":")[2] or 0)
+        if not torch.cuda.is_available() or index >= torch.cuda.device_count():
+            raise ValueError(f"device {device!r}: no such CUDA device here")
+    if device == "mps" and not torch.backends.mps.is_available():
+        raise ValueError("device 'mps': not available here")
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     return device
@@ -99,7 +105,7 @@ def adapter_base(path: str | Path) -> Path | None:
         base = base or ""
         if not Path(base).is_dir():
             raise ValueError(f"{path}: its base model {base!r} is not a local directory")
-        _safetensors_only(path)
+        _safetensors_only(path, ("adapter_model.safetensors",))
         _safetensors_only(Path(base))
         return Path(base)
     if (path / "config.json").exists():
@@ -108,8 +114,10 @@ def adapter_base(path: str | Path) -> Path | None:
     raise ValueError(f"{path}: not a model directory or a PEFT adapter directory")
 
 
-def _safetensors_only(path: Path) -> None:
-    if not any(path.glob("*.safetensors")):
+def _safetensors_only(
+    path: Path, names: tuple[str, ...] = ("model.safetensors", "model.safetensors.index.json")
+) -> None:
+    if not any((path / n).is_file() for n in names):
         pickled = sorted(p.name for p in path.iterdir() if p.suffix in (".bin", ".pt", ".pth"))
         what = f"only pickled weights ({pickled[0]})" if pickled else "no weights"
         raise ValueError(f"{path}: holds {what}; models are loaded from safetensors only")

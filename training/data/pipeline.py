@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from soul.files import exclusive
+from soul.files import exclusive_beside
 from swarm.config import ConfigError
 from swarm.interface.constitution import constitution_text
 from swarm.interface.text import special_token_in
@@ -289,7 +289,7 @@ def curate(config, out: str | Path, *, progress: bool = False) -> dict[str, Any]
     cfg = as_config(config)
     out = Path(out)
     result: dict[str, Any] = {}
-    with exclusive(out.parent, f"the dataset {out.name}", name=f".{out.name}.lock"):
+    with exclusive_beside(out, "the dataset"):
         try:
             replace_outputs(
                 out,

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from scipy import stats as sps
 
-from soul.files import exclusive
+from soul.files import exclusive_beside
 from swarm.io import atomic_write_text, replace_outputs
 from training import stats
 from training.eval.config import EvalConfig, as_eval_config
@@ -151,7 +151,7 @@ def ab_test(
         atomic_write_text(tmp / "ab.json", json.dumps(result, indent=2))
         atomic_write_text(tmp / "ab.md", ab_markdown(result))
 
-    with exclusive(out.parent, "the A/B directory", name=f".{out.name}.lock"):
+    with exclusive_beside(out, "the A/B directory"):
         replace_outputs(out, write, ("ab.json", "ab.md"), "swarm ab")
     return result
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from soul.files import exclusive
+from soul.files import exclusive_beside
 from swarm.interface.constitution import complies
 from swarm.interface.text import render_action
 from swarm.io import atomic_write_text, replace_outputs
@@ -178,7 +178,7 @@ def evaluate(
         atomic_write_text(tmp / "report.md", report_markdown(report))
         _plots(report, summed, tmp)
 
-    with exclusive(out.parent, "the report directory", name=f".{out.name}.lock"):
+    with exclusive_beside(out, "the report directory"):
         replace_outputs(out, write, REPORT_OUTPUTS, "swarm eval run")
     return report
 

@@ -29,8 +29,10 @@ from typing import Any
 import numpy as np
 from pydantic import TypeAdapter, ValidationError
 
+from soul.files import exclusive_beside
 from swarm.config import ConfigError, describe
 from swarm.io import atomic_write_dir, atomic_write_text
+from swarm.policies.lm import pick_device
 from swarm.progress import Bars
 from training.base_model import read_jsonl
 from training.batching import (
@@ -56,6 +58,8 @@ def checkpoints(output_dir: str | Path) -> list[Path]:
     return sorted(done, key=lambda p: int(_CKPT.search(p.name)[1]))
 
 
+#: The run's fingerprint in its output directory, checked when the directory is reused.
+RUN_FILE = "run.json"
 #: Settings that do not change what a run computes (left out of its fingerprint).
 _NOT_FINGERPRINTED = {
     "output_dir": True,
@@ -76,11 +80,26 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def _sample_sha256(path: Path, block: int = 4 << 20) -> str:
+    """The size and a hash of the first and last 4 MiB of a weight file: a rebuilt or
+    other model differs there, and an 8B model is not read whole for it."""
+    import hashlib
+
+    size = path.stat().st_size
+    h = hashlib.sha256(str(size).encode())
+    with path.open("rb") as f:
+        h.update(f.read(block))
+        if size > 2 * block:
+            f.seek(size - block)
+            h.update(f.read(block))
+    return h.hexdigest()
+
+
 def run_fingerprint(cfg: FinetuneConfig, base: Path) -> dict[str, Any]:
     """What makes a run this run: its settings (less where it writes and its logging),
     the bytes of its data, and its base model (config and weight files' names and sizes).
     Stored in every checkpoint and checked before a checkpoint is resumed or replaced."""
-    weights = sorted(base.glob("*.safetensors")) + sorted(base.glob("*.bin"))
+    weights = sorted(base.glob("*.safetensors"))
     return {
         "config": cfg.model_dump(mode="json", exclude=_NOT_FINGERPRINTED),
         "data": {
@@ -89,9 +108,11 @@ def run_fingerprint(cfg: FinetuneConfig, base: Path) -> dict[str, Any]:
             if Path(getattr(cfg.data, name)).is_file()
         },
         "base": {
-            "config": _sha256(base / "config.json") if (base / "config.json").is_file() else None,
-            "weights": {f.name: f.stat().st_size for f in weights},
-        },
+            name: _sha256(base / name)
+            for name in ("config.json", "tokenizer.json", "tokenizer_config.json")
+            if (base / name).is_file()
+        }
+        | {f.name: _sample_sha256(f) for f in weights},
     }
 
 
@@ -110,6 +131,14 @@ def check_output_dir(out: Path, fingerprint: dict[str, Any], resume: bool) -> li
     not; this run's own are returned to resume from, or removed for a fresh start."""
     found = checkpoints(out)
     if not found:
+        if (out / RUN_FILE).is_file():  # a finished run, its checkpoints pruned or unsaved
+            theirs = _read_json(out / RUN_FILE).get("fingerprint")
+            if theirs is not None and _differences(fingerprint, theirs):
+                diff = _differences(fingerprint, theirs)
+                raise ConfigError(
+                    f"output_dir {out} holds another run's outputs: {diff[0]}; choose another "
+                    "output_dir, or delete them"
+                )
         return []
     theirs = _read_json(found[-1] / "state.json").get("fingerprint")
     if theirs is None:
@@ -388,22 +417,17 @@ def finetune(
     progress: bool = False,
     max_steps: int | None = None,
 ) -> dict[str, Any]:
-    """Fine-tune as ``config`` says; return the training report."""
-    from accelerate import Accelerator
-    from transformers import AutoTokenizer
-
-    from training.finetune.validation import validate_model
-    from training.runtime import (
-        device_name,
-        optimizer_and_schedule,
-        seed_everything,
-    )
-
+    """Fine-tune as ``config`` says; return the training report. The output directory is
+    held (a lock beside it) for the whole run and carries the run's fingerprint."""
     cfg = as_finetune(config)
     if max_steps is not None:
         training = cfg.training.model_copy(update={"max_steps": max_steps})
         cfg = cfg.model_copy(update={"training": training})
     resume = cfg.resume if resume is None else resume
+    try:
+        pick_device(cfg.device)  # one that exists here
+    except ValueError as exc:
+        raise ConfigError(f"device: {exc}") from None
     base = cfg.base_dir()
     out = Path(cfg.output_dir)
     fingerprint = run_fingerprint(cfg, base)
@@ -411,6 +435,18 @@ def finetune(
         raise ConfigError(f"output_dir {out}: exists and is not a directory")
     check_output_dir(out, fingerprint, resume=True)  # refuse another run's dir up front
     out.mkdir(parents=True, exist_ok=True)
+    with exclusive_beside(out, "the fine-tuning output_dir"):
+        atomic_write_text(out / RUN_FILE, json.dumps({"fingerprint": fingerprint}, indent=2))
+        return _finetune(cfg, out, base, fingerprint, resume, progress)
+
+
+def _finetune(cfg, out: Path, base: Path, fingerprint, resume: bool, progress: bool):
+    from accelerate import Accelerator
+    from transformers import AutoTokenizer
+
+    from training.finetune.validation import validate_model
+    from training.runtime import device_name, optimizer_and_schedule, seed_everything
+
     tokenizer = AutoTokenizer.from_pretrained(str(base))
     if not tokenizer.chat_template:
         raise ConfigError(f"base_model: {base} has a tokenizer without a chat template")

@@ -66,6 +66,9 @@ def test_malformed_training_records_are_one_line_errors(cli, tmp_path, tiny_base
     data = tmp_path / "train.jsonl"
     data.write_text(line + "\n")
     path = tmp_path / "ft.yaml"
-    path.write_text(f"base_model: {tiny_base[0]}\ndata: {{train: {data}, eval: {data}}}\n")
+    path.write_text(
+        f"base_model: {tiny_base[0]}\ndata: {{train: {data}, eval: {data}}}\n"
+        f"output_dir: {tmp_path / 'out'}\n"
+    )
     code, _, err = cli("train", "finetune", str(path))
     assert code == 2 and message in err and "Traceback" not in err

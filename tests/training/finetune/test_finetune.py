@@ -201,3 +201,31 @@ def test_a_torn_metrics_line_and_a_truncated_checkpoint(cli, tmp_path, tiny_base
     weights.write_bytes(weights.read_bytes()[:100])
     code, _, err = cli("train", "finetune", str(path), "--resume")
     assert code == 2 and "weights cannot be read" in err and "Traceback" not in err
+
+
+def test_another_base_or_a_finished_run_in_the_output_dir_is_refused(
+    cli, tmp_path, tiny_base, curated
+):
+    import shutil
+
+    from training.base_model import build_base
+
+    base, _ = tiny_base
+    mine = tmp_path / "base"
+    shutil.copytree(base, mine)
+    path = _config(tmp_path, mine, curated, "fp", training={"max_steps": 4})
+    code, _, err = cli("train", "finetune", str(path))
+    assert code in (0, None), err
+    other = build_base(curated, tmp_path / "other", preset_name="tiny", steps=4, seed=9)
+    assert other["parameters"] > 0
+    shutil.copy(tmp_path / "other" / "model.safetensors", mine / "model.safetensors")
+    code, _, err = cli("train", "finetune", str(path), "--resume")
+    assert code == 2 and "base.model.safetensors" in err  # a rebuilt base, same path
+    for ckpt in (tmp_path / "fp").glob("checkpoint-*"):
+        shutil.rmtree(ckpt)  # a finished run whose checkpoints are gone
+    reseeded = _config(
+        tmp_path, mine, curated, "fp2", training={"max_steps": 4}, seed=5,
+        output_dir=str(tmp_path / "fp"),
+    )  # fmt: skip
+    code, _, err = cli("train", "finetune", str(reseeded))
+    assert code == 2 and "holds another run's outputs" in err
