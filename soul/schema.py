@@ -165,6 +165,14 @@ class Soul(_Model):
         if len(set(names)) != len(names):
             raise ValueError("an achievement is listed twice")
         rules = {r.name: r for r in DEFAULT_ACHIEVEMENTS if r.metric != "perfect_day_streak"}
+        week = next((r for r in DEFAULT_ACHIEVEMENTS if r.metric == "perfect_day_streak"), None)
+        if week is not None and week.name in names:  # a perfect day has a completed task
+            done = METRICS["tasks_completed"](self)
+            if done < week.threshold:
+                raise ValueError(
+                    f"achievement {week.name!r} is not borne out: tasks_completed is {done}, "
+                    f"{week.threshold} perfect days need at least {week.threshold}"
+                )
         for name in names:
             rule = rules.get(name)
             if rule is not None and not rule.earned_by(self):

@@ -73,6 +73,8 @@ def _masks_by_prefix(tokenizer, messages: list[dict]) -> tuple[list[int], list[i
 def encode_chats(examples: Sequence[dict], tokenizer, *, chunk: int = 512) -> list[Encoded]:
     """Encode curated examples (dicts with ``messages``, optionally ``metadata`` and
     ``provenance``); raises :class:`EncodingError` naming an example with no target."""
+    from swarm.policies.lm import special_token_of
+
     out: list[Encoded] = []
     markers = has_generation_markers(tokenizer)
     for start in range(0, len(examples), chunk):
@@ -89,6 +91,10 @@ def encode_chats(examples: Sequence[dict], tokenizer, *, chunk: int = 512) -> li
             ids = list(ids)
             labels = [t if m else IGNORE for t, m in zip(ids, mask, strict=True)]
             eid = ex.get("provenance", {}).get("id") or f"#{start + k + 1}"
+            for msg in ex["messages"]:
+                token = special_token_of(tokenizer, msg.get("content") or "")
+                if token is not None:
+                    raise EncodingError(f"example {eid}: content holds the special token {token!r}")
             if not any(mask):
                 raise EncodingError(f"example {eid}: no assistant tokens to train on")
             is_action = "action" in ex.get("metadata", {})

@@ -42,7 +42,10 @@ def dashboard(
 
 #: Solara settings that keep the server off the network: no telemetry (on by default) and
 #: no version check against the package index at start.
-OFFLINE_ENV = {"SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False", "HF_HUB_OFFLINE": "1"}
+OFFLINE_ENV = {
+    "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
+    "HF_HUB_OFFLINE": "1",
+}
 
 
 def server_command(host: str, port: int, config: Path | None) -> tuple[list[str], dict[str, str]]:

@@ -34,7 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from soul.files import exclusive
 from swarm.analysis.summary import summarise, summary_markdown
 from swarm.config import ConfigError
-from swarm.experiments.sweep import Executor, RunSpec, execute
+from swarm.experiments.sweep import MAX_RUNS, Executor, RunSpec, execute
 from swarm.io import atomic_write_text, write_parquet
 from swarm.metrics import completion_rate
 from swarm.params import ModelParams
@@ -82,7 +82,7 @@ class BenchConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    seeds: int = Field(10, ge=1)
+    seeds: int = Field(10, ge=1, le=MAX_RUNS)
     first_seed: int = 0
     steps: int = Field(300, ge=1)
     model: ModelParams = Field(default_factory=ModelParams)

@@ -41,7 +41,13 @@ import numpy as np
 
 from swarm.interface.constitution import constitution_text
 from swarm.interface.observation import Decision, Observation
-from swarm.interface.text import ActionParseError, parse_action, render_action, render_user
+from swarm.interface.text import (
+    ActionParseError,
+    parse_action,
+    render_action,
+    render_user,
+    special_token_in,
+)
 from swarm.world.actions import WAIT
 
 
@@ -264,12 +270,32 @@ def shared_cache(kv: list[tuple[Any, Any]], n: int):
     )
 
 
+def special_token_of(tokenizer, text: str) -> str | None:
+    """The first special token of ``tokenizer`` (or chat special token ``<|...|>``) that
+    ``text`` holds, or None: content must never carry one into a prompt."""
+    found = special_token_in(text)
+    if found is not None:
+        return found
+    specials = getattr(tokenizer, "_swarm_specials", None)
+    if specials is None:
+        specials = sorted(
+            {t for t in tokenizer.all_special_tokens if t}
+            | {t.content for t in tokenizer.added_tokens_decoder.values() if t.special}
+        )
+        tokenizer._swarm_specials = specials
+    return next((s for s in specials if s in text), None)
+
+
 def prompt_ids(m: LoadedModel, obs: Observation) -> list[int]:
     """The tokens after the shared system prefix: the user turn and the assistant header
     (only that part is tokenized, when the template allows it; checked at load)."""
+    user = render_user(obs)
+    token = special_token_of(m.tokenizer, user)
+    if token is not None:  # it would be encoded as a real special token: a forged turn
+        raise ValueError(f"agent {obs.agent_id}'s observation holds the special token {token!r}")
     msgs = [
         {"role": "system", "content": constitution_text()},
-        {"role": "user", "content": render_user(obs)},
+        {"role": "user", "content": user},
     ]
     tok = m.tokenizer
     if m.split_ok:

@@ -151,3 +151,11 @@ def test_a_directory_write_that_fails_half_way_leaves_the_old_directory(tmp_path
     assert [p.name for p in target.iterdir()] == ["w.bin"]
     assert (target / "w.bin").read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["adapter"]
+
+
+def test_perfect_week_needs_seven_completed_tasks(tmp_path):
+    (tmp_path / "w.json").write_text(
+        json.dumps({"id": "w", "achievements": [{"name": "Perfect Week", "day": 0, "event": 0}]})
+    )
+    with pytest.raises(SoulFileError, match="'Perfect Week' is not borne out"):
+        SoulStore(tmp_path).load("w")

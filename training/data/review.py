@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from soul.files import exclusive_beside
 from swarm.config import ConfigError
 from swarm.io import replace_outputs
 from training.data.schema import Reject, TrainingExample
@@ -51,6 +52,8 @@ def read_labels(path: Path) -> dict[str, tuple[str, str]]:
         if label and label not in LABELS:
             raise ConfigError(f"{path}: row {n}: label {row['label']!r} is not good or bad")
         if label:
+            if str(row["id"]) in out:
+                raise ConfigError(f"{path}: row {n}: id {row['id']!r} is labelled twice")
             out[str(row["id"])] = (label, str(row.get("note") or ""))
     return out
 
@@ -72,6 +75,8 @@ def review_import(
         stats = json.loads(stats_path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
         raise ConfigError(f"{stats_path}: not valid JSON") from None
+    if not isinstance(stats, dict) or not isinstance(stats.get("output"), dict):
+        raise ConfigError(f"{stats_path}: not a curated dataset's stats (no 'output')")
     labels = read_labels(labels_file)
     threshold = max_bad_rate if max_bad_rate is not None else stats.get("review_threshold", 0.05)
     removed: list[Reject] = []
@@ -80,7 +85,10 @@ def review_import(
     for split in ("train", "eval"):
         path = dataset / f"{split}.jsonl"
         kept_lines = []
-        lines = path.read_text(encoding="utf-8").split("\n") if path.exists() else []
+        try:
+            lines = path.read_text(encoding="utf-8").split("\n") if path.exists() else []
+        except UnicodeDecodeError:
+            raise ConfigError(f"{path}: not UTF-8 text: not a JSONL file") from None
         for n, line in enumerate(lines, start=1):
             if not line:
                 continue
@@ -135,5 +143,6 @@ def review_import(
         for name, text in new.items():
             (tmp / name).write_text(text, encoding="utf-8")
 
-    replace_outputs(dataset, write, new, "review-import")  # the other files stay as they are
+    with exclusive_beside(dataset, "the dataset"):  # not while a curation or import runs
+        replace_outputs(dataset, write, new, "review-import")  # other files stay as they are
     return {**summary, "approved": stats["approved"]}

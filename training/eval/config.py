@@ -41,6 +41,8 @@ class DatasetSpec(_Strict):
         unknown = set(self.counts) - set(CATEGORIES)
         if unknown:
             raise ValueError(f"unknown category {sorted(unknown)[0]!r} in counts")
+        if not any(self.counts.values()):
+            raise ValueError("counts ask for no scenarios at all")
 
 
 class EpisodeSpec(_Strict):

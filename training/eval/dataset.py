@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from soul.files import exclusive_beside
 from swarm import SwarmModel, rollout
 from swarm.interface.observation import NearbyAgent, Observation, TaskView
 from swarm.interface.text import parse_action, render_action, render_observation
@@ -201,7 +202,8 @@ def build_dataset(
         atomic_write_text(tmp / SCENARIOS, text)
         atomic_write_text(tmp / MANIFEST, json.dumps(manifest, indent=2))
 
-    replace_outputs(out, write, (SCENARIOS, MANIFEST), "swarm eval build")  # both or neither
+    with exclusive_beside(out, "the dataset directory"):
+        replace_outputs(out, write, (SCENARIOS, MANIFEST), "swarm eval build")  # both or neither
     return manifest
 
 
@@ -259,6 +261,22 @@ class Scenario:
         self.acceptable = frozenset(parse_action(a) for a in record["acceptable"])
 
 
+def read_manifest(directory: str | Path) -> dict[str, Any] | None:
+    """A dataset directory's ``manifest.json`` (None if it has none); a file that is not a
+    manifest is a one-line ValueError."""
+    path = Path(directory) / MANIFEST
+    if not path.exists():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError, OSError):
+        raise ValueError(f"{path}: not a dataset manifest") from None
+    seeds = data.get("seeds") if isinstance(data, dict) else None
+    if not (isinstance(seeds, list) and len(seeds) == 2 and all(isinstance(s, int) for s in seeds)):
+        raise ValueError(f"{path}: not a dataset manifest (no seeds range)")
+    return data
+
+
 def load_dataset(path: str | Path) -> list[Scenario]:
     """The scenarios in ``path`` (a dataset directory or its ``scenarios.jsonl``); a bad
     line is a one-line ValueError naming file and line."""
@@ -266,13 +284,13 @@ def load_dataset(path: str | Path) -> list[Scenario]:
     f = path / SCENARIOS if path.is_dir() else path
     if not f.exists():
         raise ValueError(f"{f}: no such file (build one with `swarm eval build`)")
-    text = f.read_text(encoding="utf-8")
-    manifest = f.parent / MANIFEST
-    if manifest.exists():
-        try:
-            want = json.loads(manifest.read_text(encoding="utf-8")).get("sha256")
-        except (json.JSONDecodeError, AttributeError, UnicodeDecodeError):
-            raise ValueError(f"{manifest}: not a dataset manifest") from None
+    try:
+        text = f.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"{f}: not UTF-8 text: not a scenarios file") from None
+    manifest = read_manifest(f.parent)
+    if manifest is not None:
+        want = manifest.get("sha256")
         got = hashlib.sha256(text.encode()).hexdigest()
         if want != got:
             raise ValueError(
@@ -288,8 +306,11 @@ def load_dataset(path: str | Path) -> list[Scenario]:
             if rec.get("category") not in CATEGORIES:
                 raise ValueError(f"unknown category {rec.get('category')!r}")
             out.append(Scenario(rec))
-        except (ValueError, KeyError, TypeError) as exc:
-            raise ValueError(f"{f}:{n}: not a scenario ({exc})") from None
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            why = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+            raise ValueError(f"{f}:{n}: not a scenario ({why})") from None
+        except RecursionError:
+            raise ValueError(f"{f}:{n}: not a scenario (nested too deeply)") from None
     if not out:
         raise ValueError(f"{f}: no scenarios")
     return out

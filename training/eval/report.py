@@ -30,7 +30,7 @@ from swarm.interface.text import render_action
 from swarm.io import atomic_write_text, replace_outputs
 from swarm.policies import make_policy
 from training.eval.config import CATEGORIES, EvalConfig, as_eval_config
-from training.eval.dataset import MANIFEST, Scenario, load_dataset
+from training.eval.dataset import Scenario, load_dataset, read_manifest
 from training.eval.episodes import ALL, ArmStats, Timed, run_episodes, total
 from training.stats import wilson_ci
 
@@ -136,8 +136,9 @@ def check_episode_seeds(cfg: EvalConfig, seeds: range, dataset: str | Path | Non
     from training.eval.dataset import check_disjoint, training_seeds
 
     used = training_seeds(cfg)
-    if dataset is not None and (Path(dataset) / MANIFEST).exists():
-        lo, hi = json.loads((Path(dataset) / MANIFEST).read_text())["seeds"]
+    manifest = read_manifest(dataset) if dataset is not None and Path(dataset).is_dir() else None
+    if manifest is not None:
+        lo, hi = manifest["seeds"]
         used |= set(range(lo, hi + 1))
     check_disjoint("closed-loop episode", seeds, used)
 
@@ -210,7 +211,7 @@ def _score(name: str, scorer: str, p: dict[str, float], **extra: Any) -> dict[st
 
 def _report(policy, dataset, scenarios, rows, loop, cfg, episodes, critique, started):
     ds = Path(dataset)
-    manifest = json.loads((ds / MANIFEST).read_text()) if (ds / MANIFEST).exists() else {}
+    manifest = (read_manifest(ds) if ds.is_dir() else None) or {}
     accuracy = _scores(rows, "correct")
     compliance = _scores(rows, "compliant")
     scores = [
@@ -265,6 +266,7 @@ def _report(policy, dataset, scenarios, rows, loop, cfg, episodes, critique, sta
                 "sample_ids": [s.id for s in scenarios],
                 "counts": manifest.get("counts"),
                 "sha256": manifest.get("sha256"),
+                "verified": bool(manifest),  # checked against its manifest when loaded
             },
             "model": policy,
             "config": {

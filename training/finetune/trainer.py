@@ -347,9 +347,13 @@ def _resume(model, opt, sched, ckpt: Path, cfg: FinetuneConfig) -> dict:
     state = _read_json(ckpt / "state.json")
     rng = _read_json(ckpt / "rng.json")
     _load_weights(model, ckpt, cfg.lora.enabled)
+    optimizer, scheduler = (
+        _load_tensors(ckpt / "optimizer.pt"),
+        _load_tensors(ckpt / "scheduler.pt"),
+    )
     try:
-        opt.load_state_dict(_load_tensors(ckpt / "optimizer.pt"))
-        sched.load_state_dict(_load_tensors(ckpt / "scheduler.pt"))
+        opt.load_state_dict(optimizer)
+        sched.load_state_dict(scheduler)
         set_rng_state(rng)
     except (KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"{ckpt}: the checkpoint does not fit this run ({exc})") from None

@@ -417,3 +417,18 @@ def test_curation_will_not_replace_a_directory_that_is_not_a_dataset(tmp_path):
     with pytest.raises(ConfigError, match="holds other files"):
         curate(_cfg(MIXED[1:2]), tmp_path)
     assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_review_import_refuses_a_hostile_dataset_or_labels_in_one_line(tmp_path, cli):
+    out = tmp_path / "ds"
+    curate(_cfg(MIXED[1:2]), out)
+    rows = [json.loads(x) for x in (out / "review.jsonl").read_text().splitlines()]
+    labels = tmp_path / "labels.jsonl"
+    twice = [{"id": rows[0]["id"], "label": "good"}, {"id": rows[0]["id"], "label": "bad"}]
+    labels.write_text("".join(json.dumps(r) + "\n" for r in twice))
+    code, _, err = cli("data", "review-import", str(labels), "--dataset", str(out))
+    assert code == 2 and "labelled twice" in err
+    labels.write_text(json.dumps(twice[0]) + "\n")
+    (out / "stats.json").write_text("[]")
+    code, _, err = cli("data", "review-import", str(labels), "--dataset", str(out))
+    assert code == 2 and "not a curated dataset's stats" in err

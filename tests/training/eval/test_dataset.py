@@ -83,3 +83,10 @@ def test_a_negative_count_is_refused(tmp_path, cli):
     config.write_text("dataset: {counts: {coordination: -1}}\n")
     code, _, err = cli("eval", "build", "--out", str(tmp_path / "ds"), "--config", str(config))
     assert code == 2 and "dataset.counts.coordination" in err
+
+
+def test_counts_that_ask_for_nothing_are_refused(tmp_path, cli):
+    config = tmp_path / "eval.yaml"
+    config.write_text("dataset: {counts: {coordination: 0}}\n")
+    code, _, err = cli("eval", "build", "--out", str(tmp_path / "ds"), "--config", str(config))
+    assert code == 2 and "no scenarios at all" in err
