@@ -386,6 +386,9 @@ def run_sweep(
     source = str(config) if isinstance(config, str | Path) else "sweep config"
     specs = expand(cfg, source)
     out = Path(out)
+    address = cfg.ray.address or os.environ.get("RAY_ADDRESS")
+    if executor == "ray" and address:
+        _reachable(address)  # before anything is written
     with exclusive(out, "the sweep directory"):  # two sweeps into one --out would mix rows
         atomic_write_text(out / "sweep.json", cfg.model_dump_json(indent=2))
         results = execute(
