@@ -18,6 +18,9 @@ def swarm_vs_single(
     seeds: int | None = typer.Option(None, "--seeds", min=1, help="Seeds (default 10)."),
     agents: int | None = typer.Option(None, "--agents", min=2, help="Swarm size N."),
     steps: int | None = typer.Option(None, "--steps", min=1, help="Steps per run."),
+    primary: str | None = typer.Option(
+        None, "--primary", help="The primary metric of the paired table (default throughput)."
+    ),
     config: Path | None = typer.Option(None, "--config", help="Benchmark settings (YAML)."),
     executor: str = typer.Option("local", "--executor", help="local or ray."),
     workers: int | None = typer.Option(None, "--workers", min=1, help="Parallel runs."),
@@ -32,14 +35,22 @@ def swarm_vs_single(
     if executor not in ("local", "ray"):
         raise UserError(f"--executor must be 'local' or 'ray', got {executor!r}")
     cfg = load_config(config, BenchConfig) if config else BenchConfig()
-    options = {"policy": policy, "seeds": seeds, "n_agents": agents, "steps": steps}
+    options = {
+        "policy": policy,
+        "seeds": seeds,
+        "n_agents": agents,
+        "steps": steps,
+        "primary": primary,
+    }
     data = cfg.model_dump(exclude_unset=True) | {k: v for k, v in options.items() if v is not None}
     cfg = validate(BenchConfig, data, "options")
     with user_errors(f"--policy {cfg.model.policy!r}: "):
         check_policy(cfg.model.policy)
     run_bench(out, cfg, executor=executor, workers=workers, progress=True)
     console.print((out / "table.md").read_text(), markup=False)
+    console.print((out / "paired.md").read_text(), markup=False)
     console.print(
-        f"table: {out / 'table.csv'}, {out / 'table.md'}; per seed: {out / 'per_seed.csv'}"
+        f"table: {out / 'table.csv'}, {out / 'table.md'}; paired against {cfg.reference}: "
+        f"{out / 'paired.csv'}, {out / 'paired.md'}; per seed: {out / 'per_seed.csv'}"
     )
     console.print(f"plots: {out}/bench_output.png, bench_coordination.png, bench_decisions.png")

@@ -29,9 +29,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from soul.files import exclusive
+from swarm.analysis.paired import paired_markdown, paired_table
 from swarm.analysis.summary import summarise, summary_markdown
 from swarm.config import ConfigError
 from swarm.experiments.sweep import MAX_RUNS, Executor, RunSpec, execute
@@ -58,6 +59,9 @@ METRICS: tuple[str, ...] = (
     "novel_solution_rate",
     "collective_intelligence_ratio",
 )
+#: The metrics of the paired table (the ratio to agents alone is left out: it divides by
+#: the same seed's alone total, so its differences are not paired observations of one run).
+PAIRED_METRICS: tuple[str, ...] = METRICS[:-1]
 _RUN_METRICS = (
     "completed",
     "failed",
@@ -86,6 +90,22 @@ class BenchConfig(BaseModel):
     first_seed: int = 0
     steps: int = Field(300, ge=1)
     model: ModelParams = Field(default_factory=ModelParams)
+    reference: str = Field("swarm", description="the condition every other is paired with")
+    primary: str = Field("throughput_per_agent", description="the primary metric")
+
+    @field_validator("reference")
+    @classmethod
+    def _reference(cls, v: str) -> str:
+        if v not in CONDITIONS:
+            raise ValueError(f"{v!r} is not a condition ({', '.join(CONDITIONS)})")
+        return v
+
+    @field_validator("primary")
+    @classmethod
+    def _primary(cls, v: str) -> str:
+        if v not in PAIRED_METRICS:
+            raise ValueError(f"{v!r} is not a benchmark metric ({', '.join(PAIRED_METRICS)})")
+        return v
 
     @model_validator(mode="before")
     @classmethod
@@ -216,6 +236,11 @@ def _run(out: Path, cfg: BenchConfig, executor: Executor, workers, progress: boo
     table = summarise(seeds, "condition", METRICS)
     atomic_write_text(out / "table.csv", table.to_csv(index=False))
     atomic_write_text(out / "table.md", summary_markdown(table, "condition", METRICS))
+    paired = paired_table(
+        seeds, PAIRED_METRICS, reference=cfg.reference, primary=cfg.primary, rng=cfg.first_seed
+    )
+    atomic_write_text(out / "paired.csv", paired.to_csv(index=False))
+    atomic_write_text(out / "paired.md", paired_markdown(paired))
     for group, metrics in _FIGURES.items():
         save_figure(bars_figure(table, "condition", metrics), out / f"bench_{group}.png")
     return table

@@ -1,6 +1,7 @@
 import pandas as pd
 import pytest
 
+from swarm.analysis.paired import PAIRED_COLUMNS
 from swarm.experiments.swarm_vs_single import (
     CONDITIONS,
     METRICS,
@@ -49,6 +50,18 @@ def test_the_benchmark_writes_its_table(tmp_path, cli):
     # A rerun resumes: nothing left to run, same table.
     again = swarm_vs_single(tmp_path, TINY)
     pd.testing.assert_frame_equal(again, table)
+    # Every condition paired with the swarm on the same seeds, the primary metric marked.
+    paired = pd.read_csv(tmp_path / "paired.csv")
+    assert list(paired.columns) == list(PAIRED_COLUMNS)
+    assert set(paired["condition"]) == set(CONDITIONS) - {"swarm"}
+    assert (paired["reference"] == "swarm").all() and (paired["n_seeds"] <= 2).all()
+    assert (paired.loc[paired.metric == "throughput_per_agent", "n_seeds"] == 2).all()
+    assert paired.loc[paired["primary"], "metric"].unique().tolist() == ["throughput_per_agent"]
+    a = seeds[seeds.condition == "no_traces"].set_index("seed")["completion_rate"]
+    b = seeds[seeds.condition == "swarm"].set_index("seed")["completion_rate"]
+    row = paired[(paired.condition == "no_traces") & (paired.metric == "completion_rate")]
+    assert row["mean_diff"].iloc[0] == pytest.approx((a - b).mean())
+    assert "(primary)" in (tmp_path / "paired.md").read_text()
 
 
 def test_per_seed_ignores_failed_runs():
