@@ -25,11 +25,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from soul.files import exclusive
 from swarm.analysis.paired import paired_markdown, paired_table
@@ -90,22 +90,12 @@ class BenchConfig(BaseModel):
     first_seed: int = 0
     steps: int = Field(300, ge=1)
     model: ModelParams = Field(default_factory=ModelParams)
-    reference: str = Field("swarm", description="the condition every other is paired with")
-    primary: str = Field("throughput_per_agent", description="the primary metric")
-
-    @field_validator("reference")
-    @classmethod
-    def _reference(cls, v: str) -> str:
-        if v not in CONDITIONS:
-            raise ValueError(f"{v!r} is not a condition ({', '.join(CONDITIONS)})")
-        return v
-
-    @field_validator("primary")
-    @classmethod
-    def _primary(cls, v: str) -> str:
-        if v not in PAIRED_METRICS:
-            raise ValueError(f"{v!r} is not a benchmark metric ({', '.join(PAIRED_METRICS)})")
-        return v
+    reference: Literal[CONDITIONS] = Field(  # type: ignore[valid-type]
+        "swarm", description="the condition every other is paired with"
+    )
+    primary: Literal[PAIRED_METRICS] = Field(  # type: ignore[valid-type]
+        "throughput_per_agent", description="the primary metric"
+    )
 
     @model_validator(mode="before")
     @classmethod

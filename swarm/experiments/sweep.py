@@ -310,7 +310,6 @@ def _ray(
         if address:
             if loopback:
                 kwargs["_node_ip_address"] = "127.0.0.1"
-            _reachable(address)  # Ray itself waits minutes for a head that is not there
             try:
                 ray.init(address=address, **kwargs)
             except Exception as exc:  # unreachable, refused, not a Ray head, ...
@@ -354,7 +353,9 @@ def execute(
         stream: Iterable = _local(todo, workers)
     elif executor == "ray":
         if ray_address or os.environ.get("RAY_ADDRESS"):
-            _reachable(ray_address or os.environ["RAY_ADDRESS"])  # before any progress bar
+            # Ray itself waits minutes for a head that is not there: check first, before
+            # any progress bar (a sweep has checked before writing anything)
+            _reachable(ray_address or os.environ["RAY_ADDRESS"])
         stream = _ray(todo, workers if workers > 1 else None, ray_address)
     else:
         raise ConfigError(f"--executor must be 'local' or 'ray', got {executor!r}")
