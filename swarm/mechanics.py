@@ -8,7 +8,7 @@ and the agents' holdings, and write what happened into the step's record
 (:meth:`Turn.apply_moves`): nothing in the act phase reads positions, so applying them at
 once changes nothing, and a later engine can batch the takes the same way.
 
-:func:`act` applies every decision in ``model.random`` order; :func:`advance_world` then
+:func:`act` applies every decision in a random order (the ``order`` stream); :func:`advance_world` then
 runs the world (claim traces, trace decay/diffusion, expiry, arrivals, day ends).
 Task-type rules come from :class:`~swarm.world.tasks.TaskType`.
 """
@@ -42,6 +42,15 @@ class Turn:
     record: StepRecord
     moves: list[tuple[int, int, int]] = field(default_factory=list)  # (agent, dx, dy)
     received: set[int] = field(default_factory=set)
+    _explore: np.ndarray | None = None
+
+    def explore_draws(self, model: SwarmModel) -> np.ndarray:
+        """One uniform draw per agent for this step's explore moves (the ``explore``
+        stream, drawn once per step whoever explores: agent ``i``'s direction at a step
+        is the same in every condition in which it explores then)."""
+        if self._explore is None:
+            self._explore = model.streams.explore.random(len(model.swarm))
+        return self._explore
 
     def move(self, i: int, d: tuple[int, int]) -> None:
         self.moves.append((i, d[0], d[1]))
@@ -62,10 +71,9 @@ class Turn:
 
 
 def act(model: SwarmModel, obs: Observations, decisions: Sequence[Decision], turn: Turn) -> None:
-    """Apply the decisions in ``model.random`` order (step 3 of the step)."""
-    order = list(range(len(model.swarm)))
-    model.random.shuffle(order)
-    for i in order:
+    """Apply the decisions in a random order (step 3 of the step; the ``order`` stream)."""
+    turn.explore_draws(model)  # drawn every step, so the stream stays aligned
+    for i in model.streams.order.permutation(len(model.swarm)).tolist():
         if i in turn.received:
             continue  # took a task handed over this step; its own plan is stale
         action = decisions[i].action
@@ -89,12 +97,13 @@ def _approach(model: SwarmModel, turn: Turn, i: int, action: Action, obs: Observ
 
 
 def _explore(model: SwarmModel, turn: Turn, i: int, action: Action, obs: Observation) -> None:
+    u = turn.explore_draws(model)[i]  # this agent's own draw of the step
     if model.torus:
-        turn.move(i, _DIR_LIST[model.random.randrange(8)])
+        turn.move(i, _DIR_LIST[int(u * 8)])
         return
     legal = [m for m in obs.candidates if m.kind is ActionKind.MOVE]
     if legal:
-        turn.move(i, DIRECTIONS[legal[model.random.randrange(len(legal))].direction])
+        turn.move(i, DIRECTIONS[legal[int(u * len(legal))].direction])
 
 
 def _wait(model: SwarmModel, turn: Turn, i: int, action: Action, obs: Observation) -> None:
@@ -173,7 +182,7 @@ def _work(model: SwarmModel, turn: Turn, i: int, task: Task, action: Action) -> 
     task.progress += 0.5 + skill
     if task.progress < task.work:
         return
-    q = model.draw_quality(skill)
+    q = model.draw_quality(skill, task.id, task.stage)
     task.qualities.append(q)
     _stage_done(model, i, task, task.domain, q)
     if task.task_type.staged and task.stage + 1 < len(task.domains):
@@ -255,7 +264,8 @@ def _synthesise(model: SwarmModel, turn: Turn, task: Task, members: Sequence[int
         model.swarm[j].soul.expertise(d, model.rules) for d, j in zip(slots, members, strict=True)
     ]
     options = model.board.mix.approach_options
-    dec = collective_decision(task.approach, skills, expertise, model.voting, options, model.rng)
+    votes = model.streams.keyed("votes", task.id)
+    dec = collective_decision(task.approach, skills, expertise, model.voting, options, votes)
     turn.record.votes.append((dec.quality, bool(dec.novel)))
     model.datacollector.add_table_row(
         "decisions",
@@ -327,7 +337,19 @@ def advance_world(model: SwarmModel, record: StepRecord) -> None:
     now = model.steps
     for task in model.board.expired(now):
         _expire(model, record, task)
-    model.board.arrive(now)
+    for task in model.board.arrive(now):
+        model.datacollector.add_table_row(
+            "arrivals",
+            {
+                "step": now,
+                "task_id": task.id,
+                "task_type": str(task.task_type),
+                "x": task.x,
+                "y": task.y,
+                "difficulty": task.difficulty,
+                "deadline": task.deadline,
+            },
+        )
     if now % model.steps_per_day == 0:
         day = now // model.steps_per_day - 1
         for i in range(len(model.swarm)):

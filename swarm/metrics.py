@@ -253,9 +253,12 @@ AGENT_REPORTERS = {
     "tasks_done": "tasks_done",
     "busy": "busy",
 }
-#: Columns of the DataCollector tables: one row per synthesis decision, and one per unit
-#: of work done (a coordination task, a handoff stage, a synthesis slot).
+#: Columns of the DataCollector tables: one row per task arrival (the world's task stream:
+#: the same under every condition that does not change the world), one per synthesis
+#: decision, and one per unit of work done (a coordination task, a handoff stage, a
+#: synthesis slot).
 TABLES: dict[str, list[str]] = {
+    "arrivals": ["step", "task_id", "task_type", "x", "y", "difficulty", "deadline"],
     "decisions": [
         "step",
         "task_id",

@@ -32,6 +32,7 @@ from swarm.metrics import Counts, StepRecord, datacollector
 from swarm.observe import build_observations, build_observations_naive
 from swarm.params import DEFAULT_DOMAINS, ModelParams
 from swarm.policies import bind, make_policy
+from swarm.streams import Streams, root_seed
 from swarm.world.tasks import Task, TaskBoard, TaskMix
 from swarm.world.traces import TraceGrid
 
@@ -44,6 +45,10 @@ class SwarmModel(mesa.Model):
     Keyword arguments are the fields of :class:`swarm.params.ModelParams` (validated by
     it; see its field descriptions), or ``params=`` one instance; plus ``seed`` / ``rng``
     as in ``mesa.Model``. ``model.params`` holds the validated parameters.
+
+    Every draw comes from ``model.streams`` (:mod:`swarm.streams`), spawned from the seed
+    (``seed``, or ``rng`` when it is an int): the same seed gives the same world, whatever
+    the policy, traces, voting rule or learning.
     """
 
     def __init__(
@@ -62,6 +67,9 @@ class SwarmModel(mesa.Model):
             if kwargs:
                 params = ModelParams.model_validate(params.model_dump(exclude_unset=True) | kwargs)
         super().__init__(seed=seed, rng=rng)
+        #: The seed the named random streams spawn from (see :mod:`swarm.streams`).
+        self.stream_seed = root_seed(seed, rng, self.rng)
+        self.streams = Streams(self.stream_seed)
         self.params = p = params
         self.width, self.height, self.torus = p.width, p.height, p.torus
         self.domains = tuple(p.domains)
@@ -69,6 +77,8 @@ class SwarmModel(mesa.Model):
         self.view_radius = p.view_radius
         self.steps_per_day = p.steps_per_day
         self.voting = p.voting
+        self.deference = p.deference
+        self.handoffs = p.handoffs
         self.observe_mode = p.observe
         self.rules = Rules() if p.learn else Rules(learning=LearningRules(skill_step=0.0))
 
@@ -85,7 +95,7 @@ class SwarmModel(mesa.Model):
             self.height,
             self.domains,
             TaskMix(rate=p.rate, hotspots=p.hotspots),
-            self.rng,
+            self.streams.world,
             torus=self.torus,
         )
         self.board.task_at = task_layer.data  # the task index is a Mesa property layer
@@ -106,7 +116,7 @@ class SwarmModel(mesa.Model):
     # Set-up -------------------------------------------------------------------------------
 
     def _place_agents(self, n: int, alone: int | None = None) -> None:
-        rng = self.rng
+        rng = self.streams.population
         xs = rng.integers(0, self.width, n)
         ys = rng.integers(0, self.height, n)
         d = len(self.domains)
@@ -179,9 +189,15 @@ class SwarmModel(mesa.Model):
         out.sort(key=lambda a: a.id)
         return tuple(out)
 
-    def draw_quality(self, skill: float) -> float:
-        """Quality of a piece of work by an agent of ``skill`` (noisy, in [0, 1])."""
-        return float(np.clip(0.35 + 0.6 * skill + self.rng.normal(0.0, 0.08), 0.0, 1.0))
+    def draw_quality(self, skill: float, task_id: int, stage: int) -> float:
+        """Quality of stage ``stage`` of task ``task_id`` done at ``skill`` (noisy, in
+        [0, 1]; the noise is the task's and stage's own, from the ``work`` stream)."""
+        noise = self.streams.keyed("work", task_id, stage).normal(0.0, 0.08)
+        return float(np.clip(0.35 + 0.6 * skill + noise, 0.0, 1.0))
+
+    def policy_stream(self) -> np.random.Generator:
+        """A random generator for a policy bound to this model (its own child stream)."""
+        return self.streams.policy()
 
     # The step -----------------------------------------------------------------------------
 

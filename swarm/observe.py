@@ -65,8 +65,10 @@ def candidates_for(
     tasks: Sequence[TaskView],
     agents: Sequence[NearbyAgent],
     moves: tuple[Action, ...],
+    handoffs: bool = True,
 ) -> tuple[Action, ...]:
-    """The legal actions of an agent holding ``task`` (or idle), seeing ``tasks``."""
+    """The legal actions of an agent holding ``task`` (or idle), seeing ``tasks``
+    (``handoffs`` false: no direct handoffs)."""
     if task is None:
         extra = []
         for t in tasks:
@@ -81,7 +83,7 @@ def candidates_for(
         full = not task.open_slots
         return (A.work(task.id) if full else A.WAIT, A.help_(task.id), A.release(task.id))
     out = [A.work(task.id), A.release(task.id), A.help_(task.id)]
-    if task.awaiting:
+    if task.awaiting and handoffs:
         out += [A.handoff(task.id, a.id) for a in agents if a.idle]
     return tuple(out)
 
@@ -182,7 +184,7 @@ def _full_observation(
         t = model.board.tasks[int(model.holding[i])]
         held = task_view(t, agent_id, x, y, now, model.width, model.height, model.torus)
     agents = model.nearby_agents(i) if (held is not None or views) else ()
-    cands = candidates_for(held, views, agents, _legal_moves(model, x, y))
+    cands = candidates_for(held, views, agents, _legal_moves(model, x, y), model.handoffs)
     return Observation(
         agent_id,
         now,
@@ -198,6 +200,7 @@ def _full_observation(
         tasks=views,
         agents=agents,
         index=i,
+        defer=model.deference,
     )
 
 

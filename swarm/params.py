@@ -66,6 +66,14 @@ class ModelParams(BaseModel):
     trace_decay: float | None = Field(None, ge=0, le=1, description="override every decay")
     trace_diffusion: float | None = Field(None, ge=0, le=1, description="override every diffusion")
     stigmergy: bool = Field(True, description="False drops every deposit (no-traces ablation)")
+    deference: bool = Field(
+        True,
+        description="idle agents leave a task to nearer idle agents in view (False: every "
+        "agent thinks itself first in line; the uncoordinated baseline)",
+    )
+    handoffs: bool = Field(
+        True, description="agents may hand a finished stage to an idle agent in view"
+    )
     alone: int | None = Field(
         None, ge=0, description="keep only agent number `alone` of the n_agents drawn"
     )

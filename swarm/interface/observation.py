@@ -94,6 +94,7 @@ class Observation:
     tasks: tuple[TaskView, ...] = ()
     agents: tuple[NearbyAgent, ...] = ()
     index: int = 0  # row in the batch this observation came from
+    defer: bool = True  # the world's convention: nearer idle agents take first
 
     def skill(self, domain: str) -> float:
         return float(self.skills[self.domains.index(domain)])
@@ -109,7 +110,10 @@ class Observation:
     def place_in_line(self, t: TaskView) -> int:
         """This agent's place (1 = first) among the idle agents in view, by distance to
         ``t``, ties to the lower id: the convention that keeps two agents from taking
-        the same task (the first ``t.places`` in line take it)."""
+        the same task (the first ``t.places`` in line take it). In a world without the
+        convention (``defer`` false) every agent is first."""
+        if not self.defer:
+            return 1
         mine = t.distance
         ahead = 0
         for a in self.agents:

@@ -1,7 +1,8 @@
 """Policies: ``decide(list[Observation]) -> list[Decision]``, one call per step.
 
 Names accepted by :func:`make_policy` (and ``SwarmModel(policy=...)``): ``heuristic``
-(the expert), ``no-traces`` (the expert, blind to traces), ``random``,
+(the expert), ``no-traces`` (the expert, blind to traces), ``private-memory`` (the expert,
+blind to traces, remembering where it saw tasks), ``random``,
 ``heuristic-naive`` (the expert written agent by agent; a benchmark baseline), and
 ``lm:PATH`` (a language model or PEFT adapter directory: :class:`LMPolicy`, loaded once
 per path and shared).
@@ -16,12 +17,14 @@ from swarm.policies.heuristic import (
     NaiveHeuristicPolicy,
     NoTracesPolicy,
 )
+from swarm.policies.memory import PrivateMemoryPolicy
 from swarm.policies.random_policy import RandomPolicy
 
 POLICIES = {
     "heuristic": HeuristicPolicy,
     "no-traces": NoTracesPolicy,
     "random": RandomPolicy,
+    "private-memory": PrivateMemoryPolicy,
     "heuristic-naive": NaiveHeuristicPolicy,
 }
 
@@ -62,6 +65,7 @@ __all__ = [
     "NaiveHeuristicPolicy",
     "NoTracesPolicy",
     "Policy",
+    "PrivateMemoryPolicy",
     "RandomPolicy",
     "bind",
     "check_policy",

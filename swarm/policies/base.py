@@ -21,10 +21,16 @@ class Policy(Protocol):
 
 
 class PolicyHost(Protocol):
-    """What a policy's ``bind`` may use of the model that adopts it: its random
-    generator, and (for the naive baseline) the Mesa cell at a position."""
+    """What a policy's ``bind`` may use of the model that adopts it: a random generator
+    of its own (each call gives the next policy stream: a policy's draws never move the
+    world's), the grid's geometry, and (for the naive baseline) the Mesa cell at a
+    position."""
 
-    rng: np.random.Generator
+    width: int
+    height: int
+    torus: bool
+
+    def policy_stream(self) -> np.random.Generator: ...
 
     def cell_at(self, x: int, y: int) -> Any: ...
 

@@ -365,7 +365,7 @@ class LMPolicy:
         return cls(load_model(path, device), mode, temperature, batch_size, **kwargs)
 
     def bind(self, model) -> None:
-        self.rng = np.random.default_rng(model.rng.integers(2**63))
+        self.rng = model.policy_stream()
 
     # Choice mode ------------------------------------------------------------------------
 

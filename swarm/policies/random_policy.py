@@ -16,7 +16,7 @@ class RandomPolicy:
         self.rng = np.random.default_rng(seed)
 
     def bind(self, model) -> None:
-        self.rng = np.random.default_rng(model.rng.integers(2**63))
+        self.rng = model.policy_stream()
 
     def decide(self, observations: list[Observation]) -> list[Decision]:
         out = []

@@ -139,8 +139,11 @@ class TaskBoard:
     """All live tasks plus ``task_at``, a ``(width, height)`` array of task ids (-1: none).
 
     Arrivals are Poisson with rate ``mix.rate`` per step, placed around fixed hotspots
-    (drawn once from the model's generator), so finding work pays off for those who know
-    where others found it.
+    (drawn once from ``rng``, the world's stream), so finding work pays off for those who
+    know where others found it. The draws never depend on the state of the board: the same
+    stream gives the same tasks (ids included) whatever the agents do. A task that arrives
+    on a cell that already has one waits under it, unseen (its deadline running), and
+    shows in ``task_at`` when the cells' earlier tasks are gone.
     """
 
     def __init__(
@@ -160,6 +163,7 @@ class TaskBoard:
         self.tasks: dict[int, Task] = {}
         self.task_at = np.full((width, height), -1, dtype=np.int64)
         self._next_id = 0
+        self._waiting: dict[tuple[int, int], list[Task]] = {}  # unseen, under a cell's task
         self.hotspots = np.column_stack(
             [rng.integers(0, width, mix.hotspots), rng.integers(0, height, mix.hotspots)]
         )
@@ -203,8 +207,6 @@ class TaskBoard:
             approach = None
             if task_type.group:
                 approach = rng.integers(0, mix.approach_options, mix.approach_components)
-            if self.task_at[x, y] >= 0:
-                continue  # one task per cell: the arrival is lost (draws stay aligned)
             stages = task_type.stages(doms)
             task = Task(
                 id=self._next_id,
@@ -220,15 +222,29 @@ class TaskBoard:
             )
             self._next_id += 1
             self.tasks[task.id] = task
-            self.task_at[x, y] = task.id
+            if self.task_at[x, y] >= 0:
+                self._waiting.setdefault((x, y), []).append(task)
+            else:
+                self.task_at[x, y] = task.id
             born.append(task)
         return born
 
+    def waiting(self) -> int:
+        """How many tasks wait unseen under another task."""
+        return sum(len(q) for q in self._waiting.values())
+
     def remove(self, task: Task) -> None:
-        """Take a finished or failed task off the board."""
+        """Take a finished or failed task off the board (the next one waiting on its cell,
+        if any, shows)."""
         del self.tasks[task.id]
-        if self.task_at[task.x, task.y] == task.id:
-            self.task_at[task.x, task.y] = -1
+        cell = (task.x, task.y)
+        queue = self._waiting.get(cell)
+        if self.task_at[cell] == task.id:
+            self.task_at[cell] = queue.pop(0).id if queue else -1
+        elif queue:
+            queue[:] = [t for t in queue if t.id != task.id]
+        if queue is not None and not queue:
+            del self._waiting[cell]
 
     def expired(self, now: int) -> list[Task]:
         return [t for t in self.tasks.values() if now >= t.deadline]
