@@ -8,8 +8,9 @@ and the agents' holdings, and write what happened into the step's record
 (:meth:`Turn.apply_moves`): nothing in the act phase reads positions, so applying them at
 once changes nothing, and a later engine can batch the takes the same way.
 
-:func:`act` applies every decision in a random order (the ``order`` stream); :func:`advance_world` then
-runs the world (claim traces, trace decay/diffusion, expiry, arrivals, day ends).
+:func:`act` applies every decision in a random order (the ``order`` stream);
+:func:`advance_world` then runs the world (claim traces, trace decay/diffusion, expiry,
+arrivals, day ends). Which random stream each draw uses: :mod:`swarm.streams`.
 Task-type rules come from :class:`~swarm.world.tasks.TaskType`.
 """
 

@@ -5,7 +5,10 @@ where either value is missing are left out) give: the mean difference with a t a
 bootstrap 95 % interval, the paired effect size ``d_z = mean / sd``, the paired t-test's
 p, the Holm-adjusted p across the whole table (``statsmodels.stats.multitest``), and the
 seeds a paired t-test would need for 80 % power at the observed ``d_z``
-(``statsmodels.stats.power.TTestPower``). One metric may be named primary; the rest are
+(``statsmodels.stats.power.TTestPower``), and ``corr``, the correlation over seeds of the
+condition's and the reference's values (what pairing buys: the variance of a difference
+is ``var_a + var_b − 2·corr·sd_a·sd_b``), and ``ref_mean``, the reference's mean on
+those seeds (to read a difference as a share of it). One metric may be named primary; the rest are
 secondary (the Holm adjustment covers them all).
 """
 
@@ -33,6 +36,8 @@ PAIRED_COLUMNS: tuple[str, ...] = (
     "p_holm",
     "n_seeds",
     "seeds_for_80pct_power",
+    "corr",
+    "ref_mean",
 )
 
 
@@ -41,7 +46,7 @@ def paired_difference(diff: np.ndarray, rng: int = 0, resamples: int = 2000) -> 
     d = np.asarray(diff, dtype=float)
     d = d[np.isfinite(d)]
     n = len(d)
-    out = {k: float("nan") for k in PAIRED_COLUMNS[4:]}
+    out = {k: float("nan") for k in PAIRED_COLUMNS[4:-2]}
     out["n_seeds"] = n
     if n == 0:
         return out
@@ -67,6 +72,15 @@ def paired_difference(diff: np.ndarray, rng: int = 0, resamples: int = 2000) -> 
     return out
 
 
+def correlation(a: np.ndarray, b: np.ndarray) -> float:
+    """Pearson's r of the seeds where both are finite (NaN under 3 seeds or no spread)."""
+    ok = np.isfinite(a) & np.isfinite(b)
+    a, b = a[ok], b[ok]
+    if len(a) < 3 or a.std() == 0 or b.std() == 0:
+        return float("nan")
+    return float(np.corrcoef(a, b)[0, 1])
+
+
 def seeds_for_power(d_z: float, alpha: float = 0.05, power: float = 0.8) -> float:
     """Seeds a two-sided paired t-test needs to detect ``d_z`` (NaN for no effect)."""
     import warnings
@@ -76,8 +90,12 @@ def seeds_for_power(d_z: float, alpha: float = 0.05, power: float = 0.8) -> floa
     if not np.isfinite(d_z) or d_z == 0:
         return float("nan")
     test, effect = TTestPower(), abs(d_z)
-    if test.power(effect_size=effect, nobs=2, alpha=alpha) >= power:
-        return 2.0  # the fewest a paired t-test can use
+    for n in range(2, 11):  # small samples by hand: the solver fails on huge effects
+        got = test.power(effect_size=effect, nobs=n, alpha=alpha)
+        if np.isnan(got):  # scipy's noncentral t underflows where power is all but 1
+            got = 1.0 if effect > 3 else 0.0
+        if got >= power:
+            return float(n)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the solver's convergence chatter
         n = test.solve_power(effect_size=effect, alpha=alpha, power=power)
@@ -93,12 +111,13 @@ def paired_table(
     primary: str | None = None,
     seed: str = "seed",
     rng: int = 0,
+    adjust: bool = True,
 ) -> pd.DataFrame:
     """One row per (condition other than ``reference``, metric), :data:`PAIRED_COLUMNS`.
 
-    ``per_seed`` has one row per (``by``, ``seed``) with the metrics as columns."""
-    from statsmodels.stats.multitest import multipletests
-
+    ``per_seed`` has one row per (``by``, ``seed``) with the metrics as columns.
+    ``adjust=False`` leaves ``p_holm`` empty, for tables that are adjusted together
+    (:func:`holm`)."""
     if reference not in set(per_seed[by]):
         raise ValueError(f"the reference {reference!r} is not among the {by}s")
     if primary is not None and primary not in metrics:
@@ -111,17 +130,27 @@ def paired_table(
         mine = grp.set_index(seed)
         common = mine.index.intersection(ref.index)
         for m in metrics:
-            diff = mine.loc[common, m].to_numpy(float) - ref.loc[common, m].to_numpy(float)
+            a, b = mine.loc[common, m].to_numpy(float), ref.loc[common, m].to_numpy(float)
             rows.append(
                 {
                     "condition": condition,
                     "reference": reference,
                     "metric": m,
                     "primary": m == primary,
-                    **paired_difference(diff, rng),
+                    **paired_difference(a - b, rng),
+                    "corr": correlation(a, b),
+                    "ref_mean": float(np.nanmean(b)) if np.isfinite(b).any() else np.nan,
                 }
             )
     table = pd.DataFrame(rows, columns=list(PAIRED_COLUMNS))
+    return holm(table) if adjust else table
+
+
+def holm(table: pd.DataFrame) -> pd.DataFrame:
+    """``p_holm``: Holm's step-down adjustment of every ``p`` in the table at once."""
+    from statsmodels.stats.multitest import multipletests
+
+    table = table.copy()
     tested = table["p"].notna()
     table["p_holm"] = np.nan
     if tested.any():
@@ -129,24 +158,27 @@ def paired_table(
     return table
 
 
-def paired_markdown(table: pd.DataFrame) -> str:
-    """A Markdown table: the primary metric first, then the secondary ones."""
+def paired_markdown(table: pd.DataFrame, cells: Sequence[str] = ()) -> str:
+    """A Markdown table: the primary metric first, then the secondary ones; ``cells``
+    (a sweep's grid parameters) label each row's grid point."""
 
     def fmt(v: float) -> str:
         return "n/a" if not np.isfinite(v) else f"{v:.3g}"
 
     head = (
         "| condition − reference | metric | mean diff [95 % CI] | d_z | p (Holm) | seeds |"
-        " seeds for 80 % power |"
+        " seeds for 80 % power | r |"
     )
-    lines = [head, "|---|---|---|---|---|---|---|"]
+    lines = [head, "|---|---|---|---|---|---|---|---|"]
     order = table.sort_values("primary", ascending=False, kind="stable")
     for _, r in order.iterrows():
         metric = f"**{r['metric']}** (primary)" if r["primary"] else r["metric"]
+        where = ", ".join(f"{c}={r[c]}" for c in cells)
+        where = f" ({where})" if where else ""
         ci = f"{fmt(r['mean_diff'])} [{fmt(r['ci_low'])}, {fmt(r['ci_high'])}]"
         lines.append(
-            f"| {r['condition']} − {r['reference']} | {metric} | {ci} | {fmt(r['d_z'])} | "
+            f"| {r['condition']} − {r['reference']}{where} | {metric} | {ci} | {fmt(r['d_z'])} | "
             f"{fmt(r['p'])} ({fmt(r['p_holm'])}) | {int(r['n_seeds'])} | "
-            f"{fmt(r['seeds_for_80pct_power'])} |"
+            f"{fmt(r['seeds_for_80pct_power'])} | {fmt(r['corr'])} |"
         )
     return "\n".join(lines) + "\n"

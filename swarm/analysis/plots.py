@@ -134,6 +134,85 @@ def sweep_figure(results: pd.DataFrame, x: str, metric: str, y: str | None = Non
     return fig
 
 
+def _tick(v) -> str:
+    return f"{v:g}" if isinstance(v, int | float | np.number) else str(v)
+
+
+def paired_heatmap(
+    paired: pd.DataFrame,
+    x: str,
+    y: str,
+    metric: str,
+    condition: str,
+    facet: str | None = None,
+    relative: bool = True,
+    reverse: bool = False,
+):
+    """A sweep's paired table (``paired.csv``) as heat maps: the difference
+    ``condition − reference`` in ``metric`` over ``x`` × ``y`` (one panel per value of
+    ``facet``), each cell written with its 95 % CI and the seeds it used; ``relative``
+    shows it as a percentage of the reference's mean; ``reverse`` shows
+    ``reference − condition`` (what the reference's mechanism adds; relative: as a
+    percentage of the condition's mean). Cells whose interval excludes 0 are
+    bold; the others are marked "n.s."."""
+    plt = _plt()
+    for col in (x, y, facet):
+        if col is not None and col not in paired:
+            raise KeyError(f"no column {col!r} in the paired table (have: {', '.join(paired)})")
+    rows = paired[(paired["metric"] == metric) & (paired["condition"] == condition)].copy()
+    if rows.empty:
+        raise KeyError(f"no rows for condition {condition!r} and metric {metric!r}")
+    base = rows["ref_mean"] + rows["mean_diff"] if reverse else rows["ref_mean"]
+    scale = 100 / base if relative else 1.0
+    for col in ("mean_diff", "ci_low", "ci_high"):
+        rows[col] = rows[col] * scale
+    if reverse:
+        rows["mean_diff"], rows["ci_low"], rows["ci_high"] = (
+            -rows["mean_diff"],
+            -rows["ci_high"],
+            -rows["ci_low"],
+        )
+    facets = sorted(rows[facet].unique()) if facet else [None]
+    lim = float(np.nanmax(np.abs(rows["mean_diff"]))) or 1.0
+    fig, axes = plt.subplots(1, len(facets), figsize=(4.6 * len(facets) + 1.2, 4.2), squeeze=False)
+    reference = rows["reference"].iloc[0]
+    unit = f" (% of {condition if reverse else reference})" if relative else ""
+    for ax, value in zip(axes[0], facets, strict=True):
+        sub = rows if value is None else rows[rows[facet] == value]
+        grid = {
+            c: sub.pivot_table(index=y, columns=x, values=c)
+            for c in ("mean_diff", "ci_low", "ci_high", "n_seeds")
+        }
+        mean = grid["mean_diff"]
+        im = ax.imshow(
+            mean.to_numpy(), origin="lower", aspect="auto", cmap="RdBu", vmin=-lim, vmax=lim
+        )
+        ax.set_xticks(range(mean.shape[1]), [_tick(v) for v in mean.columns])
+        ax.set_yticks(range(mean.shape[0]), [_tick(v) for v in mean.index])
+        for (i, j), v in np.ndenumerate(mean.to_numpy()):
+            v = v + 0.0  # no "-0"
+            lo, hi = grid["ci_low"].iat[i, j] + 0.0, grid["ci_high"].iat[i, j] + 0.0
+            n = grid["n_seeds"].iat[i, j]
+            sure = np.isfinite(lo) and (lo > 0 or hi < 0)
+            text = f"{v:+.3g}\n[{lo:+.2g}, {hi:+.2g}]\nn={n:g}" + ("" if sure else " n.s.")
+            ax.text(
+                j,
+                i,
+                text,
+                ha="center",
+                va="center",
+                fontsize=7,
+                fontweight="bold" if sure else "normal",
+                color="w" if abs(v) > 0.6 * lim else "k",
+            )
+        title = f"{facet}={_tick(value)}" if facet else ""
+        ax.set(xlabel=x, ylabel=y, title=title)
+    pair = f"{reference} − {condition}" if reverse else f"{condition} − {reference}"
+    fig.suptitle(f"{pair}: {metric}{unit}, mean and 95 % CI (paired)")
+    fig.colorbar(im, ax=list(axes[0]))
+    return fig
+
+
 TASK_MARKERS = {TaskType.COORDINATION: "s", TaskType.HANDOFF: "D", TaskType.SYNTHESIS: "*"}
 
 

@@ -25,8 +25,9 @@ def swarm_vs_single(
     executor: str = typer.Option("local", "--executor", help="local or ray."),
     workers: int | None = typer.Option(None, "--workers", min=1, help="Parallel runs."),
 ) -> None:
-    """Alone, independent, swarm, ablations and a compute-matched single agent, on the
-    same worlds; mean and 95 % CI per condition over the seeds."""
+    """Agents alone (two loads), uncoordinated, private-memory, random and independent-vote
+    baselines, the swarm, its ablations and a compute-matched agent, on the same worlds;
+    mean and 95 % CI per condition, and paired differences against the swarm."""
     from swarm.config import load_config, validate
     from swarm.experiments.swarm_vs_single import BenchConfig
     from swarm.experiments.swarm_vs_single import swarm_vs_single as run_bench

@@ -15,12 +15,46 @@ def plot(
     metric: str = typer.Option(..., "--metric", help="Metric to show."),
     y: str | None = typer.Option(None, "--y", help="Second parameter: draws a heat map."),
     out: Path = typer.Option(..., "--out", help="PNG file to write."),
+    paired: str | None = typer.Option(
+        None,
+        "--paired",
+        help="A condition of the sweep's compare block: heat maps of its paired "
+        "difference from the reference (paired.csv), with CIs.",
+    ),
+    facet: str | None = typer.Option(
+        None, "--facet", help="With --paired: a third parameter, one panel per value."
+    ),
+    absolute: bool = typer.Option(
+        False, "--absolute", help="With --paired: the difference itself, not % of reference."
+    ),
+    reverse: bool = typer.Option(
+        False, "--reverse", help="With --paired: reference − condition (what it adds)."
+    ),
 ) -> None:
-    """Plot a metric of a sweep against one parameter, or as a heat map over two."""
+    """Plot a metric of a sweep against one parameter, or as a heat map over two; with
+    --paired, a condition's paired difference from the reference over two parameters."""
     import pandas as pd
 
-    from swarm.analysis.plots import save_figure, sweep_figure
+    from swarm.analysis.plots import paired_heatmap, save_figure, sweep_figure
 
+    if paired is not None:
+        if y is None:
+            raise UserError("--paired needs --x and --y (the heat map's axes)")
+        path = results / "paired.csv" if results.is_dir() else results
+        if not path.exists():
+            raise UserError(f"{path}: no such file (a sweep with a compare block writes it)")
+        try:
+            table = pd.read_csv(path)
+            fig = paired_heatmap(
+                table, x, y, metric, paired, facet, relative=not absolute, reverse=reverse
+            )
+        except (KeyError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+            why = exc.args[0] if isinstance(exc, KeyError) else "not a paired table"
+            raise UserError(f"{path}: {why}") from None
+        console.print(f"figure: {save_figure(fig, out)}")
+        return
+    if facet is not None:
+        raise UserError("--facet goes with --paired")
     path = results / "results.parquet" if results.is_dir() else results
     if not path.exists():
         raise UserError(f"{path}: no such file")

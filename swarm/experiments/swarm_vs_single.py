@@ -1,24 +1,39 @@
-"""The swarm-vs-single-agent benchmark: does the swarm beat its agents working alone?
+"""The swarm-vs-single-agent benchmark: does the swarm beat its agents working alone, and
+which of its mechanisms pay?
 
-On the same worlds (same seeds; the same agents, drawn from the seed), for any policy:
+Every condition runs on the same seeds, and a seed fixes the world: the agents (their
+cells and skills) and, through :mod:`swarm.streams`, the task stream, which is the same
+in every condition with the swarm's task rate (the ``arrivals`` table is identical). The
+conditions (names are part of the spec), for the benchmark's policy P:
 
-==================  ====================================================================
-``alone``           each of the N agents alone (``alone=k``), task load ÷ N; one row per
-                    seed sums or averages the N runs
-``independent``     N agents with no traces (``stigmergy=False``) and no vote (one member
-                    decides a synthesis: ``voting="dictator"``)
-``swarm``           the full swarm: traces, expertise-weighted votes, learning souls
-``no_traces``       the swarm without stigmergy
-``unweighted``      the swarm voting by plurality
-``no_learning``     the swarm whose souls do not learn
-``compute_matched`` one agent given N× the steps (task load ÷ N, so the same tasks in all)
-==================  ====================================================================
+=====================  ===============================================================
+``alone``              each of the N agents alone (``alone=k``), task load ÷ N (its share);
+                       a seed's row sums (output) or averages (rates) its N runs
+``alone-full-load``    each of the N agents alone with the swarm's whole task stream
+``uncoordinated``      N agents with no traces, no deference (nobody leaves a task to a
+                       nearer agent), no direct handoffs, and one member deciding a
+                       synthesis (``voting="dictator"``)
+``private-memory``     no traces; each agent remembers where it saw open tasks and goes
+                       back there (the ``private-memory`` policy, whatever P is)
+``random``             the swarm with the ``random`` policy (whatever P is)
+``independent-vote``   uncoordinated agents whose synthesis is a plain majority of their
+                       independent proposals (``voting="plurality"``)
+``swarm``              the full swarm: traces, expertise-weighted votes, learning souls
+``no-traces``          the swarm without stigmergy
+``plurality``          the swarm voting by plurality
+``no-learning``        the swarm whose souls do not learn
+``compute-matched``    one agent given N× the steps (task load ÷ N: the swarm's tasks)
+=====================  ===============================================================
 
 Per condition, mean and 95 % CI over seeds of: throughput per agent (tasks per agent per 100
 steps), completion rate, conflict rate, handoff success, decision quality, novel-solution
-rate, and the collective-intelligence ratio (output ÷ the summed output of the same seed's
-agents alone). Runs go through :func:`swarm.experiments.sweep.execute`, so the benchmark resumes
-and runs in parallel or on Ray like a sweep.
+rate, and the collective-intelligence ratio against each density baseline: completed ÷ the
+summed completions of the same seed's N agents alone with their share of the load
+(``collective_intelligence_ratio``), and alone with the whole load
+(``collective_intelligence_ratio_full_load``). ``paired.csv`` pairs every condition with
+the reference (``swarm``) seed by seed (:mod:`swarm.analysis.paired`). Runs go through
+:func:`swarm.experiments.sweep.execute`, so the benchmark resumes and runs in parallel or
+on Ray like a sweep.
 """
 
 from __future__ import annotations
@@ -42,13 +57,19 @@ from swarm.params import ModelParams
 
 CONDITIONS: tuple[str, ...] = (
     "alone",
-    "independent",
+    "alone-full-load",
+    "uncoordinated",
+    "private-memory",
+    "random",
+    "independent-vote",
     "swarm",
-    "no_traces",
-    "unweighted",
-    "no_learning",
-    "compute_matched",
+    "no-traces",
+    "plurality",
+    "no-learning",
+    "compute-matched",
 )
+#: Conditions with one run per agent per seed (a seed's row gathers the N runs).
+SOLO: tuple[str, ...] = ("alone", "alone-full-load")
 #: Columns of the benchmark table, in order.
 METRICS: tuple[str, ...] = (
     "throughput_per_agent",
@@ -58,10 +79,11 @@ METRICS: tuple[str, ...] = (
     "decision_quality",
     "novel_solution_rate",
     "collective_intelligence_ratio",
+    "collective_intelligence_ratio_full_load",
 )
-#: The metrics of the paired table (the ratio to agents alone is left out: it divides by
-#: the same seed's alone total, so its differences are not paired observations of one run).
-PAIRED_METRICS: tuple[str, ...] = METRICS[:-1]
+#: The metrics of the paired table (the ratios to agents alone are left out: they divide by
+#: the same seed's alone totals, so their differences are not paired observations of a run).
+PAIRED_METRICS: tuple[str, ...] = METRICS[:-2]
 _RUN_METRICS = (
     "completed",
     "failed",
@@ -70,12 +92,17 @@ _RUN_METRICS = (
     "decision_quality",
     "novel_solution_rate",
 )
-_VARIANTS: dict[str, dict[str, Any]] = {
-    "independent": {"stigmergy": False, "voting": "dictator"},
+_UNCOORDINATED = {"stigmergy": False, "deference": False, "handoffs": False}
+#: The N-agent conditions, as changes to the swarm's parameters.
+VARIANTS: dict[str, dict[str, Any]] = {
+    "uncoordinated": _UNCOORDINATED | {"voting": "dictator"},
+    "private-memory": {"policy": "private-memory", "stigmergy": False},
+    "random": {"policy": "random"},
+    "independent-vote": _UNCOORDINATED | {"voting": "plurality"},
     "swarm": {},
-    "no_traces": {"stigmergy": False},
-    "unweighted": {"voting": "plurality"},
-    "no_learning": {"learn": False},
+    "no-traces": {"stigmergy": False},
+    "plurality": {"voting": "plurality"},
+    "no-learning": {"learn": False},
 }
 
 
@@ -140,10 +167,12 @@ def specs(cfg: BenchConfig) -> list[RunSpec]:
         for k in range(n):
             params = base | {"alone": k, "task_rate": rate / n}
             out.append(_spec(params, seed, cfg.steps, "alone"))
-        for name, change in _VARIANTS.items():
+        for k in range(n):
+            out.append(_spec(base | {"alone": k}, seed, cfg.steps, "alone-full-load"))
+        for name, change in VARIANTS.items():
             out.append(_spec(base | change, seed, cfg.steps, name))
         matched = base | {"alone": seed % n, "task_rate": rate / n}
-        out.append(_spec(matched, seed, cfg.steps * n, "compute_matched"))
+        out.append(_spec(matched, seed, cfg.steps * n, "compute-matched"))
     return out
 
 
@@ -160,11 +189,14 @@ def per_seed(runs: pd.DataFrame) -> pd.DataFrame:
     runs["completion_rate"] = [
         completion_rate(d, f) for d, f in zip(runs["completed"], runs["failed"], strict=True)
     ]
-    solo = runs[runs["condition"] == "alone"].groupby("seed")["completed"].sum()
+    solo = {
+        name: runs[runs["condition"] == c].groupby("seed")["completed"].sum()
+        for name, c in (("", "alone"), ("_full_load", "alone-full-load"))
+    }
 
     rows = []
     for (condition, seed), grp in runs.groupby(["condition", "seed"], sort=False):
-        if condition == "alone":
+        if condition in SOLO:
             done, failed = grp["completed"].sum(), grp["failed"].sum()
             row = {
                 "throughput_per_agent": grp["throughput_per_agent"].mean(),
@@ -176,8 +208,10 @@ def per_seed(runs: pd.DataFrame) -> pd.DataFrame:
             row = {m: grp[m].iloc[0] for m in ("throughput_per_agent", "completion_rate")}
             row |= {m: grp[m].iloc[0] for m in _RUN_METRICS[2:]}
             row["completed"] = grp["completed"].iloc[0]
-        total = solo.get(seed, np.nan)
-        row["collective_intelligence_ratio"] = row["completed"] / total if total else np.nan
+        for suffix, totals in solo.items():
+            total = totals.get(seed, np.nan)
+            ratio = row["completed"] / total if total else np.nan
+            row[f"collective_intelligence_ratio{suffix}"] = ratio
         rows.append({"condition": condition, "seed": seed, **row})
     df = pd.DataFrame(rows)
     df["condition"] = pd.Categorical(df["condition"], categories=CONDITIONS, ordered=True)
@@ -237,7 +271,12 @@ def _run(out: Path, cfg: BenchConfig, executor: Executor, workers, progress: boo
 
 
 _FIGURES: dict[str, Sequence[str]] = {
-    "output": ("throughput_per_agent", "completion_rate", "collective_intelligence_ratio"),
+    "output": (
+        "throughput_per_agent",
+        "completion_rate",
+        "collective_intelligence_ratio",
+        "collective_intelligence_ratio_full_load",
+    ),
     "coordination": ("conflict_rate", "handoff_success_rate"),
     "decisions": ("decision_quality", "novel_solution_rate"),
 }

@@ -8,7 +8,23 @@ A sweep config (YAML or a dict) has four keys:
 * ``steps``: steps per run;
 * ``metrics``: model reporter names whose final values go into the results table;
 
-plus, optionally, ``ray: {address: ...}`` for an existing Ray cluster.
+plus, optionally, ``ray: {address: ...}`` for an existing Ray cluster, and a ``compare:``
+block for paired comparisons::
+
+    compare:
+      reference: swarm                 # the condition every other is paired with
+      conditions:                      # name: changes to every grid point's parameters
+        swarm: {}
+        no-traces: {stigmergy: false}
+      primary: completed               # optional: the primary metric (one of metrics)
+
+With ``compare``, every grid point runs once per condition and seed (the results get a
+``condition`` column); each condition is paired with the reference at the same grid
+point and seed, and ``OUT/paired.csv`` / ``OUT/paired.md`` hold the paired table
+(:func:`swarm.analysis.paired.paired_table`: one row per grid point, condition and
+metric, the grid's varying parameters first; Holm's adjustment across the whole table).
+A seed fixes the world (:mod:`swarm.streams`), so conditions that do not change the
+world see the same tasks.
 
 Every run has an id derived from its parameters, seed and steps. As each run finishes, its
 per-step frame goes to ``OUT/runs/<run_id>.parquet`` and its row (parameters, seed,
@@ -38,7 +54,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from soul.files import exclusive
 from swarm.config import ConfigError, load_yaml, validate
@@ -61,6 +77,23 @@ class RaySettings(BaseModel):
     address: str | None = None  # an existing cluster; default: RAY_ADDRESS, else local
 
 
+class CompareSettings(BaseModel):
+    """The ``compare:`` block of a sweep (see the module docstring)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reference: str
+    conditions: dict[str, dict[str, Any]] = Field(min_length=2)
+    primary: str | None = None
+
+    @model_validator(mode="after")
+    def _reference_is_a_condition(self) -> CompareSettings:
+        if self.reference not in self.conditions:
+            known = ", ".join(self.conditions)
+            raise ValueError(f"reference {self.reference!r} is not a condition ({known})")
+        return self
+
+
 class SweepConfig(BaseModel):
     """A validated sweep config (see the module docstring)."""
 
@@ -73,6 +106,34 @@ class SweepConfig(BaseModel):
         default_factory=lambda: ["completed", "completion_rate", "conflict_rate"]
     )
     ray: RaySettings = Field(default_factory=RaySettings)
+    compare: CompareSettings | None = None
+
+    @model_validator(mode="after")
+    def _compare_fits(self) -> SweepConfig:
+        if self.compare is None:
+            return self
+        if self.compare.primary is not None and self.compare.primary not in self.metrics:
+            raise ValueError(
+                f"compare.primary {self.compare.primary!r} is not one of the metrics "
+                f"{self.metrics}"
+            )
+        for name, change in self.compare.conditions.items():
+            varied = sorted(set(change) & set(self.axes()))
+            if varied:
+                raise ValueError(
+                    f"compare.conditions.{name} sets model.{varied[0]}, which the grid varies "
+                    "(a condition must not change a grid parameter)"
+                )
+        return self
+
+    def axes(self) -> list[str]:
+        """The model parameters the grid varies (list values), in the config's order."""
+        return [k for k, v in self.model.items() if _expands(k, v)]
+
+    def conditions(self) -> dict[str, dict[str, Any]]:
+        """Each condition's changes to a grid point (one unnamed condition without
+        ``compare``)."""
+        return {"": {}} if self.compare is None else self.compare.conditions
 
     @field_validator("seeds")
     @classmethod
@@ -144,7 +205,8 @@ def load_sweep(config: str | Path | Mapping[str, Any]) -> SweepConfig:
 def size(cfg: SweepConfig) -> int:
     """How many runs the sweep has (computed without expanding the grid)."""
     axes = [len(v) for k, v in cfg.model.items() if _expands(k, v)]
-    return math.prod(axes) * len(cfg.seeds if isinstance(cfg.seeds, list) else range(cfg.seeds))
+    seeds = len(cfg.seeds if isinstance(cfg.seeds, list) else range(cfg.seeds))
+    return math.prod(axes) * len(cfg.conditions()) * seeds
 
 
 def expand(cfg: SweepConfig, source: str = "sweep config") -> list[RunSpec]:
@@ -158,11 +220,45 @@ def expand(cfg: SweepConfig, source: str = "sweep config") -> list[RunSpec]:
         empty = next(k for k, v in cfg.model.items() if _expands(k, v) and not v)
         raise ConfigError(f"{source}: model.{empty} is an empty list: the sweep has no runs")
     specs = []
-    for params in grid(cfg.model):
-        validate(ModelParams, params, source, prefix="model")
-        for seed in cfg.seed_list():
-            specs.append(RunSpec(params, seed, cfg.steps, tuple(cfg.metrics)))
+    for point in grid(cfg.model):
+        for name, change in cfg.conditions().items():
+            params = point | change
+            where = f"compare.conditions.{name}" if change else "model"
+            validate(ModelParams, params, source, prefix=where)
+            labels = {"condition": name} if cfg.compare is not None else {}
+            for seed in cfg.seed_list():
+                specs.append(RunSpec(params, seed, cfg.steps, tuple(cfg.metrics), labels))
     return specs
+
+
+def sweep_paired(results: pd.DataFrame, cfg: SweepConfig) -> pd.DataFrame:
+    """The paired table of a sweep with a ``compare`` block: per grid point (the varying
+    parameters' columns first), every condition against the reference, seed by seed."""
+    from swarm.analysis.paired import holm, paired_table
+
+    if cfg.compare is None:
+        raise ValueError("the sweep has no compare block")
+    ok = results[results["status"] == "ok"]
+    axes = cfg.axes()
+    cells = ok.groupby(axes, sort=False, dropna=False) if axes else [((), ok)]
+    tables = []
+    for key, rows in cells:
+        if cfg.compare.reference not in set(rows["condition"]):
+            continue  # every reference run of this grid point failed
+        table = paired_table(
+            rows,
+            cfg.metrics,
+            reference=cfg.compare.reference,
+            primary=cfg.compare.primary,
+            adjust=False,
+        )
+        values = key if isinstance(key, tuple) else (key,)
+        for axis, value in zip(axes, values, strict=True):
+            table.insert(axes.index(axis), axis, value)
+        tables.append(table)
+    if not tables:
+        raise ConfigError("no grid point has a finished run of the reference condition")
+    return holm(pd.concat(tables, ignore_index=True))
 
 
 # Running one ---------------------------------------------------------------------------
@@ -401,4 +497,10 @@ def run_sweep(
             ray_address=cfg.ray.address,
         )
         write_parquet(results, out / "results.parquet")
+        if cfg.compare is not None:
+            from swarm.analysis.paired import paired_markdown
+
+            paired = sweep_paired(results, cfg)
+            atomic_write_text(out / "paired.csv", paired.to_csv(index=False))
+            atomic_write_text(out / "paired.md", paired_markdown(paired, cells=cfg.axes()))
     return results

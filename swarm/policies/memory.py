@@ -16,7 +16,6 @@ from swarm.policies.heuristic import ExpertWeights, HeuristicPolicy, expert_acti
 from swarm.world import actions as A
 from swarm.world.actions import ActionKind, step_towards
 
-
 _MOVE_TO = dict(zip(A.DIRECTIONS.values(), A.MOVES, strict=True))
 
 

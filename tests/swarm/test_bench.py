@@ -5,6 +5,8 @@ from swarm.analysis.paired import PAIRED_COLUMNS
 from swarm.experiments.swarm_vs_single import (
     CONDITIONS,
     METRICS,
+    SOLO,
+    VARIANTS,
     BenchConfig,
     per_seed,
     specs,
@@ -17,15 +19,38 @@ TINY = BenchConfig(seeds=2, steps=40, model={"n_agents": 3, "width": 10, "height
 def test_the_benchmark_runs_every_condition_on_the_same_seeds():
     runs = specs(TINY)
     by_condition = pd.Series([s.labels["condition"] for s in runs]).value_counts()
-    assert by_condition["alone"] == 2 * 3  # every agent alone, per seed
-    assert all(by_condition[c] == 2 for c in CONDITIONS if c != "alone")
+    assert by_condition["alone"] == by_condition["alone-full-load"] == 2 * 3  # every agent
+    assert all(by_condition[c] == 2 for c in CONDITIONS if c not in SOLO)
     alone = [s for s in runs if s.labels["condition"] == "alone"]
     assert {s.params["alone"] for s in alone} == {0, 1, 2}
     assert all(s.params["task_rate"] == pytest.approx(0.04) for s in alone)  # load ÷ N
-    matched = [s for s in runs if s.labels["condition"] == "compute_matched"]
+    full = [s for s in runs if s.labels["condition"] == "alone-full-load"]
+    assert all(s.params["task_rate"] == pytest.approx(0.12) for s in full)  # the whole load
+    matched = [s for s in runs if s.labels["condition"] == "compute-matched"]
     assert all(s.steps == 3 * 40 for s in matched)
-    swarm = next(s for s in runs if s.labels["condition"] == "swarm")
-    assert swarm.params["task_rate"] == pytest.approx(0.12)
+    by_name = {s.labels["condition"]: s.params for s in runs if s.seed == 0}
+    assert by_name["swarm"]["task_rate"] == pytest.approx(0.12)
+    off = {"stigmergy": False, "deference": False, "handoffs": False}
+    assert by_name["uncoordinated"].items() >= (off | {"voting": "dictator"}).items()
+    assert by_name["independent-vote"].items() >= (off | {"voting": "plurality"}).items()
+    assert by_name["private-memory"]["policy"] == "private-memory"
+    assert by_name["random"]["policy"] == "random"
+
+
+def test_conditions_that_keep_the_world_see_the_same_tasks():
+    from swarm import SwarmModel, rollout
+
+    worlds = {}
+    for s in specs(TINY):
+        if s.seed == 0 and s.labels["condition"] in (*VARIANTS, "alone-full-load"):
+            if s.labels["condition"] == "alone-full-load" and s.params["alone"] != 0:
+                continue
+            model = rollout(SwarmModel(s.params, rng=s.seed), s.steps)
+            worlds[s.labels["condition"]] = model.datacollector.get_table_dataframe("arrivals")
+    swarm = worlds.pop("swarm")
+    assert len(swarm) > 0
+    for name, arrivals in worlds.items():
+        pd.testing.assert_frame_equal(arrivals, swarm, obj=name)
 
 
 def test_the_benchmark_writes_its_table(tmp_path, cli):
@@ -38,7 +63,9 @@ def test_the_benchmark_writes_its_table(tmp_path, cli):
     assert all(m in md for m in METRICS)
     seeds = pd.read_csv(tmp_path / "per_seed.csv")
     alone = seeds[seeds.condition == "alone"]
-    assert (alone["collective_intelligence_ratio"] == 1.0).all()
+    ratio = alone["collective_intelligence_ratio"]
+    assert ((ratio == 1.0) | (alone["completed"] == 0)).all()
+    assert "collective_intelligence_ratio_full_load" in seeds
     # The swarm's ratio is its output over the same seed's agents alone.
     runs = pd.read_parquet(tmp_path / "results.parquet")
     for seed in (0, 1):
@@ -57,9 +84,9 @@ def test_the_benchmark_writes_its_table(tmp_path, cli):
     assert (paired["reference"] == "swarm").all() and (paired["n_seeds"] <= 2).all()
     assert (paired.loc[paired.metric == "throughput_per_agent", "n_seeds"] == 2).all()
     assert paired.loc[paired["primary"], "metric"].unique().tolist() == ["throughput_per_agent"]
-    a = seeds[seeds.condition == "no_traces"].set_index("seed")["completion_rate"]
+    a = seeds[seeds.condition == "no-traces"].set_index("seed")["completion_rate"]
     b = seeds[seeds.condition == "swarm"].set_index("seed")["completion_rate"]
-    row = paired[(paired.condition == "no_traces") & (paired.metric == "completion_rate")]
+    row = paired[(paired.condition == "no-traces") & (paired.metric == "completion_rate")]
     assert row["mean_diff"].iloc[0] == pytest.approx((a - b).mean())
     assert "(primary)" in (tmp_path / "paired.md").read_text()
 
@@ -96,7 +123,7 @@ def test_per_seed_ignores_failed_runs():
                 "novel_solution_rate": 0.0,
             },
             {
-                "condition": "unweighted",
+                "condition": "plurality",
                 "seed": 0,
                 "status": "error",
                 "alone": float("nan"),

@@ -29,7 +29,10 @@ CONDITIONS = {
     "no-traces": {"stigmergy": False},
     "no-learning": {"learn": False},
     "uncoordinated": {"stigmergy": False, "deference": False, "handoffs": False},
-    **{f"voting={rule}": {"voting": rule} for rule in ("plurality", "log_odds", "borda", "dictator")},
+    **{
+        f"voting={rule}": {"voting": rule}
+        for rule in ("plurality", "log_odds", "borda", "dictator")
+    },
 }
 
 
@@ -100,7 +103,9 @@ def test_work_quality_is_the_tasks_own():
 
 
 def test_a_task_on_an_occupied_cell_waits_under_it():
-    board = TaskBoard(1, 1, ("a", "b", "c"), TaskMix(rate=3.0, hotspots=1), np.random.default_rng(0))
+    board = TaskBoard(
+        1, 1, ("a", "b", "c"), TaskMix(rate=3.0, hotspots=1), np.random.default_rng(0)
+    )
     born = []
     while len(born) < 3:
         born += board.arrive(0)
