@@ -43,6 +43,9 @@ class ModelParams(BaseModel):
     n_agents: int = Field(20, ge=1, description="number of agents")
     width: int = Field(30, ge=1, description="grid width")
     height: int = Field(30, ge=1, description="grid height")
+    size: int | None = Field(
+        None, ge=1, description="a square world: sets width and height (for sweeps over size)"
+    )
     torus: bool = Field(True, description="the grid wraps round")
     policy: Any = Field(
         "heuristic",
@@ -112,6 +115,17 @@ class ModelParams(BaseModel):
         if v is not None and missing:
             raise ValueError(f"channels must include {sorted(missing)}")
         return v
+
+    @model_validator(mode="before")
+    @classmethod
+    def _square(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or data.get("size") is None:
+            return data
+        size = data["size"]
+        for side in ("width", "height"):
+            if data.get(side, size) != size:
+                raise ValueError(f"size {size} and {side} {data[side]} disagree (give one)")
+        return {**data, "width": size, "height": size}
 
     @model_validator(mode="after")
     def _alone(self) -> ModelParams:

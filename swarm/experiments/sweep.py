@@ -114,8 +114,7 @@ class SweepConfig(BaseModel):
             return self
         if self.compare.primary is not None and self.compare.primary not in self.metrics:
             raise ValueError(
-                f"compare.primary {self.compare.primary!r} is not one of the metrics "
-                f"{self.metrics}"
+                f"compare.primary {self.compare.primary!r} is not one of the metrics {self.metrics}"
             )
         for name, change in self.compare.conditions.items():
             varied = sorted(set(change) & set(self.axes()))

@@ -313,3 +313,65 @@ def test_a_sweep_runs_on_a_ray_cluster_the_test_starts_on_loopback(tmp_path):
     assert (on_ray["status"] == "ok").all()
     cols = ["run_id", "completed", "conflict_rate"]
     pd.testing.assert_frame_equal(on_ray[cols], local[cols])
+
+
+COMPARE = {
+    "model": {"n_agents": 4, "size": [8, 10], "agent_report_every": 0},
+    "seeds": 3,
+    "steps": 30,
+    "metrics": ["completed", "completion_rate"],
+    "compare": {
+        "reference": "swarm",
+        "conditions": {"swarm": {}, "no-traces": {"stigmergy": False}},
+        "primary": "completed",
+    },
+}
+
+
+def test_a_compare_block_pairs_each_condition_with_the_reference(tmp_path, cli):
+    from swarm.analysis.paired import PAIRED_COLUMNS
+
+    results = run_sweep(COMPARE, tmp_path)
+    assert len(results) == 2 * 2 * 3 and set(results["condition"]) == {"swarm", "no-traces"}
+    paired = pd.read_csv(tmp_path / "paired.csv")
+    assert list(paired.columns) == ["size", *PAIRED_COLUMNS]
+    assert len(paired) == 2 * 2  # grid points × metrics, one condition besides the reference
+    assert (paired["condition"] == "no-traces").all()
+    assert (paired.loc[paired["metric"] == "completed", "n_seeds"] == 3).all()
+    # The difference is taken seed by seed within the grid point.
+    runs = results.set_index(["size", "condition", "seed"])["completed"]
+    for size in (8, 10):
+        diff = (runs[size, "no-traces"] - runs[size, "swarm"]).mean()
+        got = paired[(paired["size"] == size) & (paired["metric"] == "completed")]
+        assert got["mean_diff"].iloc[0] == pytest.approx(diff)
+    assert "(size=8)" in (tmp_path / "paired.md").read_text()
+    heat = tmp_path / "heat.png"
+    args = ["--x", "size", "--y", "n_agents", "--metric", "completed", "--out", str(heat)]
+    code, _, err = cli("plot", str(tmp_path), "--paired", "no-traces", *args)
+    assert code == 2 and "no column 'n_agents'" in err  # n_agents is not a grid axis
+    model = {**COMPARE["model"], "n_agents": [3, 4]}
+    run_sweep({**COMPARE, "model": model}, tmp_path / "two")
+    code, _, _ = cli("plot", str(tmp_path / "two"), "--paired", "no-traces", "--reverse", *args)
+    assert code in (0, None) and heat.stat().st_size > 0
+
+
+@pytest.mark.parametrize(
+    "compare, says",
+    [
+        ({"reference": "x", "conditions": {"a": {}, "b": {"learn": False}}}, "reference 'x'"),
+        ({"reference": "a", "conditions": {"a": {}}}, "compare.conditions"),
+        (
+            {"reference": "a", "conditions": {"a": {}, "b": {"size": 9}}},
+            "compare.conditions.b sets model.size",
+        ),
+        ({"reference": "a", "conditions": {"a": {}, "b": {"learn": "maybe"}}}, "b.learn"),
+        (
+            {"reference": "a", "conditions": {"a": {}, "b": {}}, "primary": "xp"},
+            "compare.primary",
+        ),
+    ],
+)
+def test_a_bad_compare_block_is_refused_before_any_run(tmp_path, compare, says):
+    with pytest.raises(ConfigError, match=says.replace("(", r"\(")):
+        run_sweep({**COMPARE, "compare": compare}, tmp_path)
+    assert not (tmp_path / "runs").exists()
