@@ -213,6 +213,8 @@ def _closed_and_open_loop(
         swarm_vs_single(bench, cfg, workers=workers)
         timings["swarm_vs_single_s"] = time.perf_counter() - t
         yield (bench / "table.md").read_text()
+        lines = (bench / "paired.md").read_text().splitlines()
+        yield "\n".join([*lines[:2], *(ln for ln in lines[2:] if "(primary)" in ln)])
     else:
         yield "6/8 swarm vs single agent: skipped (bench_seeds=0)"
 
