@@ -21,6 +21,7 @@ here are disjoint from the simulation seeds behind the training data (checked).
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -117,6 +118,10 @@ def run_demo(
     cfg = as_finetune(cfg)
     if _stage(ft, "training_report.json", rebuild):
         yield f"3/8 fine-tuning ({Path(finetune_config).name}) -> {ft}"
+        if rebuild and ft.exists():
+            # the demo's own run, rebuilt on new data and a new base: its old checkpoints
+            # are another run's, which the trainer (rightly) refuses to replace
+            shutil.rmtree(ft)
         report = finetune(cfg, progress=True)
     else:
         report = json.loads((ft / "training_report.json").read_text())

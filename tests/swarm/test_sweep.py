@@ -375,3 +375,23 @@ def test_a_bad_compare_block_is_refused_before_any_run(tmp_path, compare, says):
     with pytest.raises(ConfigError, match=says.replace("(", r"\(")):
         run_sweep({**COMPARE, "compare": compare}, tmp_path)
     assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize(
+    "name, runs",
+    [
+        ("agent_scaling", None),
+        ("voting_rules", None),
+        ("trace_decay_diffusion", 5 * 4 * 2 * 10),
+        ("regimes", 3 * 3 * 3 * 3 * 40),
+    ],
+)
+def test_the_ready_made_sweeps_are_valid(name, runs):
+    from pathlib import Path
+
+    from swarm.experiments.sweep import size
+
+    path = Path(__file__).parents[2] / "experiments" / f"{name}.yaml"
+    cfg = load_sweep(path)
+    specs = expand(cfg, str(path))
+    assert len(specs) == size(cfg) and (runs is None or len(specs) == runs)
