@@ -36,7 +36,13 @@ from swarm.streams import Streams, root_seed
 from swarm.world.tasks import Task, TaskBoard, TaskMix
 from swarm.world.traces import TraceGrid
 
-__all__ = ["DEFAULT_DOMAINS", "SwarmModel"]
+__all__ = ["DEFAULT_DOMAINS", "ENGINE_VERSION", "SwarmModel"]
+
+#: The version of what a run computes: bumped whenever a change alters the numbers a
+#: seed's run produces (2: common random numbers, tasks waiting under occupied cells).
+#: Sweeps and benchmarks key their stored runs by it, so a resumed sweep never mixes
+#: runs of two engines.
+ENGINE_VERSION = 2
 
 
 class SwarmModel(mesa.Model):

@@ -26,7 +26,8 @@ metric, the grid's varying parameters first; Holm's adjustment across the whole 
 A seed fixes the world (:mod:`swarm.streams`), so conditions that do not change the
 world see the same tasks.
 
-Every run has an id derived from its parameters, seed and steps. As each run finishes, its
+Every run has an id derived from its parameters, seed, steps and the engine's version
+(:data:`swarm.model.ENGINE_VERSION`). As each run finishes, its
 per-step frame goes to ``OUT/runs/<run_id>.parquet`` and its row (parameters, seed,
 metrics, status) to ``OUT/runs/<run_id>.json``; ``OUT/results.parquet`` gathers the rows in
 the config's order at the end. Running the same sweep again skips finished runs, so an
@@ -62,7 +63,7 @@ from swarm.experiments.rollout import rollout
 from swarm.experiments.runs import souls_held
 from swarm.io import atomic_write_text, write_parquet
 from swarm.metrics import MODEL_REPORTERS, final_metrics, is_metric, model_frame
-from swarm.model import SwarmModel
+from swarm.model import ENGINE_VERSION, SwarmModel
 from swarm.params import ModelParams
 from swarm.progress import Bars
 
@@ -171,8 +172,11 @@ class RunSpec:
 
     @property
     def run_id(self) -> str:
+        """A hash of the parameters, seed, steps and :data:`swarm.model.ENGINE_VERSION`
+        (runs stored by another engine are not this run)."""
         key = json.dumps(
-            {"model": dict(self.params), "seed": self.seed, "steps": self.steps},
+            {"model": dict(self.params), "seed": self.seed, "steps": self.steps}
+            | ({"engine": ENGINE_VERSION} if ENGINE_VERSION > 1 else {}),
             sort_keys=True,
             default=str,
         )
@@ -462,7 +466,9 @@ def execute(
                 on_row(row)
             advance()
     rows = [store.read(i) for i in ids]
-    return pd.DataFrame([r for r in rows if r is not None]).drop(
+    # labels describe the spec (a condition's name), not the run: the spec's own win
+    rows = [r | dict(s.labels) for r, s in zip(rows, specs, strict=True) if r is not None]
+    return pd.DataFrame(rows).drop(
         columns=["wall_s", "traceback"], errors="ignore"
     )
 

@@ -395,3 +395,14 @@ def test_the_ready_made_sweeps_are_valid(name, runs):
     cfg = load_sweep(path)
     specs = expand(cfg, str(path))
     assert len(specs) == size(cfg) and (runs is None or len(specs) == runs)
+
+
+def test_runs_stored_by_another_engine_are_run_again(tmp_path, monkeypatch):
+    import swarm.experiments.sweep as sweep_module
+
+    cfg = {**SMALL, "seeds": 1, "model": {**SMALL["model"], "n_agents": 3}}
+    first = run_sweep(cfg, tmp_path)
+    monkeypatch.setattr(sweep_module, "ENGINE_VERSION", sweep_module.ENGINE_VERSION + 1)
+    again = run_sweep(cfg, tmp_path)
+    assert set(again["run_id"]).isdisjoint(first["run_id"])  # rerun, not reused
+    assert len(list((tmp_path / "runs").glob("*.json"))) == 2 * len(first)
