@@ -40,9 +40,7 @@ def plot(
     if paired is not None:
         if y is None:
             raise UserError("--paired needs --x and --y (the heat map's axes)")
-        path = results / "paired.csv" if results.is_dir() else results
-        if not path.exists():
-            raise UserError(f"{path}: no such file (a sweep with a compare block writes it)")
+        path = _input(results, "paired.csv", " (a sweep with a compare block writes it)")
         try:
             table = pd.read_csv(path)
             fig = paired_heatmap(
@@ -55,9 +53,7 @@ def plot(
         return
     if facet is not None:
         raise UserError("--facet goes with --paired")
-    path = results / "results.parquet" if results.is_dir() else results
-    if not path.exists():
-        raise UserError(f"{path}: no such file")
+    path = _input(results, "results.parquet")
     try:
         df = pd.read_parquet(path)
     except Exception as exc:  # pyarrow raises several types for a bad file
@@ -67,3 +63,11 @@ def plot(
     except KeyError as exc:
         raise UserError(f"{path}: {exc.args[0]}") from None
     console.print(f"figure: {save_figure(fig, out)}")
+
+
+def _input(results: Path, name: str, hint: str = "") -> Path:
+    """``results`` itself, or ``results/name`` when it is a directory; it must exist."""
+    path = results / name if results.is_dir() else results
+    if not path.exists():
+        raise UserError(f"{path}: no such file{hint}")
+    return path

@@ -468,9 +468,7 @@ def execute(
     rows = [store.read(i) for i in ids]
     # labels describe the spec (a condition's name), not the run: the spec's own win
     rows = [r | dict(s.labels) for r, s in zip(rows, specs, strict=True) if r is not None]
-    return pd.DataFrame(rows).drop(
-        columns=["wall_s", "traceback"], errors="ignore"
-    )
+    return pd.DataFrame(rows).drop(columns=["wall_s", "traceback"], errors="ignore")
 
 
 def run_sweep(
