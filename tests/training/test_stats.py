@@ -82,6 +82,7 @@ def test_wilson_ci_matches_statsmodels(k, n):
     want = proportion_confint(k, n, alpha=0.05, method="wilson")
     assert lo == pytest.approx(want[0], abs=1e-9)
     assert hi == pytest.approx(want[1], abs=1e-9)
+    assert 0.0 <= lo <= k / n <= hi <= 1.0  # exactly, not up to rounding
 
 
 @given(st.integers(0, 60), st.integers(0, 60), st.integers(0, 80))
