@@ -5,7 +5,8 @@ Names accepted by :func:`make_policy` (and ``SwarmModel(policy=...)``): ``heuris
 blind to traces, remembering where it saw tasks), ``random``,
 ``heuristic-naive`` (the expert written agent by agent; a benchmark baseline), and
 ``lm:PATH`` (a language model or PEFT adapter directory: :class:`LMPolicy`, loaded once
-per path and shared).
+per path and shared), and ``openai:MODEL`` (any model behind an OpenAI-compatible
+endpoint: :class:`swarm.policies.chat.ChatPolicy`).
 """
 
 from __future__ import annotations
@@ -30,14 +31,45 @@ POLICIES = {
 
 
 def check_policy(spec: str) -> None:
-    """A one-line ValueError unless ``spec`` names a policy: one of :data:`POLICIES`, or
-    ``lm:PATH`` with a model or adapter directory at PATH (checked without loading it)."""
+    """A one-line ValueError unless ``spec`` names a policy: one of :data:`POLICIES`,
+    ``lm:PATH`` with a model or adapter directory at PATH (checked without loading it), or
+    ``openai:MODEL`` with its server answering (unless replaying from a cache)."""
     if spec.startswith("lm:"):
         from swarm.policies.lm import adapter_base
 
         adapter_base(spec[3:])
+    elif spec.startswith("openai:"):
+        _chat_policy(spec).check()
     elif spec not in POLICIES:
-        raise ValueError(f"not a policy; choose one of {', '.join(POLICIES)} or lm:PATH")
+        raise ValueError(
+            f"not a policy; choose one of {', '.join(POLICIES)}, lm:PATH or openai:MODEL"
+        )
+
+
+def _chat_policy(spec: str):
+    """``openai:MODEL`` as a :class:`~swarm.policies.chat.ChatPolicy`: the client's own
+    ``OPENAI_BASE_URL`` / ``OPENAI_API_KEY``, plus ``SWARM_CHAT_CACHE`` (a response cache
+    directory) and ``SWARM_CHAT_REPLAY_ONLY=1``."""
+    import os
+
+    try:
+        import openai  # noqa: F401
+    except ImportError:
+        raise ValueError(
+            "openai:MODEL needs the chat extra: pip install 'swarm-soul[chat]'"
+        ) from None
+    from swarm.policies.chat import ChatPolicy, ChatSettings
+
+    model = spec[len("openai:") :]
+    if not model:
+        raise ValueError("openai:MODEL names no model")
+    return ChatPolicy(
+        ChatSettings(
+            model=model,
+            cache_dir=os.environ.get("SWARM_CHAT_CACHE") or None,
+            replay_only=os.environ.get("SWARM_CHAT_REPLAY_ONLY", "") in ("1", "true", "yes"),
+        )
+    )
 
 
 def make_policy(spec: str | Policy) -> Policy:
@@ -50,11 +82,13 @@ def make_policy(spec: str | Policy) -> Policy:
         from swarm.policies.lm import LMPolicy
 
         return LMPolicy.from_pretrained(spec[3:])
+    if spec.startswith("openai:"):
+        return _chat_policy(spec)
     try:
         return POLICIES[spec]()
     except KeyError:
         raise ValueError(
-            f"unknown policy {spec!r}; choose one of {', '.join(POLICIES)} or lm:PATH"
+            f"unknown policy {spec!r}; choose one of {', '.join(POLICIES)}, lm:PATH or openai:MODEL"
         ) from None
 
 
