@@ -26,6 +26,7 @@ from swarm.cli.dashboard import dashboard
 from swarm.cli.plot import plot
 from swarm.cli.report import report
 from swarm.cli.run import run
+from swarm.cli.serve import serve
 from swarm.cli.soul import soul_app
 from swarm.cli.sweep import sweep
 from swarm.config import ConfigError
@@ -44,6 +45,7 @@ app.command("dashboard")(dashboard)
 app.command("sweep")(sweep)
 app.command("plot")(plot)
 app.command("report")(report)
+app.command("serve")(serve)
 
 #: The entry-point group through which packages add commands.
 COMMANDS_GROUP = "swarm.commands"

@@ -293,6 +293,11 @@ def prompt_ids(m: LoadedModel, obs: Observation) -> list[int]:
     token = special_token_of(m.tokenizer, user)
     if token is not None:  # it would be encoded as a real special token: a forged turn
         raise ValueError(f"agent {obs.agent_id}'s observation holds the special token {token!r}")
+    return user_prompt_ids(m, user)
+
+
+def user_prompt_ids(m: LoadedModel, user: str) -> list[int]:
+    """:func:`prompt_ids` of a user message already checked for special tokens."""
     msgs = [
         {"role": "system", "content": constitution_text()},
         {"role": "user", "content": user},
@@ -370,7 +375,10 @@ class LMPolicy:
     # Choice mode ------------------------------------------------------------------------
 
     def candidate_ids(self, action) -> list[int]:
-        text = render_action(action)
+        return self.text_ids(render_action(action))
+
+    def text_ids(self, text: str) -> list[int]:
+        """A candidate answer's tokens, end of turn included (cached by text)."""
         ids = self._cand_ids.get(text)
         if ids is None:
             tok = self.lm.tokenizer
@@ -421,6 +429,37 @@ class LMPolicy:
         return out  # type: ignore[return-value]
 
     def _choose(self, chunk: list[Observation], rows: list) -> list[Decision]:
+        past = len(self.lm.prefix_ids)
+        out = []
+        for obs, (prompt, _, tree), s in zip(chunk, rows, self.score_rows(rows), strict=True):
+            probs = np.exp(s - s.max())
+            probs /= probs.sum()
+            if self.temperature > 0:
+                w = np.exp((s - s.max()) / self.temperature)
+                pick = int(self.rng.choice(len(s), p=w / w.sum()))
+            else:
+                pick = int(np.argmax(s))
+            fed = len(tree[0])
+            self.stats["prompt_tokens"] += len(prompt)
+            self.stats["candidate_tokens"] += fed
+            out.append(
+                Decision(
+                    obs.candidates[pick],
+                    probs=tuple(float(x) for x in probs),
+                    info={"prompt_tokens": len(prompt) + past, "candidate_tokens": fed},
+                )
+            )
+        return out
+
+    def rows_for(self, prompt: list[int], candidates: list[str]) -> tuple:
+        """One row for :meth:`score_rows`: prompt tokens (after the shared system prefix)
+        and candidate texts."""
+        cands = [self.text_ids(text) for text in candidates]
+        return prompt, cands, candidate_tree(len(prompt), cands)
+
+    def score_rows(self, rows: list) -> list[np.ndarray]:
+        """Each row's candidate scores (log-probabilities, length-normalised with
+        ``score="mean"``), in one forward pass over the rows."""
         import torch
 
         m = self.lm
@@ -472,28 +511,10 @@ class LMPolicy:
             logp = logp.cpu().numpy()
         self.stats["forward_passes"] += 1
         reduce = np.mean if self.score == "mean" else np.sum
-        out = []
-        for r, (obs, (prompt, _, tree)) in enumerate(zip(chunk, rows, strict=True)):
-            scores = [float(reduce([logp[g, t] for g, t in cand])) for cand in targets[r]]
-            s = np.array(scores)
-            probs = np.exp(s - s.max())
-            probs /= probs.sum()
-            if self.temperature > 0:
-                w = np.exp((s - s.max()) / self.temperature)
-                pick = int(self.rng.choice(len(s), p=w / w.sum()))
-            else:
-                pick = int(np.argmax(s))
-            fed = len(tree[0])
-            self.stats["prompt_tokens"] += len(prompt)
-            self.stats["candidate_tokens"] += fed
-            out.append(
-                Decision(
-                    obs.candidates[pick],
-                    probs=tuple(float(x) for x in probs),
-                    info={"prompt_tokens": len(prompt) + past, "candidate_tokens": fed},
-                )
-            )
-        return out
+        return [
+            np.array([float(reduce([logp[g, t] for g, t in cand])) for cand in targets[r]])
+            for r in range(n)
+        ]
 
     # Generate mode ----------------------------------------------------------------------
 
