@@ -30,10 +30,23 @@ POLICIES = {
 }
 
 
-def check_policy(spec: str) -> None:
+def policy_label(spec: str | Policy) -> str:
+    """What reports call a policy: its spec, or a policy object's ``name`` (else its
+    class name)."""
+    if isinstance(spec, str):
+        return spec
+    return str(getattr(spec, "name", None) or type(spec).__name__)
+
+
+def check_policy(spec: str | Policy) -> None:
     """A one-line ValueError unless ``spec`` names a policy: one of :data:`POLICIES`,
     ``lm:PATH`` with a model or adapter directory at PATH (checked without loading it), or
-    ``openai:MODEL`` with its server answering (unless replaying from a cache)."""
+    ``openai:MODEL`` with its server answering (unless replaying from a cache); or is a
+    policy object (anything with ``decide(observations)``)."""
+    if not isinstance(spec, str):
+        if not callable(getattr(spec, "decide", None)):
+            raise ValueError(f"{spec!r} is neither a policy name nor has decide(observations)")
+        return
     if spec.startswith("lm:"):
         from swarm.policies.lm import adapter_base
 
@@ -104,4 +117,5 @@ __all__ = [
     "bind",
     "check_policy",
     "make_policy",
+    "policy_label",
 ]

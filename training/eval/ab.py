@@ -76,7 +76,7 @@ def ab_test(
     progress: bool = False,
 ) -> dict[str, Any]:
     """Run the A/B test; write ``ab.json`` and ``ab.md`` to ``out``; return the result."""
-    from swarm.policies import check_policy
+    from swarm.policies import check_policy, policy_label
     from swarm.policies.split import SplitPolicy
     from training.eval.dataset import load_dataset
 
@@ -101,7 +101,7 @@ def ab_test(
     tot = {arm: total(tallies, arm) for arm in ARMS}
     arms = {arm: closed_loop_metrics(tot[arm], prices[arm]) for arm in ARMS}
     for arm in ARMS:
-        arms[arm]["policy"] = specs[arm]
+        arms[arm]["policy"] = policy_label(specs[arm])
     per_ep_cost = {
         arm: [t[arm].cost_per_task(prices[arm]) for t in tallies if arm in t] for arm in ARMS
     }
@@ -126,8 +126,8 @@ def ab_test(
             "p_mcnemar": stats.mcnemar_exact(b, c_),
         }
     result = {
-        "control": control,
-        "test": test,
+        "control": policy_label(control),
+        "test": policy_label(test),
         "split": split,
         "episodes": episodes,
         "episode_seeds": [seeds[0], seeds[-1]],

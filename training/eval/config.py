@@ -89,8 +89,12 @@ class EvalConfig(_Strict):
         description="the curation config whose simulation seeds must not be reused",
     )
 
-    def price_of(self, policy_name: str) -> Price:
-        key = "lm" if policy_name.startswith("lm") else policy_name
+    def price_of(self, policy) -> Price:
+        """The price of a policy spec or object (``lm:PATH`` policies share ``lm``)."""
+        from swarm.policies import policy_label
+
+        name = policy_label(policy)
+        key = "lm" if name.startswith("lm") else name
         return self.pricing.get(key) or self.pricing.get("default") or Price()
 
 

@@ -59,7 +59,8 @@ class ArmStats(TaskCounts):
 
     agents: int = 0
     decisions: int = 0
-    compliant: int = 0
+    at_stake: int = 0  # decisions where some candidate would break a binding rule
+    compliant: int = 0  # of those, the ones that broke none
     errors: int = 0
     tokens_in: int = 0
     tokens_out: int = 0
@@ -84,7 +85,10 @@ class ArmStats(TaskCounts):
 
     @property
     def compliance(self) -> float:
-        return self.compliant / self.decisions if self.decisions else float("nan")
+        """The share of decisions at stake (some candidate would break a binding rule)
+        that broke none: a decision no candidate of which could break a rule says nothing
+        about following the constitution."""
+        return self.compliant / self.at_stake if self.at_stake else float("nan")
 
     @property
     def error_rate(self) -> float:
@@ -123,7 +127,9 @@ class ArmMeter:
             a = d.action
             legal = a in o.candidates
             t.errors += bool(d.info.get("fallback")) or not legal
-            t.compliant += legal and complies(o, a)
+            stake = any(not complies(o, c) for c in o.candidates)
+            t.at_stake += stake
+            t.compliant += stake and legal and complies(o, a)
             lat = float(d.info.get("latency_s", 0.0))
             t.latencies.append(lat)
             step[arm].append(lat)
@@ -131,7 +137,9 @@ class ArmMeter:
             t.tokens_in += int(d.info.get("prompt_tokens", 0)) + int(
                 d.info.get("candidate_tokens", 0)
             )
-            t.tokens_out += int(d.info.get("generated_tokens", 0))
+            t.tokens_out += int(d.info.get("generated_tokens", 0)) + int(
+                d.info.get("completion_tokens", 0)  # a chat policy's answer
+            )
         for arm, lats in step.items():
             self.arms[arm].step_latencies.append(float(np.mean(lats)))
             self.arms[arm].step_seconds.append(float(np.sum(lats)))

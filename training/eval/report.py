@@ -103,7 +103,7 @@ def closed_loop_metrics(t: ArmStats, price) -> dict[str, Any]:
     """Task success, compliance, coordination, latency and cost of one arm's tally."""
     return {
         "task_success": proportion(t.completed, t.completed + t.failed, t.task_success),
-        "compliance": proportion(t.compliant, t.decisions),
+        "compliance": proportion(t.compliant, t.at_stake),
         "conflict_rate": proportion(t.conflicts, t.takes, t.conflict_rate),
         "handoff_success": proportion(t.handoffs_taken, t.handoffs, t.handoff_success),
         "error_rate": proportion(t.errors, t.decisions),
@@ -210,6 +210,9 @@ def _score(name: str, scorer: str, p: dict[str, float], **extra: Any) -> dict[st
 
 
 def _report(policy, dataset, scenarios, rows, loop, cfg, episodes, critique, started):
+    from swarm.policies import policy_label
+
+    policy = policy_label(policy)  # a spec, or a policy object's name
     ds = Path(dataset)
     manifest = (read_manifest(ds) if ds.is_dir() else None) or {}
     accuracy = _scores(rows, "correct")

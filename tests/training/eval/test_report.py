@@ -55,3 +55,19 @@ def test_language_model_policy_with_self_critique(eval_dataset, small_config, ti
             assert c["revised"] == s["output"]["completion"]
         else:
             assert c["revised"] != s["output"]["completion"]
+
+
+def test_compliance_counts_decisions_at_stake_and_random_fails_it(
+    eval_dataset, small_config, tmp_path
+):
+    from swarm.policies import RandomPolicy
+
+    random = evaluate(
+        RandomPolicy(seed=0), eval_dataset, tmp_path / "r", episodes=2, config=small_config
+    )
+    expert = evaluate("heuristic", eval_dataset, tmp_path / "h", episodes=2, config=small_config)
+    r, h = random["results"]["closed_loop"], expert["results"]["closed_loop"]
+    assert random["eval"]["model"] == "random"  # a policy object, named by its name
+    assert h["compliance"]["value"] == 1.0
+    assert r["compliance"]["value"] < 0.95  # the > 95 % criterion now fails a random policy
+    assert r["compliance"]["n"] < r["decisions"]  # only the decisions at stake count
