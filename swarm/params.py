@@ -49,8 +49,9 @@ class ModelParams(BaseModel):
     torus: bool = Field(True, description="the grid wraps round")
     policy: Any = Field(
         "heuristic",
-        description="a policy name (heuristic, no-traces, random, lm:PATH, ...) or an object "
-        "with decide(observations)",
+        description="a policy name (heuristic, no-traces, random, lm:PATH, openai:MODEL, ...), "
+        "a policy block ({openai: {model, base_url, ...}}) or an object with "
+        "decide(observations)",
     )
     task_rate: float | None = Field(
         None, ge=0, description=f"task arrivals per step (default {TASK_RATE_PER_AGENT} per agent)"
@@ -90,6 +91,13 @@ class ModelParams(BaseModel):
     @field_validator("policy")
     @classmethod
     def _policy(cls, v: Any) -> Any:
+        if isinstance(v, dict):  # a policy block: {openai: {model: ..., base_url: ...}}
+            from swarm.policies.chat import ChatSettings
+
+            if set(v) != {"openai"}:
+                raise ValueError(f"a policy block has one key, openai; got {sorted(v)}")
+            settings = ChatSettings.model_validate(v["openai"])
+            return {"openai": settings.model_dump(exclude_defaults=True)}
         if not isinstance(v, str) and not callable(getattr(v, "decide", None)):
             raise ValueError(f"{v!r} is neither a policy name nor has decide(observations)")
         return v
@@ -134,8 +142,9 @@ class ModelParams(BaseModel):
         return self
 
     def named_policy(self) -> ModelParams:
-        """Self, if ``policy`` is a name (what a config file can hold); else ValueError."""
-        if not isinstance(self.policy, str):
+        """Self, if ``policy`` is a name or a policy block (what a config file can hold);
+        else ValueError."""
+        if not isinstance(self.policy, str | dict):
             raise ValueError(f"policy must be a name in a config, got {self.policy!r}")
         return self
 

@@ -35,6 +35,8 @@ def policy_label(spec: str | Policy) -> str:
     class name)."""
     if isinstance(spec, str):
         return spec
+    if isinstance(spec, dict):
+        return f"openai:{(spec.get('openai') or {}).get('model', '?')}"
     return str(getattr(spec, "name", None) or type(spec).__name__)
 
 
@@ -43,6 +45,9 @@ def check_policy(spec: str | Policy) -> None:
     ``lm:PATH`` with a model or adapter directory at PATH (checked without loading it), or
     ``openai:MODEL`` with its server answering (unless replaying from a cache); or is a
     policy object (anything with ``decide(observations)``)."""
+    if isinstance(spec, dict):
+        _chat_policy(spec).check()
+        return
     if not isinstance(spec, str):
         if not callable(getattr(spec, "decide", None)):
             raise ValueError(f"{spec!r} is neither a policy name nor has decide(observations)")
@@ -59,10 +64,11 @@ def check_policy(spec: str | Policy) -> None:
         )
 
 
-def _chat_policy(spec: str):
+def _chat_policy(spec: str | dict):
     """``openai:MODEL`` as a :class:`~swarm.policies.chat.ChatPolicy`: the client's own
     ``OPENAI_BASE_URL`` / ``OPENAI_API_KEY``, plus ``SWARM_CHAT_CACHE`` (a response cache
-    directory) and ``SWARM_CHAT_REPLAY_ONLY=1``."""
+    directory) and ``SWARM_CHAT_REPLAY_ONLY=1``; or a policy block ``{"openai": {...}}``
+    (:class:`~swarm.policies.chat.ChatSettings`, set explicitly)."""
     import os
 
     try:
@@ -73,6 +79,8 @@ def _chat_policy(spec: str):
         ) from None
     from swarm.policies.chat import ChatPolicy, ChatSettings
 
+    if isinstance(spec, dict):
+        return ChatPolicy(ChatSettings.model_validate(spec.get("openai")))
     model = spec[len("openai:") :]
     if not model:
         raise ValueError("openai:MODEL names no model")
@@ -85,8 +93,11 @@ def _chat_policy(spec: str):
     )
 
 
-def make_policy(spec: str | Policy) -> Policy:
-    """A policy from a name (see module docstring) or a policy object (returned as is)."""
+def make_policy(spec: str | dict | Policy) -> Policy:
+    """A policy from a name (see module docstring), a policy block (``{"openai": {...}}``)
+    or a policy object (returned as is)."""
+    if isinstance(spec, dict):
+        return _chat_policy(spec)
     if not isinstance(spec, str):
         if not callable(getattr(spec, "decide", None)):
             raise TypeError(f"policy {spec!r} has no decide(observations) method")

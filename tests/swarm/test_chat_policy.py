@@ -123,3 +123,21 @@ def test_safe_action_is_always_a_candidate():
 def test_unknown_settings_are_refused():
     with pytest.raises(ValueError, match="temprature"):
         ChatSettings(model="m", temprature=0.5)
+
+
+def test_a_policy_block_in_a_run_config(cli, tmp_path):
+    import yaml
+
+    with chat_server("first") as (url, state):
+        block = {"openai": {"model": "test-model", "base_url": url, "max_concurrency": 2}}
+        config = tmp_path / "run.yaml"
+        config.write_text(
+            yaml.safe_dump({"seed": 1, "steps": 3, "model": {**SMALL, "policy": block}})
+        )
+        code, _, err = cli("run", "--config", str(config), "--out", str(tmp_path / "out"))
+        assert code in (0, None), err
+        assert state["requests"] > 0
+    bad = {"openai": {"model": "m", "temprature": 1}}
+    config.write_text(yaml.safe_dump({"seed": 1, "steps": 3, "model": {"policy": bad}}))
+    code, _, err = cli("run", "--config", str(config), "--out", str(tmp_path / "out2"))
+    assert code == 2 and "temprature" in err and err.strip().count("\n") == 0
