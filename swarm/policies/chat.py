@@ -294,7 +294,7 @@ class ChatPolicy:
             why = "illegal_answers" if "legal" in str(exc) else "parse_errors"
             self.stats[why] += 1
             return self._fall_back(obs, info, why)
-        return Decision(action, info=info)
+        return Decision(action, info=info | {"answer": answer.get("content")})
 
     def _fall_back(self, obs: Observation, info: dict[str, Any], why: str) -> Decision:
         self.stats["fallbacks"] += 1

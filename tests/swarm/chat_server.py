@@ -4,6 +4,8 @@ Its ``mode`` decides how it answers ``/v1/chat/completions``:
 
 * ``first``: the first of the request's ``guided_choice`` (a well-behaved constrained
   server); ``usage`` from the prompt's and the answer's lengths;
+* ``greedy``: the first choice that works, claims, joins or approaches a task, else
+  ``explore`` (an agent that gets work done);
 * ``illegal``: an action that is never legal (``claim task 999999``);
 * ``garbage``: a body that is not JSON;
 * ``storm``: HTTP 429 with ``Retry-After: 0`` for the first ``storm`` requests, then ``first``;
@@ -49,6 +51,12 @@ def make_app(state: dict) -> FastAPI:
             await asyncio.sleep(state["delay"])
         choices = (body.get("guided_choice") or ["wait"]) if mode != "illegal" else None
         answer = choices[0] if choices else "claim task 999999"
+        if mode == "greedy":
+            for prefix in ("work", "claim", "join", "approach", "explore"):
+                answer = next((c for c in choices if c.startswith(prefix)), None)
+                if answer:
+                    break
+            answer = answer or choices[0]
         prompt = sum(len(m["content"]) for m in body["messages"]) // 4
         return {
             "id": "x",

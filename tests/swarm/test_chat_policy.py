@@ -141,3 +141,29 @@ def test_a_policy_block_in_a_run_config(cli, tmp_path):
     config.write_text(yaml.safe_dump({"seed": 1, "steps": 3, "model": {"policy": bad}}))
     code, _, err = cli("run", "--config", str(config), "--out", str(tmp_path / "out2"))
     assert code == 2 and "temprature" in err and err.strip().count("\n") == 0
+
+
+def test_a_chat_run_recorded_as_transcripts_is_curated_with_its_outcomes(tmp_path):
+    import json
+
+    from swarm.experiments.transcripts import TranscriptRecorder
+    from tests.training.data.test_curation import _cfg
+    from training.data.pipeline import curate
+
+    with chat_server("greedy") as (url, _):
+        policy = ChatPolicy(settings(url))
+        recorder = TranscriptRecorder(tmp_path / "transcripts.jsonl")
+        model = rollout(SwarmModel(SMALL, policy=policy, rng=3), 60, [recorder])
+        path = recorder.write()
+        policy.close()
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    assert len(rows) == 4 * 60
+    assert [m["role"] for m in rows[0]["messages"]] == ["system", "user", "assistant"]
+    ended = [r for r in rows if "success" in r]
+    assert ended and model.counts.completed + model.counts.failed > 0
+    assert all(r["success_score"] == 0.0 for r in ended if not r["success"])
+    out = tmp_path / "data"
+    stats = curate(_cfg([{"kind": "transcripts", "path": str(path)}]), out)
+    s = next(iter(stats["sources"].values()))
+    assert s["records_read"] == len(rows)
+    assert s["records_kept"] >= len(ended)  # every decision with an outcome is kept
