@@ -73,6 +73,11 @@ class ChatSettings(BaseModel):
     seed: int | None = Field(0, description="sent with each request (servers may ignore it)")
     max_tokens: int = Field(24, ge=1)
     constrain: bool = Field(True, description="send the candidates as a guided_choice")
+    logprobs: bool = Field(
+        False,
+        description="ask for logprobs; choice-level ones (swarm serve's) fill Decision.probs",
+    )
+    top_logprobs: int = Field(20, ge=0, le=20)
     price: Price = Field(default_factory=Price)
     cache_dir: str | None = Field(None, description="responses cached here, by request")
     replay_only: bool = Field(False, description="never send a request; a miss is an error")
@@ -207,6 +212,9 @@ class ChatPolicy:
             req["seed"] = s.seed
         if s.constrain:
             req["extra_body"] = {"guided_choice": [render_action(c) for c in obs.candidates]}
+        if s.logprobs:
+            req["logprobs"] = True
+            req["top_logprobs"] = s.top_logprobs
         return req
 
     def decide(self, observations: list[Observation]) -> list[Decision]:
@@ -252,6 +260,7 @@ class ChatPolicy:
                 resp = await self._client.chat.completions.create(**req)
                 content = resp.choices[0].message.content if resp.choices else None
                 usage = resp.usage
+                top = _choice_logprobs(resp)
                 details = getattr(usage, "prompt_tokens_details", None) if usage else None
                 return {
                     "content": content if isinstance(content, str) else None,
@@ -259,6 +268,7 @@ class ChatPolicy:
                     "completion_tokens": int(getattr(usage, "completion_tokens", 0) or 0),
                     "cached_tokens": int(getattr(details, "cached_tokens", 0) or 0),
                     "latency_s": time.perf_counter() - t,
+                    "logprobs": top,
                     "error": None,
                 }
             except openai.APITimeoutError:
@@ -294,7 +304,11 @@ class ChatPolicy:
             why = "illegal_answers" if "legal" in str(exc) else "parse_errors"
             self.stats[why] += 1
             return self._fall_back(obs, info, why)
-        return Decision(action, info=info | {"answer": answer.get("content")})
+        return Decision(
+            action,
+            probs=_probs(obs, answer.get("logprobs")),
+            info=info | {"answer": answer.get("content")},
+        )
 
     def _fall_back(self, obs: Observation, info: dict[str, Any], why: str) -> Decision:
         self.stats["fallbacks"] += 1
@@ -334,7 +348,36 @@ class ChatPolicy:
                     "completion_tokens",
                     "cached_tokens",
                     "latency_s",
+                    "logprobs",
                     "error",
                 )
             }
             atomic_write_text(path, json.dumps(keep))
+
+
+def _choice_logprobs(resp) -> dict[str, float] | None:
+    """``{text: logprob}`` of the first logprobs entry and its alternatives (the shape
+    ``swarm serve`` gives: one entry per whole choice), or None."""
+    try:
+        entry = resp.choices[0].logprobs.content[0]
+    except (AttributeError, IndexError, TypeError):
+        return None
+    out = {str(entry.token): float(entry.logprob)}
+    for alt in getattr(entry, "top_logprobs", None) or []:
+        out.setdefault(str(alt.token), float(alt.logprob))
+    return out
+
+
+def _probs(obs: Observation, logprobs: dict[str, float] | None) -> tuple[float, ...] | None:
+    """Candidate probabilities from choice-level logprobs (candidates not among them get
+    0), or None when the logprobs name no candidate (token-level ones, or none)."""
+    if not logprobs:
+        return None
+    import math
+
+    weights = [
+        math.exp(logprobs[t]) if t in logprobs else 0.0
+        for t in (render_action(c) for c in obs.candidates)
+    ]
+    total = sum(weights)
+    return tuple(w / total for w in weights) if total > 0 else None

@@ -167,3 +167,54 @@ def test_a_chat_run_recorded_as_transcripts_is_curated_with_its_outcomes(tmp_pat
     s = next(iter(stats["sources"].values()))
     assert s["records_read"] == len(rows)
     assert s["records_kept"] >= len(ended)  # every decision with an outcome is kept
+
+
+def test_a_server_that_drops_connections_cannot_crash_a_run():
+    import socket
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    listener.settimeout(0.2)
+    stop = threading.Event()
+
+    def drop_everything():  # accept, read a little, hang up without answering
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            conn.recv(1024)
+            conn.close()
+
+    thread = threading.Thread(target=drop_everything, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}/v1"
+        policy = ChatPolicy(settings(url, max_retries=1, timeout_s=5))
+        model = SwarmModel(SMALL, rng=0)  # bound to no policy: no /models check
+        decisions = policy.decide(model.observe())
+        assert policy.stats["server_errors"] == policy.stats["fallbacks"] == len(decisions)
+        assert all(d.info["fallback"] for d in decisions)  # each says why
+        policy.close()
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        listener.close()
+
+
+def test_an_evaluation_prices_a_chat_policy_by_its_own_price():
+    from training.eval.config import EvalConfig
+
+    policy = ChatPolicy(
+        settings("http://127.0.0.1:9/v1", price={"input_per_mtok": 2.0, "output_per_mtok": 8.0})
+    )
+    price = EvalConfig().price_of(policy)
+    assert (price.per_million_input, price.per_million_output, price.device_per_hour) == (
+        2.0,
+        8.0,
+        0.0,
+    )
+    cfg = EvalConfig.model_validate({"pricing": {"openai": {"per_million_input": 1.0}}})
+    assert cfg.price_of("openai:any-model").per_million_input == 1.0

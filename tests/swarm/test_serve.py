@@ -112,3 +112,16 @@ def test_serve_answers_like_lm_policy_and_checks_its_input(base):
 def test_serve_cli_refuses_a_bad_path_in_one_line(cli, tmp_path):
     code, _, err = cli("serve", str(tmp_path / "nothing"))
     assert code == 2 and err.strip().count("\n") == 0
+
+
+def test_choice_logprobs_from_swarm_serve_fill_decision_probs(base):
+    model = SwarmModel(SMALL, rng=2)
+    obs = model.observe()
+    with served(base) as (url, _):
+        policy = ChatPolicy(ChatSettings(model="tiny", base_url=url, logprobs=True))
+        decisions = policy.decide(obs)
+        policy.close()
+    for o, d in zip(obs, decisions, strict=True):
+        assert d.probs is not None and len(d.probs) == len(o.candidates)
+        assert abs(sum(d.probs) - 1) < 1e-9
+        assert o.candidates[max(range(len(d.probs)), key=d.probs.__getitem__)] == d.action

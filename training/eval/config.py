@@ -90,10 +90,22 @@ class EvalConfig(_Strict):
     )
 
     def price_of(self, policy) -> Price:
-        """The price of a policy spec or object (``lm:PATH`` policies share ``lm``)."""
+        """The price of a policy spec or object: a chat policy's own token prices (its
+        ``settings.price``; a hosted model's seconds are the host's, not ours to price),
+        else the pricing table's entry (``lm:PATH`` policies share ``lm``, ``openai:MODEL``
+        ones fall back to ``openai``), else ``default``."""
         from swarm.policies import policy_label
 
+        own = getattr(getattr(policy, "settings", None), "price", None)
+        if own is not None and hasattr(own, "input_per_mtok"):
+            return Price(
+                per_million_input=own.input_per_mtok,
+                per_million_output=own.output_per_mtok,
+                device_per_hour=0.0,
+            )
         name = policy_label(policy)
+        if name.startswith("openai:") and name not in self.pricing:
+            name = "openai"
         key = "lm" if name.startswith("lm") else name
         return self.pricing.get(key) or self.pricing.get("default") or Price()
 
