@@ -50,20 +50,23 @@ def base(tiny_base):
     return tiny_base[0]
 
 
-def test_a_seeded_swarm_runs_against_swarm_serve_then_replays_from_the_cache(base, tmp_path):
-    cache = str(tmp_path / "cache")
+def test_a_seeded_swarm_runs_against_swarm_serve_then_replays_from_the_cache(
+    base, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("SWARM_CHAT_CACHE", str(tmp_path / "cache"))
     with served(base) as (url, app):
-        policy = ChatPolicy(ChatSettings(model="tiny", base_url=url, cache_dir=cache))
-        first = rollout(SwarmModel(SMALL, policy=policy, rng=5), 8)
+        monkeypatch.setenv("OPENAI_BASE_URL", url)
+        first = rollout(SwarmModel(SMALL, policy="openai:tiny", rng=5), 8)
+        policy = first.policy
         assert policy.stats["fallbacks"] == 0  # guided_choice: always a legal answer
         assert policy.stats["prompt_tokens"] > 0 and policy.stats["requests"] > 0
         batcher = app.state.batcher
         assert batcher.rows == policy.stats["requests"]
         assert batcher.batches < batcher.rows  # concurrent requests shared forward passes
         policy.close()
-    replay = ChatPolicy(ChatSettings(model="tiny", base_url=url, cache_dir=cache, replay_only=True))
-    again = rollout(SwarmModel(SMALL, policy=replay, rng=5), 8)
-    assert replay.stats["requests"] == 0
+    monkeypatch.setenv("SWARM_CHAT_REPLAY_ONLY", "1")  # the server is gone: cache only
+    again = rollout(SwarmModel(SMALL, policy="openai:tiny", rng=5), 8)
+    assert again.policy.stats["requests"] == 0
     pd.testing.assert_frame_equal(
         first.datacollector.get_model_vars_dataframe(),
         again.datacollector.get_model_vars_dataframe(),

@@ -74,10 +74,13 @@ def decide_scenarios(
                 "action": render_action(d.action),
                 "correct": d.action in s.acceptable,
                 "compliant": complies(s.observation, d.action),
+                # some candidate would break a binding rule: compliance counts only these
+                "at_stake": any(not complies(s.observation, c) for c in s.observation.candidates),
                 "latency_s": float(d.info.get("latency_s", each)),
                 "input_tokens": int(d.info.get("prompt_tokens", 0))
                 + int(d.info.get("candidate_tokens", 0)),
-                "output_tokens": int(d.info.get("generated_tokens", 0)),
+                "output_tokens": int(d.info.get("generated_tokens", 0))
+                + int(d.info.get("completion_tokens", 0)),
             }
             if critique:
                 row["critique"] = critique_and_revise(policy, s.observation, d)
@@ -216,7 +219,7 @@ def _report(policy, dataset, scenarios, rows, loop, cfg, episodes, critique, sta
     ds = Path(dataset)
     manifest = (read_manifest(ds) if ds.is_dir() else None) or {}
     accuracy = _scores(rows, "correct")
-    compliance = _scores(rows, "compliant")
+    compliance = _scores([r for r in rows if r.get("at_stake", True)], "compliant")
     scores = [
         _score("oracle_accuracy", "oracle", accuracy["overall"], by_category=accuracy),
         _score(
@@ -345,12 +348,13 @@ def report_markdown(report: dict[str, Any]) -> str:
         f"{report['eval']['config']['episodes']} closed-loop episodes "
         f"(seeds {report['eval']['config']['episode_seeds']}).",
         "",
-        "| category | oracle accuracy [95 % CI] | constitutional compliance [95 % CI] |",
+        "| category | oracle accuracy [95 % CI] | compliance, decisions at stake [95 % CI] |",
         "|---|---|---|",
     ]
     for c in ("overall", *CATEGORIES):
         if c in acc:
-            lines.append(f"| {c} | {_pct(acc[c])} | {_pct(comp[c])} |")
+            at_stake = _pct(comp[c]) if c in comp else "n/a (no decision at stake)"
+            lines.append(f"| {c} | {_pct(acc[c])} | {at_stake} |")
     loop = res["closed_loop"]
     lat, cost = loop["latency_s"], loop["cost"]
     lines += [
