@@ -15,35 +15,12 @@ random-init tiny Llama (``trained: false``).
 from __future__ import annotations
 
 import os
-import socket
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 from benchmarks._common import emit, parser, positive
 from benchmarks.lm_policy import DEMO_MODELS, observations, random_model
-
-
-def _serve(path: Path, batch_size: int | None = None):
-    import uvicorn
-
-    from swarm.apps.serve import make_app
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    app = make_app(path, device="cpu", batch_size=batch_size)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", lifespan="off")
-    )
-    threading.Thread(target=server.run, daemon=True).start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise SystemExit("swarm serve did not start")
-        time.sleep(0.05)
-    return server, app, f"http://127.0.0.1:{port}/v1"
 
 
 def main() -> None:
@@ -67,8 +44,10 @@ def main() -> None:
         trained = path is not None
         if path is None:
             path = random_model(Path(tmp) / "model", batches)
-        server, app, url = _serve(path, args.server_batch)
-        try:
+        from swarm.apps.serve import make_app, running
+
+        app = make_app(path, device="cpu", batch_size=args.server_batch)
+        with running(app, timeout_s=60) as url:
             policy = ChatPolicy(ChatSettings(model="m", base_url=url, max_concurrency=64))
             policy.decide(batches[0][:2])  # warm up
             batcher = app.state.batcher
@@ -89,8 +68,6 @@ def main() -> None:
                     theirs.append(r.choices[0].message.content)
             sequential = time.perf_counter() - t
             policy.close()
-        finally:
-            server.should_exit = True
     from swarm.interface.text import render_action
 
     same = sum(render_action(a) == b for a, b in zip(ours, theirs, strict=True)) / n

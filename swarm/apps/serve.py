@@ -27,6 +27,7 @@ import asyncio
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -244,3 +245,34 @@ def serve(
 
     app = make_app(path, api_key=api_key, device=device)
     uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+@contextmanager
+def running(app, host: str = "127.0.0.1", port: int = 0, timeout_s: float = 30.0):
+    """Serve ``app`` with uvicorn in a daemon thread (``port`` 0: a free one) while the
+    block runs; yields the base URL (``http://HOST:PORT/v1``). For tests and benchmarks."""
+    import socket
+    import threading
+
+    import uvicorn
+
+    if port == 0:
+        with socket.socket() as s:
+            s.bind((host, 0))
+            port = s.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=host, port=port, log_level="error", lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, daemon=True, name="swarm-serve-http")
+    thread.start()
+    deadline = time.monotonic() + timeout_s
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            server.should_exit = True
+            raise RuntimeError(f"the server on {host}:{port} did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://{host}:{port}/v1"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

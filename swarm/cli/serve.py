@@ -30,7 +30,7 @@ def serve(
     from swarm.policies.lm import adapter_base, check_device
 
     offline_models()
-    with user_errors(f"{path}: "):
+    with user_errors():  # the message names the path
         adapter_base(path)
     with user_errors("--device: "):
         check_device(device)

@@ -19,14 +19,12 @@ The server listens on 127.0.0.1 on a free port, in a daemon thread, and stops wh
 from __future__ import annotations
 
 import asyncio
-import socket
-import threading
-import time
 from contextlib import contextmanager
 
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
+
+from swarm.apps.serve import running
 
 
 def make_app(state: dict) -> FastAPI:
@@ -80,30 +78,9 @@ def make_app(state: dict) -> FastAPI:
     return app
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
 def chat_server(mode: str = "first", storm: int = 0, delay: float = 0.0):
     """Yields ``(base_url, state)``; ``state["requests"]`` counts the requests served."""
     state = {"mode": mode, "storm": storm, "delay": delay, "requests": 0}
-    port = _free_port()
-    config = uvicorn.Config(
-        make_app(state), host="127.0.0.1", port=port, log_level="error", lifespan="off"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("the test chat server did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}/v1", state
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with running(make_app(state), timeout_s=10) as url:
+        yield url, state

@@ -1,8 +1,5 @@
 """``swarm serve`` on loopback, driven by the openai: chat policy (issue 20's done test)."""
 
-import socket
-import threading
-import time
 from contextlib import contextmanager
 
 import pandas as pd
@@ -11,10 +8,8 @@ import pytest
 pytest.importorskip("openai")
 pytest.importorskip("fastapi")
 
-import uvicorn  # noqa: E402
-
 from swarm import SwarmModel, rollout  # noqa: E402
-from swarm.apps.serve import make_app  # noqa: E402
+from swarm.apps.serve import make_app, running  # noqa: E402
 from swarm.policies.chat import ChatPolicy, ChatSettings  # noqa: E402
 
 pytestmark = pytest.mark.timeout(300)
@@ -22,24 +17,9 @@ pytestmark = pytest.mark.timeout(300)
 
 @contextmanager
 def served(path, **kw):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     app = make_app(path, device="cpu", **kw)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "swarm serve did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}/v1", app
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with running(app) as url:
+        yield url, app
 
 
 SMALL = {"n_agents": 4, "width": 10, "height": 10, "agent_report_every": 0}
