@@ -80,6 +80,8 @@ DOCUMENTED = {
     ],
     "swarm.experiments.sweep": ["run_sweep", "SweepConfig", "CompareSettings", "sweep_paired"],
     "swarm.streams": ["Streams", "STREAMS"],
+    "swarm.policies.chat": ["ChatPolicy", "ChatSettings", "ReplayMiss", "safe_action"],
+    "swarm.experiments.transcripts": ["TranscriptRecorder"],
     "swarm.analysis.paired": ["paired_table", "holm", "PAIRED_COLUMNS", "seeds_for_power"],
     "swarm.analysis.plots": ["paired_heatmap", "sweep_figure"],
     "swarm.experiments.runs": ["run_config", "write_run"],
