@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from benchmarks._common import emit, parser, positive
-from benchmarks.lm_policy import DEMO_MODELS, observations, random_model
+from benchmarks.lm_policy import model_path, observations
 
 
 def main() -> None:
@@ -40,10 +40,7 @@ def main() -> None:
     batches = observations(steps, args.seed)
     n = sum(len(b) for b in batches)
     with tempfile.TemporaryDirectory() as tmp:
-        path = args.model or next((q for q in DEMO_MODELS if q.exists()), None)
-        trained = path is not None
-        if path is None:
-            path = random_model(Path(tmp) / "model", batches)
+        path, trained = model_path(args.model, batches, Path(tmp))
         from swarm.apps.serve import make_app, running
 
         app = make_app(path, device="cpu", batch_size=args.server_batch)

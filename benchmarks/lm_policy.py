@@ -56,6 +56,15 @@ def random_model(where: Path, batches) -> Path:
     return where
 
 
+def model_path(given: Path | None, batches, tmp: Path) -> tuple[Path, bool]:
+    """The model to benchmark and whether it is trained: ``given``, else the demo's
+    fine-tuned model, else a random-init tiny Llama built in ``tmp``."""
+    path = given or next((p for p in DEMO_MODELS if p.exists()), None)
+    if path is not None:
+        return path, True
+    return random_model(tmp / "model", batches), False
+
+
 def sequential(policy, batches):
     """One agent at a time: the whole prompt, greedy generation, parse."""
     import torch
@@ -115,10 +124,7 @@ def main() -> None:
     batches = observations(steps, args.seed)
     n = sum(len(b) for b in batches)
     with tempfile.TemporaryDirectory() as tmp:
-        path = args.model or next((p for p in DEMO_MODELS if p.exists()), None)
-        trained = path is not None
-        if path is None:
-            path = random_model(Path(tmp) / "model", batches)
+        path, trained = model_path(args.model, batches, Path(tmp))
         try:
             policy = LMPolicy.from_pretrained(path, device=args.device, batch_size=args.batch_size)
         except (OSError, ValueError) as exc:

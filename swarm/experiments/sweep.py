@@ -175,8 +175,12 @@ class RunSpec:
         """A hash of the parameters, seed, steps and :data:`swarm.model.ENGINE_VERSION`
         (runs stored by another engine are not this run)."""
         key = json.dumps(
-            {"model": dict(self.params), "seed": self.seed, "steps": self.steps}
-            | ({"engine": ENGINE_VERSION} if ENGINE_VERSION > 1 else {}),
+            {
+                "model": dict(self.params),
+                "seed": self.seed,
+                "steps": self.steps,
+                "engine": ENGINE_VERSION,
+            },
             sort_keys=True,
             default=str,
         )
