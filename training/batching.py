@@ -70,16 +70,22 @@ def _masks_by_prefix(tokenizer, messages: list[dict]) -> tuple[list[int], list[i
     return ids, mask
 
 
-def encode_chats(examples: Sequence[dict], tokenizer, *, chunk: int = 512) -> list[Encoded]:
+def encode_chats(
+    examples: Sequence[dict], tokenizer, *, chunk: int = 512, chat=None
+) -> list[Encoded]:
     """Encode curated examples (dicts with ``messages``, optionally ``metadata`` and
-    ``provenance``); raises :class:`EncodingError` naming an example with no target."""
+    ``provenance``), their messages put to the template as the chat block ``chat`` says
+    (:class:`swarm.interface.chat_format.ChatFormat`; default native); raises
+    :class:`EncodingError` naming an example with no target."""
+    from swarm.interface.chat_format import ChatFormat
     from swarm.policies.lm import special_token_of
 
+    chat = chat or ChatFormat()
     out: list[Encoded] = []
     markers = has_generation_markers(tokenizer)
     for start in range(0, len(examples), chunk):
         part = examples[start : start + chunk]
-        convs = [ex["messages"] for ex in part]
+        convs = [chat.messages(ex["messages"]) for ex in part]
         if markers:
             enc = tokenizer.apply_chat_template(
                 convs, tokenize=True, return_dict=True, return_assistant_tokens_mask=True
@@ -102,9 +108,16 @@ def encode_chats(examples: Sequence[dict], tokenizer, *, chunk: int = 512) -> li
     return out
 
 
-def shared_prefix(examples: Sequence[dict], tokenizer, min_share: float = 0.5) -> list[int]:
-    """The tokens of the system turn that at least ``min_share`` of ``examples`` open
-    with ([] when none does): the part of every such example computed once per batch."""
+def shared_prefix(
+    examples: Sequence[dict], tokenizer, min_share: float = 0.5, chat=None
+) -> list[int]:
+    """The tokens that the examples opening with the system turn that at least
+    ``min_share`` of ``examples`` open with all start with ([] when none does): that
+    system turn and what the template writes up to the user's text, the part of every
+    such example computed once per batch. The same start as the language-model
+    policy's (:func:`swarm.interface.chat_format.shared_prompt_prefix`)."""
+    from swarm.interface.chat_format import ChatFormat, shared_prompt_prefix
+
     turns = Counter(
         (m[0]["role"], m[0]["content"])
         for ex in examples
@@ -112,11 +125,10 @@ def shared_prefix(examples: Sequence[dict], tokenizer, min_share: float = 0.5) -
     )
     if not turns:
         return []
-    (role, content), n = turns.most_common(1)[0]
+    (_, content), n = turns.most_common(1)[0]
     if n < min_share * len(examples):
         return []
-    msg = [{"role": role, "content": content}]
-    return list(tokenizer.apply_chat_template(msg, tokenize=True, return_dict=False))
+    return shared_prompt_prefix(tokenizer, chat or ChatFormat(), content)[0]
 
 
 def cut_prefix(data: Sequence[Encoded], prefix: Sequence[int]) -> list[Encoded]:

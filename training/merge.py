@@ -33,4 +33,7 @@ def merge(adapter: str | Path, out: str | Path, base: str | Path | None = None) 
     merged.save_pretrained(str(out))
     source = adapter if (adapter / "tokenizer_config.json").exists() else base
     AutoTokenizer.from_pretrained(str(source)).save_pretrained(str(out))
+    from swarm.interface.chat_format import load_chat_format, save_chat_format
+
+    save_chat_format(load_chat_format(adapter, base), out)  # rendered as it was trained
     return out

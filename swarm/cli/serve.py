@@ -27,11 +27,11 @@ def serve(
             "swarm serve needs the chat extra: pip install 'swarm-soul[chat]'"
         ) from None
     from swarm.apps.serve import serve as run_server
-    from swarm.policies.lm import adapter_base, check_device
+    from swarm.policies.lm import check_device, check_model_dir
 
     offline_models()
     with user_errors():  # the message names the path
-        adapter_base(path)
+        check_model_dir(path)
     with user_errors("--device: "):
         check_device(device)
     console.print(f"serving {path} on http://{host}:{port}/v1 (Ctrl-C stops)")

@@ -53,9 +53,9 @@ def check_policy(spec: str | Policy) -> None:
             raise ValueError(f"{spec!r} is neither a policy name nor has decide(observations)")
         return
     if spec.startswith("lm:"):
-        from swarm.policies.lm import adapter_base
+        from swarm.policies.lm import check_model_dir
 
-        adapter_base(spec[3:])
+        check_model_dir(spec[3:])
     elif spec.startswith("openai:"):
         _chat_policy(spec).check()
     elif spec not in POLICIES:

@@ -39,6 +39,12 @@ from typing import Any
 
 import numpy as np
 
+from swarm.interface.chat_format import (
+    ChatFormat,
+    check_template,
+    load_chat_format,
+    shared_prompt_prefix,
+)
 from swarm.interface.constitution import constitution_text
 from swarm.interface.observation import Decision, Observation
 from swarm.interface.text import (
@@ -60,12 +66,14 @@ class LoadedModel:
     eot_id: int
     prefix_ids: list[int] = field(default_factory=list)
     prefix_kv: list[tuple[Any, Any]] = field(default_factory=list)
-    prefix_text: str = ""  # the system turn as text
-    split_ok: bool = False  # the text after the system turn tokenizes on its own
+    prefix_text: str = ""  # the shared start of every prompt, as text
+    split_ok: bool = False  # the text after the shared start tokenizes on its own
     cache_kwarg: str = "past_key_values"  # the decoder's name for its KV cache argument
+    chat: ChatFormat = field(default_factory=ChatFormat)  # how messages meet the template
+    answer_pre: str = ""  # what the template writes before an answer's content
 
 
-_MODELS: dict[tuple[str, str], LoadedModel] = {}
+_MODELS: dict[tuple[str, str, str], LoadedModel] = {}
 
 
 #: The devices a policy or a training run can be put on.
@@ -129,8 +137,33 @@ def _safetensors_only(
         raise ValueError(f"{path}: holds {what}; models are loaded from safetensors only")
 
 
-def load_model(path: str | Path, device: str = "auto") -> LoadedModel:
-    """Load (once per path and device) a model directory or a PEFT adapter directory."""
+def check_model_dir(path: str | Path, chat: ChatFormat | None = None) -> None:
+    """A one-line ValueError unless ``path`` is a model or adapter directory whose chat
+    template renders our conversations (under ``chat``, default the saved block); the
+    weights are not loaded."""
+    from transformers import AutoTokenizer
+
+    path = Path(path)
+    base = adapter_base(path)
+    if chat is None:
+        chat = load_chat_format(path, *([base] if base is not None else []))
+    tok_dir = path if base is None or (path / "tokenizer_config.json").exists() else base
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(tok_dir))
+    except (OSError, ValueError) as exc:
+        raise ValueError(
+            f"{tok_dir}: its tokenizer cannot be loaded ({exc})".splitlines()[0]
+        ) from None
+    chat.apply_to(tokenizer)
+    check_template(tokenizer, chat, tok_dir)
+
+
+def load_model(
+    path: str | Path, device: str = "auto", chat: ChatFormat | None = None
+) -> LoadedModel:
+    """Load (once per path, device and chat block) a model directory or a PEFT adapter
+    directory. ``chat`` defaults to the block saved in the directory (fine-tuning writes
+    it; :mod:`swarm.interface.chat_format`), else the template's native rendering."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging
@@ -138,11 +171,13 @@ def load_model(path: str | Path, device: str = "auto") -> LoadedModel:
     logging.disable_progress_bar()
     path = Path(path)
     device = pick_device(device)
-    key = (str(path.resolve()), device)
+    base = adapter_base(path)  # what it is, and safetensors weights: checked first
+    if chat is None:
+        chat = load_chat_format(path, *([base] if base is not None else []))
+    key = (str(path.resolve()), device, chat.model_dump_json())
     if key in _MODELS:
         return _MODELS[key]
     dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
-    base = adapter_base(path)  # what it is, and safetensors weights: checked first
     if base is not None:
         from peft import PeftModel
 
@@ -153,33 +188,27 @@ def load_model(path: str | Path, device: str = "auto") -> LoadedModel:
         model = AutoModelForCausalLM.from_pretrained(str(path), dtype=dtype, use_safetensors=True)
         tok_dir = path
     tokenizer = AutoTokenizer.from_pretrained(str(tok_dir))
-    if not tokenizer.chat_template:
-        raise ValueError(f"{tok_dir}: the tokenizer has no chat template")
+    chat.apply_to(tokenizer)
+    answer_pre, answer_post = check_template(tokenizer, chat, tok_dir)
     model.eval().to(device)
-    eot = tokenizer.eos_token_id
-    loaded = LoadedModel(model, tokenizer, device, str(path), eot)
+    post = tokenizer(answer_post, add_special_tokens=False)["input_ids"] if answer_post else []
+    eot = post[0] if post else tokenizer.eos_token_id
+    loaded = LoadedModel(model, tokenizer, device, str(path), eot, chat=chat, answer_pre=answer_pre)
     _prepare_prefix(loaded)
     _MODELS[key] = loaded
     return loaded
 
 
 def _prepare_prefix(m: LoadedModel) -> None:
-    """Tokens and keys/values of the system prompt, shared by every prompt; whether the
-    rest of a prompt can be tokenized without it; the cache argument's name."""
+    """Tokens and keys/values of the start every prompt shares (the system turn and what
+    the template writes up to the user's text), whether the rest of a prompt can be
+    tokenized without it, and the cache argument's name."""
 
     import torch
 
-    tok = m.tokenizer
-    system = [{"role": "system", "content": constitution_text()}]
-    m.prefix_ids = list(tok.apply_chat_template(system, return_dict=False))
-    m.prefix_text = tok.apply_chat_template(system, tokenize=False)
-    probe = [*system, {"role": "user", "content": "Actions: wait\nexplore"}]
-    full = list(tok.apply_chat_template(probe, add_generation_prompt=True, return_dict=False))
-    if full[: len(m.prefix_ids)] != m.prefix_ids:
-        raise ValueError(f"{m.path}: the chat template does not start with the system turn")
-    text = tok.apply_chat_template(probe, add_generation_prompt=True, tokenize=False)
-    rest = tok(text[len(m.prefix_text) :], add_special_tokens=False)["input_ids"]
-    m.split_ok = text.startswith(m.prefix_text) and list(rest) == full[len(m.prefix_ids) :]
+    m.prefix_ids, text = shared_prompt_prefix(m.tokenizer, m.chat, constitution_text())
+    m.split_ok = text is not None
+    m.prefix_text = text or ""
     m.cache_kwarg = cache_argument(m.model)
     with torch.no_grad():
         out = m.model(torch.tensor([m.prefix_ids], device=m.device), use_cache=True)
@@ -303,11 +332,15 @@ def user_prompt_ids(m: LoadedModel, user: str) -> list[int]:
         {"role": "user", "content": user},
     ]
     tok = m.tokenizer
+    text = tok.apply_chat_template(
+        m.chat.messages(msgs), add_generation_prompt=True, tokenize=False
+    )
     if m.split_ok:
-        text = tok.apply_chat_template(msgs, add_generation_prompt=True, tokenize=False)
         return list(tok(text[len(m.prefix_text) :], add_special_tokens=False)["input_ids"])
-    ids = tok.apply_chat_template(msgs, add_generation_prompt=True, return_dict=False)
-    return list(ids[len(m.prefix_ids) :])
+    ids = list(tok(text, add_special_tokens=False)["input_ids"])
+    if ids[: len(m.prefix_ids)] != m.prefix_ids:
+        raise ValueError(f"{m.path}: a prompt does not start with the shared prompt prefix")
+    return ids[len(m.prefix_ids) :]
 
 
 class LMPolicy:
@@ -365,9 +398,10 @@ class LMPolicy:
         mode: str = "choice",
         temperature: float = 0.0,
         batch_size: int | None = None,
+        chat: ChatFormat | None = None,
         **kwargs,
     ) -> LMPolicy:
-        return cls(load_model(path, device), mode, temperature, batch_size, **kwargs)
+        return cls(load_model(path, device, chat), mode, temperature, batch_size, **kwargs)
 
     def bind(self, model) -> None:
         self.rng = model.policy_stream()
@@ -382,7 +416,8 @@ class LMPolicy:
         ids = self._cand_ids.get(text)
         if ids is None:
             tok = self.lm.tokenizer
-            ids = [*tok(text, add_special_tokens=False)["input_ids"], self.lm.eot_id]
+            pre = self.lm.answer_pre  # what the template writes before an answer
+            ids = [*tok(pre + text, add_special_tokens=False)["input_ids"], self.lm.eot_id]
             self._cand_ids[text] = ids
         return ids
 

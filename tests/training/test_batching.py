@@ -140,6 +140,12 @@ def test_shared_prefix_is_the_majority_system_turn():
         {"messages": [sys_a, {"role": "user", "content": "there"}]},
         {"messages": [{"role": "user", "content": "a b c"}]},
     ]
+    # The system turn and the user turn's header: the start every such prompt shares.
     want = tok.apply_chat_template([sys_a], tokenize=True, return_dict=False)
-    assert shared_prefix(ex, tok) == list(want)
+    header = tok("<|start_header_id|>user<|end_header_id|>\n\n", add_special_tokens=False)
+    got = shared_prefix(ex, tok)
+    assert got == [*want, *header["input_ids"]]
+    for e in ex[:2]:  # each example's tokens start with it
+        ids = tok.apply_chat_template(e["messages"], tokenize=True, return_dict=False)
+        assert list(ids[: len(got)]) == got
     assert shared_prefix(ex[2:], tok) == []

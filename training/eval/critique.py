@@ -30,9 +30,11 @@ def answer_logprobs(lm, messages: list[dict[str, str]], answers: list[str]) -> n
     import torch
 
     tok = lm.tokenizer
-    prompt = list(tok.apply_chat_template(messages, add_generation_prompt=True, return_dict=False))
+    msgs = lm.chat.messages(messages)
+    prompt = list(tok.apply_chat_template(msgs, add_generation_prompt=True, return_dict=False))
     rows = [
-        prompt + list(tok(a, add_special_tokens=False)["input_ids"]) + [lm.eot_id] for a in answers
+        prompt + list(tok(lm.answer_pre + a, add_special_tokens=False)["input_ids"]) + [lm.eot_id]
+        for a in answers
     ]
     width = max(map(len, rows))
     ids = torch.full((len(rows), width), tok.pad_token_id or 0, dtype=torch.long)

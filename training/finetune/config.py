@@ -21,6 +21,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from swarm.config import ConfigError, coerce, load_config
+from swarm.interface.chat_format import ChatFormat
 from swarm.policies.lm import adapter_base, check_device
 
 ALL_PROJECTIONS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
@@ -102,6 +103,11 @@ class FinetuneConfig(_Strict):
         return check_device(v)
 
     precision: Literal["auto", "fp32", "bf16"] = "auto"
+    chat: ChatFormat = Field(
+        default_factory=ChatFormat,
+        description="how the system turn meets the base model's chat template (saved with "
+        "the model, so lm:PATH and swarm serve render prompts the same way)",
+    )
     cost: Cost = Field(default_factory=Cost)
     resume: bool = False
 

@@ -214,14 +214,14 @@ def _load_data(
                 why = "no 'messages'" if isinstance(exc, KeyError) else describe(exc, "messages")
                 raise ConfigError(f"{getattr(cfg.data, split)}:{n}: {why}") from None
         try:
-            enc = encode_chats(rows, tokenizer)
+            enc = encode_chats(rows, tokenizer, chat=cfg.chat)
         except EncodingError as exc:
             raise ConfigError(f"{getattr(cfg.data, split)}: {exc}") from None
         kept = [e for e in enc if len(e) <= cfg.max_seq_length]
         counts[f"{split}_examples"] = len(kept)
         counts[f"{split}_too_long"] = len(enc) - len(kept)
         if split == "train" and share:
-            prefix = shared_prefix(rows, tokenizer)
+            prefix = shared_prefix(rows, tokenizer, chat=cfg.chat)
             kept = cut_prefix(kept, prefix)
             counts["shared_prefix_tokens"] = len(prefix)
             counts["train_sharing_prefix"] = sum(e.shared for e in kept)
@@ -448,12 +448,16 @@ def _finetune(cfg, out: Path, base: Path, fingerprint, resume: bool, progress: b
     from accelerate import Accelerator
     from transformers import AutoTokenizer
 
+    from swarm.interface.chat_format import check_template, save_chat_format
     from training.finetune.validation import validate_model
     from training.runtime import device_name, optimizer_and_schedule, seed_everything
 
     tokenizer = AutoTokenizer.from_pretrained(str(base))
-    if not tokenizer.chat_template:
-        raise ConfigError(f"base_model: {base} has a tokenizer without a chat template")
+    try:
+        cfg.chat.apply_to(tokenizer)
+        check_template(tokenizer, cfg.chat, base)  # one line naming what to set
+    except ValueError as exc:
+        raise ConfigError(f"base_model: {exc}") from None
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
     accelerator = Accelerator(cpu=cfg.device == "cpu")
@@ -584,7 +588,9 @@ def _finetune(cfg, out: Path, base: Path, fingerprint, resume: bool, progress: b
 
         def save(tmp: Path) -> None:
             unwrapped.save_pretrained(str(tmp))
-            tokenizer.save_pretrained(str(tmp))
+            tokenizer.save_pretrained(str(tmp))  # with the template it was trained with
+            # what lm:PATH and swarm serve apply; the template itself went with the tokenizer
+            save_chat_format(cfg.chat.model_copy(update={"template": None}), tmp)
 
         atomic_write_dir(where, save)  # never old and new files side by side
         report["output"] = str(where)
