@@ -120,9 +120,23 @@ class Filters(_Strict):
 
 
 class Dedup(_Strict):
-    near_threshold: float = Field(0.9, gt=0, le=1, description="MinHash Jaccard threshold")
+    near_threshold: float = Field(0.9, gt=0, lt=1, description="MinHash Jaccard threshold")
     num_perm: int = Field(64, ge=16)
     shingle: int = Field(5, ge=1, description="words per shingle")
+
+    @model_validator(mode="after")
+    def _bands(self) -> Dedup:
+        from datasketch import MinHashLSH
+
+        try:
+            MinHashLSH(threshold=self.near_threshold, num_perm=self.num_perm)
+        except ValueError as exc:
+            raise ValueError(
+                f"near_threshold {self.near_threshold} with num_perm {self.num_perm}: "
+                f"no locality-sensitive hashing fits ({exc}); lower the threshold or raise "
+                "num_perm"
+            ) from None
+        return self
 
 
 class Augment(_Strict):

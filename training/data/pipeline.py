@@ -23,6 +23,7 @@ from swarm.interface.constitution import constitution_text
 from swarm.interface.text import special_token_in
 from swarm.io import atomic_write_text, replace_outputs
 from swarm.progress import Bars
+from swarm.world.actions import ActionKind
 from training.data import simulation as sim
 from training.data.config import CurationConfig, Source, as_config
 from training.data.schema import Reject, TrainingExample, make_example
@@ -91,6 +92,11 @@ def _judge_record(rec, src: Source) -> tuple[str | None, float | None, str, list
     roles = [t.role for t in rec.turns]
     if "system" in roles[1:]:
         reason = f"broken role order: system message at position {roles.index('system', 1)}"
+    if is_decision_record(rec):  # a swarm decision from swarm's transcript recorder
+        if rec.meta.get("conflict") is True:
+            reason = "conflict (the take collided with another agent's)"
+        elif rec.meta.get("fallback"):
+            reason = f"the policy's answer was unusable ({rec.meta['fallback']})"
     score, how = resolve_outcome(rec, src)
     turns = agent_turns(rec)
     if reason is None and score is None:
@@ -148,9 +154,47 @@ def _transcripts(
     return out
 
 
+def is_decision_record(rec) -> bool:
+    """Whether a conversation is one recorded swarm decision
+    (:class:`swarm.experiments.transcripts.TranscriptRecorder`): system, observation,
+    answer, with the decision's ``action`` and ``kind``."""
+    return (
+        isinstance(rec.meta.get("action"), str)
+        and rec.meta.get("kind") in _KINDS
+        and [t.role for t in rec.turns] == ["system", "user", "agent"]
+    )
+
+
+_KINDS = {k.value for k in ActionKind}
+
+
+def _decision_example(rec, score, how, src: Source, path: Path, line) -> TrainingExample:
+    """A recorded decision as the language-model policy sees it: the observation as the
+    user turn, the answer as the assistant turn (the checkpoints' format)."""
+    system, user, answer = (t.text for t in rec.turns)
+    task_type = rec.meta.get("task_type")
+    return make_example(
+        system,
+        user,
+        answer.strip(),
+        task_type=task_type
+        if task_type in ("coordination", "handoff", "synthesis")
+        else "coordination",
+        success_score=score,
+        source=src.label,
+        source_file=str(path),
+        line=line,
+        action=rec.meta["kind"],
+        outcome_from=how,
+        policy=str(rec.meta.get("policy", "")),
+    )
+
+
 def _record_examples(rec, turns, score, how, src: Source, cfg, path: Path, line):
-    """One example per agent turn of a kept conversation, and the rejects of the turns
-    the schema cannot hold (empty ones)."""
+    """One example per agent turn of a kept conversation (one for a recorded decision),
+    and the rejects of the turns the schema cannot hold (empty ones)."""
+    if is_decision_record(rec) and rec.turns[2].text.strip():
+        return [_decision_example(rec, score, how, src, path, line)], []
     system = constitution_text()
     made: list[TrainingExample] = []
     empty: list[Reject] = []

@@ -5,6 +5,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from swarm.config import ConfigError
+from swarm.world.actions import ActionKind
 from training.data.config import CurationConfig, Source
 from training.data.pipeline import OUTPUTS, curate
 from training.data.review import review_import
@@ -432,3 +433,51 @@ def test_review_import_refuses_a_hostile_dataset_or_labels_in_one_line(tmp_path,
     (out / "stats.json").write_text("[]")
     code, _, err = cli("data", "review-import", str(labels), "--dataset", str(out))
     assert code == 2 and "not a curated dataset's stats" in err
+
+
+def test_recorded_swarm_decisions_become_decision_examples_with_failures_and_conflicts_out(
+    tmp_path,
+):
+    """A swarm's transcripts (swarm.experiments.transcripts) curate into examples in the
+    policy's own format; failed tasks, conflicts and unusable answers yield none."""
+    from swarm import SwarmModel, rollout
+    from swarm.experiments.transcripts import TranscriptRecorder
+    from swarm.interface.text import render_user
+
+    recorder = TranscriptRecorder(tmp_path / "t.jsonl")
+    model = SwarmModel(n_agents=8, width=10, height=10, task_rate=1.5, deference=False, rng=3)
+    rollout(model, 100, [recorder])
+    path = recorder.write()
+    rows = [json.loads(x) for x in path.read_text().splitlines()]
+    assert all(r["kind"] == r["action"].split()[0] or r["kind"] == "help" for r in rows)
+    conflicts = sum(r["conflict"] for r in rows)
+    failed = sum(r.get("success") is False for r in rows)
+    assert conflicts > 0 and failed > 0  # no deference: takes collide; some tasks fail
+    rows[0]["fallback"] = "timeout"  # as a chat policy records an answer it could not use
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "data"
+    stats = curate(
+        _cfg(
+            [{"kind": "transcripts", "path": str(path), "unknown_outcome": "keep"}],
+            eval_fraction=0.0,
+        ),
+        out,
+    )
+    s = stats["sources"][f"transcripts:{path}"]
+    assert s["records_read"] == len(rows) == s["records_kept"] + s["records_rejected"]
+    reasons = s["record_reasons"]
+    assert reasons["conflict"] == conflicts - rows[0]["conflict"]
+    assert reasons["the policy's answer was unusable"] == 1
+    train = [json.loads(x) for x in (out / "train.jsonl").read_text().splitlines()]
+    assert train and all(e["metadata"]["success_score"] >= 0.5 for e in train)
+    assert all(e["metadata"]["action"] in {k.value for k in ActionKind} for e in train)
+    by_text = {(r["messages"][1]["content"], r["action"]) for r in rows}
+    assert all((e["messages"][1]["content"], e["messages"][2]["content"]) in by_text for e in train)
+    assert render_user(model.observe()[0]).startswith(train[0]["messages"][1]["content"][:4])
+    rejects = [json.loads(x) for x in (out / "rejects.jsonl").read_text().splitlines()]
+    assert sum("success_score" in r["reason"] for r in rejects) >= 1  # failed tasks: filtered
+
+
+def test_a_dedup_threshold_no_hashing_fits_is_one_line():
+    with pytest.raises(ValueError, match="near_threshold 0.99 with num_perm 64"):
+        _cfg([{"kind": "reasoning", "count": 1}], dedup={"near_threshold": 0.99})
