@@ -34,6 +34,17 @@ PRESETS: dict[str, dict[str, Any]] = {
         "lr": 2e-3,
         "batch_size": 8,
     },
+    "mini": {  # ~5 M parameters: a teacher larger than tiny that trains on 2 CPU cores
+        "vocab_size": 4096,
+        "hidden_size": 256,
+        "intermediate_size": 688,
+        "num_hidden_layers": 6,
+        "num_attention_heads": 8,
+        "num_key_value_heads": 4,
+        "seq_len": 512,
+        "lr": 1.5e-3,
+        "batch_size": 8,
+    },
     "small": {  # ~27 M parameters: the demo's size class and GPU runs
         "vocab_size": 8192,
         "hidden_size": 512,

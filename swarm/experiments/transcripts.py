@@ -3,14 +3,15 @@ the task it served, as JSONL that ``swarm data curate`` reads (a ``transcripts``
 
 Each record is one decision: ``messages`` (the system prompt, the observation as the user
 turn, and the answer: a chat policy's own text, else the rendered action), then
-``agent_id``, ``step``, ``action`` (its canonical text) and ``kind``, ``policy``,
-``latency_s``, ``prompt_tokens``, ``completion_tokens``, ``fallback`` (why a chat
-policy's answer was not used, if so), ``conflict`` (the take collided with another
-agent's), ``task`` (``"task N"``: the task the decision served, the one it names or the
-one its agent held) and its ``task_type``, and, when that task ended during the run,
-``success`` (finished or failed) and ``success_score`` (the task's quality; 0 when it
-failed). Decisions that served no task, or whose task was still open at the end, carry no
-outcome (the curation's ``unknown_outcome`` policy decides what to do with them).
+``simulation_seed`` (the run's seed), ``agent_id``, ``step``, ``action`` (its canonical
+text) and ``kind``, ``policy``, ``latency_s``, ``prompt_tokens``, ``completion_tokens``,
+``fallback`` (why a chat policy's answer was not used, if so), ``conflict`` (the take
+collided with another agent's), ``task`` (``"task N"``: the task the decision served, the
+one it names or the one its agent held) and its ``task_type``, and, when that task ended
+during the run, ``success`` (finished or failed) and ``success_score`` (the task's
+quality; 0 when it failed). Decisions that served no task, or whose task was still open
+at the end, carry no outcome
+(the curation's ``unknown_outcome`` policy decides what to do with them).
 
 >>> rec = TranscriptRecorder("runs/t/transcripts.jsonl")        # doctest: +SKIP
 >>> rollout(SwarmModel(n_agents=5, rng=0), 50, [rec]); rec.write()  # doctest: +SKIP
@@ -48,6 +49,7 @@ class TranscriptRecorder:
             answer = info.get("answer") or render_action(d.action)
             rec = {
                 "messages": [*render_observation(obs), {"role": "assistant", "content": answer}],
+                "simulation_seed": model.stream_seed,
                 "agent_id": obs.agent_id,
                 "step": obs.step,
                 "action": render_action(d.action),

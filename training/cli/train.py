@@ -18,7 +18,7 @@ train_app = typer.Typer(
 def base(
     data: Path = typer.Option(..., "--data", help="A curated dataset directory."),
     out: Path = typer.Option(..., "--out", help="Where to write the base model."),
-    preset: str = typer.Option("small", "--preset", help="tiny | small"),
+    preset: str = typer.Option("small", "--preset", help="tiny | mini | small"),
     steps: int = typer.Option(None, "--steps", min=1, help="Pretraining steps."),
     epochs: float = typer.Option(None, "--epochs", min=0.0, help="Pretraining epochs (default 1)."),
     seed: int = typer.Option(0, "--seed"),

@@ -187,6 +187,11 @@ def _decision_example(rec, score, how, src: Source, path: Path, line) -> Trainin
         action=rec.meta["kind"],
         outcome_from=how,
         policy=str(rec.meta.get("policy", "")),
+        **(
+            {"simulation_seed": seed}
+            if isinstance(seed := rec.meta.get("simulation_seed"), int)
+            else {}
+        ),
     )
 
 
@@ -478,6 +483,7 @@ def _stats(cfg, ledger, rejects, stages, train, evals, review_n) -> dict[str, An
         },
         "approved": None,
         "review_threshold": cfg.review.max_bad_rate,
+        "config": cfg.model_dump(mode="json"),  # what built it (a rerun can reuse it)
     }
 
 
