@@ -122,7 +122,7 @@ class DistillConfig(_Strict):
         source = {
             "kind": "transcripts",
             "name": "teacher-transcripts",
-            "path": str(transcripts),
+            "path": str(transcripts / "seed-*.jsonl"),
             "format": "openai",
             **self.student.transcripts,
         }
@@ -135,8 +135,29 @@ def as_distill(config) -> DistillConfig:
     return coerce(DistillConfig, config, "distill config")
 
 
-def _done(path: Path, rebuild: bool) -> bool:
-    return path.exists() and not rebuild
+#: Each stage's inputs, written beside its outputs: a stage whose inputs changed (or any
+#: stage upstream of it) is built again, never silently reused.
+STAGE_FILE = "recipe_inputs.json"
+
+
+def _stale(where: Path, inputs: dict[str, Any], rebuild: bool) -> bool:
+    """Whether the stage writing ``where`` must run: rebuilding, never built, or built
+    from other inputs."""
+    f = where / STAGE_FILE
+    if rebuild or not f.is_file():
+        return True
+    try:
+        return json.loads(f.read_text(encoding="utf-8")) != _plain(inputs)
+    except ValueError:
+        return True
+
+
+def _built(where: Path, inputs: dict[str, Any]) -> None:
+    atomic_write_text(where / STAGE_FILE, json.dumps(_plain(inputs), sort_keys=True))
+
+
+def _plain(inputs: dict[str, Any]) -> Any:
+    return json.loads(json.dumps(inputs, sort_keys=True, default=str))
 
 
 def _finetune_config(spec, base: Path, data: Path, out: Path, seed: int):
@@ -152,53 +173,61 @@ def _finetune_config(spec, base: Path, data: Path, out: Path, seed: int):
     return as_finetune(cfg)
 
 
-def _trained(spec, base: Path, data: Path, out: Path, seed: int, rebuild: bool) -> Path:
+def _trained(spec, base: Path, data: Path, out: Path, seed: int, upstream, rebuild: bool):
+    """The fine-tuned model directory, the stage's inputs and whether it was trained now
+    (when stale)."""
     from training.finetune.trainer import finetune
 
     cfg = _finetune_config(spec, base, data, out, seed)
-    if _done(out / "training_report.json", rebuild):
-        report = json.loads((out / "training_report.json").read_text())
-    else:
+    inputs = {"upstream": upstream, "finetune": cfg.model_dump(mode="json")}
+    stale = _stale(out, inputs, rebuild)
+    if stale:
         if out.exists():
             shutil.rmtree(out)  # this recipe's own run, rebuilt on new data or a new base
         report = finetune(cfg, progress=True)
-    return Path(report["output"])
+        _built(out, inputs)
+    else:
+        report = json.loads((out / "training_report.json").read_text())
+    return Path(report["output"]), inputs, stale
 
 
-def _base(data: Path, out: Path, preset: str, steps: int, seed: int, rebuild: bool) -> dict:
+def _base(data: Path, out: Path, preset: str, steps: int, seed: int, upstream, rebuild: bool):
+    """The base model's report and the stage's inputs (built when stale)."""
     from training.base_model import build_base
 
-    if _done(out / "base_report.json", rebuild):
-        return json.loads((out / "base_report.json").read_text())
-    return build_base(data, out, preset_name=preset, steps=steps, seed=seed, progress=True)
+    inputs = {"upstream": upstream, "preset": preset, "steps": steps, "seed": seed}
+    if not _stale(out, inputs, rebuild):
+        return json.loads((out / "base_report.json").read_text()), inputs
+    report = build_base(data, out, preset_name=preset, steps=steps, seed=seed, progress=True)
+    _built(out, inputs)
+    return report, inputs
 
 
-def _reusable(cfg: DistillConfig, what: str, data: Path | None = None) -> Path | None:
-    """``expert.reuse``/``what`` when it was built from this recipe's inputs (the base: on
-    ``data``, with the student's preset, steps and seed)."""
+def _reused_data(cfg: DistillConfig, want: dict[str, Any]) -> Path | None:
+    """``expert.reuse``/data when it was curated from the same config."""
     if cfg.expert.reuse is None:
         return None
-    root = Path(cfg.expert.reuse)
-    if what == "data":
-        stats = root / "data" / "stats.json"
-        if stats.is_file():
-            from training.data.config import load_curation
-
-            want = load_curation(cfg.expert.curation).model_dump(mode="json")
-            if json.loads(stats.read_text()).get("config") == want:
-                return root / "data"
-        return None
-    report = root / "base" / "base_report.json"
-    if report.is_file():
-        r = json.loads(report.read_text())
-        same = (r.get("preset"), r.get("steps"), r.get("seed")) == (
-            cfg.student.preset,
-            cfg.student.base_steps,
-            cfg.seed,
-        )
-        if same and data is not None and Path(r.get("data", "")).resolve() == data.resolve():
-            return root / "base"
+    stats = Path(cfg.expert.reuse) / "data" / "stats.json"
+    if stats.is_file() and json.loads(stats.read_text()).get("config") == want:
+        return stats.parent
     return None
+
+
+def _reused_base(cfg: DistillConfig, data: Path) -> Path | None:
+    """``expert.reuse``/base when it was pretrained on ``data`` with the student's preset,
+    steps and seed."""
+    if cfg.expert.reuse is None:
+        return None
+    report = Path(cfg.expert.reuse) / "base" / "base_report.json"
+    if not report.is_file():
+        return None
+    r = json.loads(report.read_text())
+    same = (r.get("preset"), r.get("steps"), r.get("seed")) == (
+        cfg.student.preset,
+        cfg.student.base_steps,
+        cfg.seed,
+    )
+    return report.parent if same and Path(r.get("data", "")).resolve() == data.resolve() else None
 
 
 def run_distill(config, out: str | Path, *, rebuild: bool = False) -> Iterator[str]:
@@ -209,7 +238,6 @@ def run_distill(config, out: str | Path, *, rebuild: bool = False) -> Iterator[s
 
     cfg = as_distill(config)
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}
     cur = load_curation(cfg.expert.curation)
     first = cfg.transcripts.first_seed
@@ -218,37 +246,45 @@ def run_distill(config, out: str | Path, *, rebuild: bool = False) -> Iterator[s
     ev_cfg = _eval_config(cfg)
     _check_seeds(cfg, ev_cfg, transcript_seeds)
     hosted = cfg.teacher.openai.base_url is not None
+    out.mkdir(parents=True, exist_ok=True)
 
     t = time.perf_counter()
-    data = _reusable(cfg, "data")
-    if data is not None and not rebuild:
-        yield f"1/8 expert data: reusing {data}"
+    expert_inputs = {"curation": cur.model_dump(mode="json")}
+    data = None if rebuild else _reused_data(cfg, expert_inputs["curation"])
+    if data is not None:
+        yield f"1/8 expert data: reusing {data} (curated from the same config)"
     else:
         data = out / "expert_data"
-        if _done(data / "stats.json", rebuild):
-            yield f"1/8 expert data: reusing {data}"
-        else:
+        if _stale(data, expert_inputs, rebuild):
             yield f"1/8 curating the expert's data ({cfg.expert.curation}) -> {data}"
             curate(cur, data, progress=True)
+            _built(data, expert_inputs)
+        else:
+            yield f"1/8 expert data: reusing {data}"
     timings["expert_data_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    teacher_dir = None
+    teacher_dir, cache = None, out / "teacher" / "cache"
     if hosted:
-        yield f"2/8 teacher: the hosted endpoint {cfg.teacher.openai.base_url} (nothing trained)"
+        s = cfg.teacher.openai
+        teacher_inputs: dict[str, Any] = {"hosted": s.model_dump(mode="json")}
+        yield f"2/8 teacher: the hosted endpoint {s.base_url} (nothing trained)"
     else:
         tb, tf = out / "teacher" / "base", out / "teacher" / "finetune"
         yield f"2/8 teacher: a {cfg.teacher.preset} base -> {tb}, fine-tuned on the expert -> {tf}"
-        rep = _base(data, tb, cfg.teacher.preset, cfg.teacher.base_steps, cfg.seed, rebuild)
-        yield f"    {rep['parameters']:,} parameters (student preset: {cfg.student.preset})"
-        fresh = rebuild or not (tf / "training_report.json").exists()
-        teacher_dir = _trained(cfg.teacher.finetune, tb, data, tf, cfg.seed, rebuild)
-        if fresh:  # responses of an earlier teacher must not be replayed
-            shutil.rmtree(out / "teacher" / "cache", ignore_errors=True)
+        p = cfg.teacher
+        rep, base_inputs = _base(data, tb, p.preset, p.base_steps, cfg.seed, expert_inputs, rebuild)
+        yield f"    {rep['parameters']:,} parameters (the student's preset: {cfg.student.preset})"
+        teacher_dir, teacher_inputs, fresh = _trained(
+            p.finetune, tb, data, tf, cfg.seed, base_inputs, rebuild
+        )
+        if fresh:  # an earlier teacher's answers must never replay
+            shutil.rmtree(cache, ignore_errors=True)
+        teacher_inputs = {"model": teacher_inputs, "model_id": p.openai.model}
     timings["teacher_s"] = time.perf_counter() - t
 
     summary: dict[str, Any] = {"teacher": cfg.teacher.openai.model}
-    with _served(cfg, teacher_dir, out / "teacher" / "cache") as teacher:
+    with _served(cfg, teacher_dir, cache) as teacher:
         t = time.perf_counter()
         trans = out / "transcripts"
         yield (
@@ -256,17 +292,26 @@ def run_distill(config, out: str | Path, *, rebuild: bool = False) -> Iterator[s
             f"{transcript_seeds[-1]} ({cfg.transcripts.n_agents} agents, "
             f"{cfg.transcripts.steps} steps), transcripts -> {trans}"
         )
-        yield from _transcripts(cfg, teacher, trans, transcript_seeds, rebuild)
+        trans_inputs = {"teacher": teacher_inputs, "transcripts": cfg.transcripts.model_dump()}
+        if _stale(trans, trans_inputs, rebuild):
+            shutil.rmtree(trans, ignore_errors=True)
+            yield from _transcripts(cfg, teacher, trans, transcript_seeds)
+            _built(trans, trans_inputs)
+        else:
+            yield f"    reusing the {len(transcript_seeds)} recorded runs in {trans}"
         timings["transcripts_s"] = time.perf_counter() - t
 
         t = time.perf_counter()
         sdata = out / "student_data"
-        if _done(sdata / "stats.json", rebuild):
+        scur = cfg.student_curation(trans)
+        sdata_inputs = {"upstream": trans_inputs, "curation": scur.model_dump(mode="json")}
+        if _stale(sdata, sdata_inputs, rebuild):
+            yield f"4/8 curating the student's data (the teacher's transcripts) -> {sdata}"
+            stats = curate(scur, sdata, progress=True)
+            _built(sdata, sdata_inputs)
+        else:
             stats = json.loads((sdata / "stats.json").read_text())
             yield f"4/8 student data: reusing {sdata}"
-        else:
-            yield f"4/8 curating the student's data (the teacher's transcripts) -> {sdata}"
-            stats = curate(cfg.student_curation(trans), sdata, progress=True)
         src = stats["sources"]["teacher-transcripts"]
         yield (
             f"    {src['records_read']} teacher decisions read, {src['records_kept']} kept "
@@ -283,13 +328,24 @@ def run_distill(config, out: str | Path, *, rebuild: bool = False) -> Iterator[s
         timings["student_data_s"] = time.perf_counter() - t
 
         t = time.perf_counter()
-        sbase = _reusable(cfg, "base", data)
-        if sbase is None or rebuild:
+        sbase = None if rebuild else _reused_base(cfg, data)
+        st = cfg.student
+        if sbase is not None:
+            sbase_inputs: dict[str, Any] = {"reused": str(sbase)}
+        else:
             sbase = out / "student" / "base"
-        yield f"5/8 student: {cfg.student.preset} base {sbase}, fine-tuned on the teacher's data"
-        _base(data, sbase, cfg.student.preset, cfg.student.base_steps, cfg.seed, rebuild)
-        student = _trained(
-            cfg.student.finetune, sbase, sdata, out / "student" / "finetune", cfg.seed, rebuild
+            _, sbase_inputs = _base(
+                data, sbase, st.preset, st.base_steps, cfg.seed, expert_inputs, rebuild
+            )
+        yield f"5/8 student: the {st.preset} base {sbase}, fine-tuned on the teacher's data"
+        student, _, _ = _trained(
+            st.finetune,
+            sbase,
+            sdata,
+            out / "student" / "finetune",
+            cfg.seed,
+            {"base": sbase_inputs, "data": sdata_inputs},
+            rebuild,
         )
         timings["student_s"] = time.perf_counter() - t
 
@@ -313,8 +369,9 @@ def run_distill(config, out: str | Path, *, rebuild: bool = False) -> Iterator[s
         timings["table_s"] = time.perf_counter() - t
 
         t = time.perf_counter()
-        yield from _ab(cfg, ev_cfg, teacher, student, data, sdata, out, summary)
+        yield from _ab(cfg, ev_cfg, teacher, student, sdata, out, summary)
         timings["ab_s"] = time.perf_counter() - t
+        summary["teacher_stats"] = dict(teacher.stats)
     summary["timings_s"] = {k: round(v, 1) for k, v in timings.items()}
     summary["total_s"] = round(sum(timings.values()), 1)
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=2))
@@ -370,34 +427,26 @@ def _served(cfg: DistillConfig, teacher_dir: Path | None, cache: Path):
             policy.close()
 
 
-def _transcripts(cfg, teacher, out: Path, seeds: list[int], rebuild: bool) -> Iterator[str]:
+def _transcripts(cfg, teacher, out: Path, seeds: list[int]) -> Iterator[str]:
     from swarm import SwarmModel, rollout
     from swarm.experiments.transcripts import TranscriptRecorder
     from swarm.progress import Bars
 
-    out.mkdir(parents=True, exist_ok=True)
     t = cfg.transcripts
-    done = completed = failed = 0
+    completed = failed = 0
     with Bars(True) as bars:
         for seed in bars.track(seeds, "teacher runs"):
-            path = out / f"seed-{seed}.jsonl"
-            if _done(path, rebuild):
-                continue
-            recorder = TranscriptRecorder(path.with_suffix(".tmp"), every=t.every)
+            recorder = TranscriptRecorder(out / f"seed-{seed}.jsonl", every=t.every)
             model = SwarmModel(n_agents=t.n_agents, policy=teacher, agent_report_every=0, rng=seed)
             rollout(model, t.steps, [recorder])
-            recorder.write().replace(path)
-            done += 1
+            recorder.write()
             completed += model.counts.completed
             failed += model.counts.failed
-    if done:
-        yield (
-            f"    {done} runs recorded: {completed} tasks completed, {failed} failed; "
-            f"teacher fallbacks {teacher.stats['fallbacks']:.0f} of "
-            f"{teacher.stats['decisions']:.0f} decisions"
-        )
-    else:
-        yield f"    reusing {len(seeds)} recorded runs in {out}"
+    yield (
+        f"    {len(seeds)} runs recorded: {completed} tasks completed, {failed} failed; "
+        f"teacher fallbacks {teacher.stats['fallbacks']:.0f} of "
+        f"{teacher.stats['decisions']:.0f} decisions"
+    )
 
 
 def policy_table(policies: dict[str, Any], cfg: DistillConfig, ev_cfg) -> dict[str, Any]:
@@ -504,16 +553,13 @@ def table_markdown(table: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _ab(cfg, ev_cfg, teacher, student: Path, data: Path, sdata: Path, out: Path, summary):
+def _ab(cfg, ev_cfg, teacher, student: Path, sdata: Path, out: Path, summary):
     from training.eval.ab import ab_test
     from training.eval.dataset import build_dataset
 
     dataset = out / "eval" / "dataset"
-    if not (dataset / "manifest.json").is_file():
-        yield f"7/8 the scenario dataset -> {dataset}"
-        build_dataset(dataset, ev_cfg, training_data=sdata, progress=True)
-    else:
-        yield f"7/8 reusing the scenario dataset in {dataset}"
+    yield f"7/8 the scenario dataset (seeds disjoint from the student's data) -> {dataset}"
+    build_dataset(dataset, ev_cfg, training_data=sdata, progress=True)
     e = cfg.evaluation
     yield (
         f"8/8 A/B: the student (lm:, {e.split:.0%} of agents) vs the teacher (control, over "

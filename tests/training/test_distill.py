@@ -111,15 +111,23 @@ def test_the_recipe_runs_end_to_end_then_reuses_its_stages_and_a_hosted_teacher(
     taught = [e for e in train if e["metadata"]["source"] == "teacher-transcripts"]
     assert taught and all(e["metadata"]["policy"] == "openai:teacher" for e in taught)
 
-    # A rerun reuses every stage (the teacher's answers replay from its cache).
+    # A rerun reuses every stage (the teacher's answers replay from its cache) ...
+    reports = {w: out / w / "finetune" / "training_report.json" for w in ("teacher", "student")}
+    stamps = {w: p.stat().st_mtime_ns for w, p in reports.items()}
     again = "\n".join(run_distill(recipe, out))
-    assert "reusing" in again and "fine-tuning" not in again
+    assert "reusing the 1 recorded runs" in again and "student data: reusing" in again
+    assert {w: p.stat().st_mtime_ns for w, p in reports.items()} == stamps
+    rerun = json.loads((out / "summary.json").read_text())
+    assert rerun["teacher_stats"]["requests"] == 0  # every answer from the cache
     assert (
-        json.loads((out / "summary.json").read_text())["table"]["rows"]["teacher"][
-            "completion_per_episode"
-        ]
-        == rows["teacher"]["completion_per_episode"]
+        rerun["table"]["rows"]["teacher"]["completion_per_episode"]
+        == (rows["teacher"]["completion_per_episode"])
     )
+    # ... and a changed setting rebuilds its stage and those downstream, nothing upstream.
+    recipe["student"]["finetune"] = FINETUNE | {"training": FINETUNE["training"] | {"max_steps": 3}}
+    list(run_distill(recipe, out))
+    assert reports["teacher"].stat().st_mtime_ns == stamps["teacher"]
+    assert json.loads(reports["student"].read_text())["steps"] == 3
 
     # The same recipe pointed at an endpoint: nothing is trained or served for the teacher.
     teacher = out / "teacher" / "finetune" / "model"
