@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export MPLBACKEND := Agg
 
-.PHONY: test demo lint clean dashboard
+.PHONY: test demo distill lint clean dashboard
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ $(VENV)/.installed-demo: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -e .
 	touch $@
 
+$(VENV)/.installed-chat: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -e '.[chat]'
+	touch $@
+
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -39,6 +43,10 @@ test: lint $(CHROMIUM)
 
 demo: $(VENV)/.installed-demo
 	$(BIN)/swarm demo --out runs/demo
+
+# The distillation recipe (README): a served teacher, its transcripts, a student, A/B.
+distill: $(VENV)/.installed-chat
+	$(BIN)/swarm distill experiments/distill.yaml --out runs/distill
 
 dashboard: $(VENV)/.installed-dev
 	$(BIN)/swarm dashboard

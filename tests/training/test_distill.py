@@ -77,7 +77,9 @@ def _recipe(tmp_path):
 
 
 @pytest.mark.slow
-def test_the_recipe_runs_end_to_end_then_reuses_its_stages_and_a_hosted_teacher(tmp_path):
+def test_the_recipe_runs_end_to_end_then_reuses_its_stages_and_a_hosted_teacher(
+    tmp_path, cli, monkeypatch
+):
     from swarm.apps.serve import make_app, running
     from training.distill import run_distill
 
@@ -134,11 +136,24 @@ def test_the_recipe_runs_end_to_end_then_reuses_its_stages_and_a_hosted_teacher(
     with running(make_app(teacher, device="cpu", name="hosted")) as url:
         recipe["teacher"]["openai"] |= {"base_url": url, "model": "hosted"}
         hosted = "\n".join(run_distill(recipe, tmp_path / "hosted"))
+        # The A/B by hand, as the README shows it: swarm ab --control openai:TEACHER.
+        monkeypatch.setenv("OPENAI_BASE_URL", url)
+        ev = tmp_path / "eval.yaml"
+        ev.write_text(yaml.safe_dump(recipe["evaluation"]["config"]))
+        student = out / "student" / "finetune" / "model"
+        code, stdout, err = cli(
+            "ab", "--control", "openai:hosted", "--test", f"lm:{student}", "--split", "0.2",
+            "--episodes", "1", "--config", str(ev), "--out", str(tmp_path / "ab-cli"),
+        )  # fmt: skip
     assert f"the hosted endpoint {url}" in hosted
     assert not (tmp_path / "hosted" / "teacher").exists()
     assert json.loads((tmp_path / "hosted" / "ab" / "ab.json").read_text())["control"] == (
         "openai:hosted"
     )
+    assert code == 0, err
+    by_hand = json.loads((tmp_path / "ab-cli" / "ab.json").read_text())
+    assert by_hand["control"] == "openai:hosted"
+    assert by_hand["arms"]["control"]["cost"]["input_tokens"] > 0
 
 
 def test_a_bad_recipe_key_is_one_line(tmp_path, cli):
