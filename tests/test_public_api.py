@@ -70,7 +70,15 @@ DOCUMENTED = {
         "PrivateMemoryPolicy",
         "ExpertWeights",
     ],
-    "swarm.policies.lm": ["LMPolicy", "load_model"],
+    "swarm.policies.lm": ["LMPolicy", "load_model", "check_model_dir"],
+    "swarm.interface.chat_format": [
+        "ChatFormat",
+        "check_template",
+        "shared_prompt_prefix",
+        "load_chat_format",
+        "save_chat_format",
+    ],
+    "training.distill": ["DistillConfig", "run_distill", "policy_table"],
     "swarm.policies.split": ["SplitPolicy", "arm_of"],
     "swarm.experiments.swarm_vs_single": [
         "BenchConfig",
