@@ -457,7 +457,7 @@ def policy_table(policies: dict[str, Any], cfg: DistillConfig, ev_cfg) -> dict[s
     from swarm.experiments.agreement import policy_agreement
     from swarm.policies import make_policy
     from swarm.progress import Bars
-    from training.eval.episodes import run_episode, total
+    from training.eval.episodes import Timed, run_episode, total
 
     ag = cfg.evaluation.agreement
     first = ev_cfg.episodes.first_seed
@@ -467,12 +467,13 @@ def policy_table(policies: dict[str, Any], cfg: DistillConfig, ev_cfg) -> dict[s
     with Bars(True) as bars:
         for label, spec in bars.track(list(policies.items()), "policies"):
             policy = make_policy(spec)
+            timed = Timed(policy)  # decision time metered for every policy (its cost)
             agree = policy_agreement(
                 policy, seeds=ag.seeds, n_agents=ag.n_agents, steps=ag.steps, every=ag.every
             )
             eps = [
                 run_episode(
-                    policy, s, n_agents=ev_cfg.episodes.n_agents, steps=ev_cfg.episodes.steps
+                    timed, s, n_agents=ev_cfg.episodes.n_agents, steps=ev_cfg.episodes.steps
                 )
                 for s in seeds
             ]

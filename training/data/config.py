@@ -75,7 +75,9 @@ class Source(_Strict):
     action_weights: dict[str, float] = Field(
         default_factory=dict,
         description="checkpoints: relative sampling weight per action kind (default 1); "
-        "below 1 thins routine decisions (explore, work), above 1 favours rare ones",
+        "below 1 thins routine decisions (explore, work), above 1 favours rare ones. "
+        "transcripts: the probability of keeping a recorded swarm decision of that kind "
+        "(at most 1; the others are rejected as thinned)",
     )
 
     contested_only: bool = Field(
@@ -87,8 +89,15 @@ class Source(_Strict):
 
     @model_validator(mode="after")
     def _needs(self) -> Source:
-        if self.action_weights and self.kind != "checkpoints":
-            raise ValueError("action_weights: only a checkpoints source samples by action")
+        if self.action_weights and self.kind not in ("checkpoints", "transcripts"):
+            raise ValueError("action_weights: only checkpoints and transcripts sample by action")
+        if self.kind == "transcripts":
+            for kind, w in self.action_weights.items():
+                if w > 1:
+                    raise ValueError(
+                        f"action_weights.{kind}: a transcripts source keeps a decision with "
+                        f"this probability, at most 1; got {w}"
+                    )
         if self.contested_only and self.kind != "checkpoints":
             raise ValueError("contested_only: only a checkpoints source samples by situation")
         for kind, w in self.action_weights.items():

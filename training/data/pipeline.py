@@ -93,10 +93,13 @@ def _judge_record(rec, src: Source) -> tuple[str | None, float | None, str, list
     if "system" in roles[1:]:
         reason = f"broken role order: system message at position {roles.index('system', 1)}"
     if is_decision_record(rec):  # a swarm decision from swarm's transcript recorder
+        keep = src.action_weights.get(rec.meta["kind"], 1.0)
         if rec.meta.get("conflict") is True:
             reason = "conflict (the take collided with another agent's)"
         elif rec.meta.get("fallback"):
             reason = f"the policy's answer was unusable ({rec.meta['fallback']})"
+        elif keep < 1 and _uniform(rec) >= keep:
+            reason = f"thinned (action_weights: {rec.meta['kind']} kept with p = {keep:g})"
     score, how = resolve_outcome(rec, src)
     turns = agent_turns(rec)
     if reason is None and score is None:
@@ -152,6 +155,15 @@ def _transcripts(
             out.extend(made)
     led["examples"] += len(out)
     return out
+
+
+def _uniform(rec) -> float:
+    """A uniform draw in [0, 1) fixed by the record's file and line: thinning is seeded by
+    where a record is, not by the order records are read in."""
+    import hashlib
+
+    h = hashlib.sha256(f"{rec.source_file}:{rec.line}".encode()).digest()
+    return int.from_bytes(h[:8], "big") / 2**64
 
 
 def is_decision_record(rec) -> bool:

@@ -481,3 +481,24 @@ def test_recorded_swarm_decisions_become_decision_examples_with_failures_and_con
 def test_a_dedup_threshold_no_hashing_fits_is_one_line():
     with pytest.raises(ValueError, match="near_threshold 0.99 with num_perm 64"):
         _cfg([{"kind": "reasoning", "count": 1}], dedup={"near_threshold": 0.99})
+
+
+def test_a_transcripts_source_thins_recorded_decisions_by_kind(tmp_path):
+    from swarm import SwarmModel, rollout
+    from swarm.experiments.transcripts import TranscriptRecorder
+
+    recorder = TranscriptRecorder(tmp_path / "t.jsonl")
+    rollout(SwarmModel(n_agents=6, width=10, height=10, rng=1), 40, [recorder])
+    path = recorder.write()
+    kinds = [json.loads(x)["kind"] for x in path.read_text().splitlines()]
+    src = {"kind": "transcripts", "path": str(path), "unknown_outcome": "keep"}
+    thin = {"explore": 0.0, "move": 0.5}
+    stats = curate(_cfg([src | {"action_weights": thin}]), tmp_path / "a")
+    reasons = stats["sources"][f"transcripts:{path}"]["record_reasons"]
+    assert reasons["thinned"] >= kinds.count("explore") > 0
+    moves_thinned = reasons["thinned"] - kinds.count("explore")
+    assert 0 < moves_thinned < kinds.count("move")  # about half of the moves
+    again = curate(_cfg([src | {"action_weights": thin}]), tmp_path / "b")
+    assert again["sources"] == stats["sources"]  # seeded: the same records thinned
+    with pytest.raises(ValueError, match="at most 1"):
+        _cfg([src | {"action_weights": {"claim": 2.0}}])
