@@ -487,6 +487,7 @@ def policy_table(policies: dict[str, Any], cfg: DistillConfig, ev_cfg) -> dict[s
                 "agreement": agree["agreement"],
                 "balanced_agreement": agree["balanced_agreement"],
                 "agreement_decisions": agree["decisions"],
+                "agreement_by_kind": agree["by_kind"],
                 "completion_rate": mean,
                 "completion_ci": [lo, hi],
                 "completion_per_episode": [round(float(x), 4) for x in rate],
