@@ -171,3 +171,110 @@ def test_emergence_report_is_tidy_and_covers_the_metrics():
 
     frames = {k: pd.DataFrame(v) for k, v in run_frames(m).items()}
     pd.testing.assert_frame_equal(emergence_report(frames, window=40, solo_output=10.0), report)
+
+
+# Short series: bias correction and surrogate tests (issue 22) ---------------------------
+
+
+def _parity_parts(T, n, flip, seed):
+    """``n`` fresh random bits per step whose joint parity persists (flipping with
+    probability ``flip``): no part, nor any ``n - 1`` of them, says anything about it."""
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 2, (T, n))
+    parity = int(x[0].sum() % 2)
+    for t in range(1, T):
+        parity ^= int(rng.random() < flip)
+        if x[t].sum() % 2 != parity:
+            x[t, 0] ^= 1
+    return x
+
+
+def _parity(x):
+    return x.sum(axis=1) % 2
+
+
+def test_bias_corrected_mi_is_about_zero_for_independent_short_series():
+    rng = np.random.default_rng(5)
+    plug, mm, gauss, gauss_mm = [], [], [], []
+    for _ in range(300):
+        a, b = rng.integers(0, 6, 100), rng.integers(0, 6, 100)
+        plug.append(mutual_information(a, b, "discrete"))
+        mm.append(mutual_information(a, b, "discrete", correct=True))
+        g = rng.standard_normal((50, 4))
+        gauss.append(mutual_information(g[:, :2], g[:, 2:]))
+        gauss_mm.append(mutual_information(g[:, :2], g[:, 2:], correct=True))
+    assert np.mean(plug) > 0.15  # the plug-in estimate: 25 spurious bins' worth
+    assert abs(np.mean(mm)) < np.mean(plug) / 5
+    assert np.mean(gauss) > 0.04 and abs(np.mean(gauss_mm)) < np.mean(gauss) / 5
+
+
+def test_bias_corrected_gaussian_mi_is_unbiased_for_correlated_data():
+    rng = np.random.default_rng(6)
+    rho, truth = 0.6, -0.5 * np.log2(1 - 0.6**2)
+    est = [
+        mutual_information(
+            *rng.multivariate_normal([0, 0], [[1, rho], [rho, 1]], 40).T, correct=True
+        )
+        for _ in range(400)
+    ]
+    assert np.mean(est) == pytest.approx(truth, abs=0.02)
+
+
+def test_independent_parts_are_not_detected_at_t300_with_20_parts():
+    """The null is calibrated: p > 0.05 in at least 90 % of replicates."""
+    from swarm.analysis.emergence import emergence_test
+
+    found = 0
+    for r in range(30):
+        x = np.random.default_rng(100 + r).integers(0, 2, (300, 20))
+        res = emergence_test(
+            psi, x, "sum", n_surrogates=100, rng=r, method="discrete", correct=True
+        )
+        found += res["detected"]
+        assert res["null_lo"] <= res["null_mean"] <= res["null_hi"]
+    assert found <= 3
+
+
+def test_a_persistent_parity_of_20_parts_is_detected_and_causally_decoupled():
+    """Detected in at least 90 % of replicates at T = 100 (the README's sweep gives the
+    shortest T); Γ (the macro's information about any single part's future) is not."""
+    from swarm.analysis.emergence import emergence_test
+
+    psi_found = gamma_found = 0
+    for r in range(20):
+        x = _parity_parts(100, 20, 0.1, r)
+        kw = {"n_surrogates": 100, "rng": r, "method": "discrete", "correct": True}
+        psi_found += emergence_test(psi, x, _parity, **kw)["detected"]
+        gamma_found += emergence_test(gamma, x, _parity, **kw)["detected"]
+    assert psi_found >= 18
+    assert gamma_found <= 3  # causal decoupling: Ψ > 0 with Γ at its null
+
+
+def test_the_redundancy_correction_adds_back_what_every_part_shares():
+    rng = np.random.default_rng(7)
+    shared = rng.integers(0, 2, 400)
+    ahead = np.roll(shared, -1)
+    x = np.column_stack([ahead ^ (rng.random(400) < 0.1) for _ in range(5)])
+    v = shared  # every part knows the macro's next value: the same information, 5 times
+    plain = psi(x, v, method="discrete", correct=True)
+    fixed = psi(x, v, method="discrete", correct=True, redundancy=True)
+    each = [mutual_information(x[:-1, j], v[1:], "discrete", correct=True) for j in range(5)]
+    assert min(each) > 0.3
+    assert fixed == pytest.approx(plain + 4 * min(each))
+    assert plain < fixed < 0  # counted once; still no emergence (V does not predict itself)
+
+
+def test_surrogates_need_a_macro_they_can_recompute_and_time_shuffle_does_not():
+    from swarm.analysis.emergence import emergence_test
+
+    x = _parity_parts(80, 4, 0.1, 0)
+    with pytest.raises(ValueError, match="circular-shift recomputes the macro"):
+        emergence_test(psi, x, _parity(x), n_surrogates=5, method="discrete")
+    same = emergence_test(psi, x, x.sum(axis=1), n_surrogates=5, method="discrete")
+    assert same == emergence_test(psi, x, "sum", n_surrogates=5, method="discrete")
+    shuffled = emergence_test(
+        psi, x, _parity(x), surrogate="time-shuffle", n_surrogates=50, method="discrete"
+    )
+    assert shuffled["detected"] and shuffled["null_mean"] < shuffled["value"]
+    with pytest.raises(ValueError, match="surrogate must be"):
+        emergence_test(psi, x, "sum", surrogate="nope", n_surrogates=1, method="discrete")
