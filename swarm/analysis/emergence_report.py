@@ -1,5 +1,7 @@
 """The emergence report: the estimators of :mod:`swarm.analysis.emergence` over a run's
-frames, in one tidy frame (``step``, ``metric``, ``value``)."""
+frames, in one tidy frame (``step``, ``metric``, ``value`` and, where a null exists, the
+null's ``null_mean``, ``null_lo``, ``null_hi``, the one-sided ``p_value``, ``detected``
+and which surrogate it came from, ``null``)."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from swarm.analysis.emergence import (
     decision_synergy,
     delta,
     division_of_labour,
+    emergence_test,
     gamma,
     novel_solution_rate,
     psi,
@@ -42,23 +45,59 @@ def busy_matrix(agents: pd.DataFrame) -> np.ndarray | None:
     return wide.fillna(0).to_numpy(dtype=np.int64)
 
 
+COLUMNS = [
+    "step",
+    "metric",
+    "value",
+    "null_mean",
+    "null_lo",
+    "null_hi",
+    "p_value",
+    "detected",
+    "null",
+]
+
+
+def _dol_test(agents, domains, n: int, rng: np.random.Generator) -> dict[str, Any]:
+    """Division of labour against its label-shuffle null: the same work records with the
+    domains shuffled across them (each agent's amount of work kept)."""
+    value = division_of_labour(agents, domains)
+    domains = np.asarray(domains)
+    null = np.array([division_of_labour(agents, rng.permutation(domains)) for _ in range(n)])
+    if not np.isfinite(value) or not np.isfinite(null).all():
+        return {"value": value}
+    return {
+        "value": value,
+        "null_mean": float(null.mean()),
+        "null_lo": float(np.quantile(null, 0.025)),
+        "null_hi": float(np.quantile(null, 0.975)),
+        "p_value": (1 + int(np.sum(null >= value))) / (1 + n),
+        "surrogate": "label-shuffle",
+    }
+
+
 def emergence_report(
     run: Any,
     *,
     window: int = 50,
     solo_output: float | None = None,
     tau: int = 1,
+    n_surrogates: int = 200,
+    rng: int = 0,
+    alpha: float = 0.05,
 ) -> pd.DataFrame:
-    """Emergence metrics over time as a tidy frame with columns ``step``, ``metric``,
-    ``value``.
+    """Emergence metrics over time as a tidy frame (:data:`COLUMNS`).
 
     Per window of ``window`` steps (rows at the window's last step):
-    ``division_of_labour``, ``novel_solution_rate``, ``decision_quality``,
-    ``synergy_best``, ``synergy_mean``; per step: ``position_entropy`` and
-    ``trace_entropy_<channel>``. Over the whole run (at the last step): ``psi``,
-    ``delta`` and ``gamma`` (discrete estimator; micro = who holds a task, macro = how many
-    do), and ``collective_intelligence_ratio`` when ``solo_output`` (the agents' summed
-    output alone) is given.
+    ``division_of_labour`` (with its label-shuffle null), ``novel_solution_rate``,
+    ``decision_quality``, ``synergy_best``, ``synergy_mean``; per step:
+    ``position_entropy`` and ``trace_entropy_<channel>``. Over the whole run (at the last
+    step): ``psi`` (bias-corrected, with the double-redundancy correction), ``delta`` and
+    ``gamma`` (bias-corrected), discrete, micro = who holds a task, macro = how many do,
+    each against ``n_surrogates`` per-agent circular shifts (:func:`emergence_test`); and
+    ``collective_intelligence_ratio`` when ``solo_output`` (the agents' summed output
+    alone) is given. Rows without a null have NaN null columns and ``detected`` False;
+    ``n_surrogates=0`` leaves every null out (fast, e.g. for a live page).
 
     Args:
         run: a :class:`swarm.SwarmModel` after its run, or a mapping of its frames
@@ -66,6 +105,10 @@ def emergence_report(
     """
     if window < 1:
         raise ValueError(f"window must be >= 1, got {window}")
+    if n_surrogates < 0:
+        raise ValueError(f"n_surrogates must be >= 0, got {n_surrogates}")
+    gen = np.random.default_rng(rng)
+    tested: dict[tuple[int, str], dict[str, Any]] = {}
     frames = run_frames(run)
     model_df = frames["model"]
     rows: list[tuple[int, str, float]] = []
@@ -84,7 +127,14 @@ def emergence_report(
         start = end - window
         if work is not None and len(work):
             w = work[(work["step"] > start) & (work["step"] <= end)]
-            rows.append((end, "division_of_labour", division_of_labour(w["agent_id"], w["domain"])))
+            if n_surrogates:
+                res = _dol_test(w["agent_id"].to_numpy(), w["domain"].to_numpy(), n_surrogates, gen)
+                tested[(end, "division_of_labour")] = res
+                rows.append((end, "division_of_labour", res["value"]))
+            else:
+                rows.append(
+                    (end, "division_of_labour", division_of_labour(w["agent_id"], w["domain"]))
+                )
         if decisions is not None and len(decisions):
             d = decisions[(decisions["step"] > start) & (decisions["step"] <= end)]
             rows.append((end, "novel_solution_rate", novel_solution_rate(d)))
@@ -95,9 +145,21 @@ def emergence_report(
 
     busy = busy_matrix(frames["agents"])
     if busy is not None and len(busy) > tau + 2:
-        macro = busy.sum(axis=1)
-        for name, fn in (("psi", psi), ("delta", delta), ("gamma", gamma)):
-            rows.append((last, name, fn(busy, macro, tau=tau, method="discrete")))
+        measures = (
+            ("psi", psi, {"redundancy": True}),
+            ("delta", delta, {}),
+            ("gamma", gamma, {}),
+        )
+        for name, fn, extra in measures:
+            kw = {"method": "discrete", "correct": True, **extra}
+            if n_surrogates:
+                res = emergence_test(
+                    fn, busy, "sum", tau=tau, n_surrogates=n_surrogates, rng=gen, **kw
+                )
+                tested[(last, name)] = res
+                rows.append((last, name, res["value"]))
+            else:
+                rows.append((last, name, fn(busy, busy.sum(axis=1), tau=tau, **kw)))
     if solo_output is not None:
         swarm_output = float(model_df["completed"].iloc[-1])
         rows.append(
@@ -107,4 +169,21 @@ def emergence_report(
                 collective_intelligence_ratio(swarm_output, solo_output),
             )
         )
-    return pd.DataFrame(rows, columns=["step", "metric", "value"])
+    out = []
+    for step, metric, value in rows:
+        t = tested.get((step, metric), {})
+        p = t.get("p_value", float("nan"))
+        out.append(
+            (
+                step,
+                metric,
+                value,
+                t.get("null_mean", float("nan")),
+                t.get("null_lo", float("nan")),
+                t.get("null_hi", float("nan")),
+                p,
+                bool(p < alpha),
+                t.get("surrogate", "none"),
+            )
+        )
+    return pd.DataFrame(out, columns=COLUMNS)

@@ -125,7 +125,7 @@ def EmergenceView(model: DashboardModel):
     with solara.Column():
         solara.Markdown("## Emergence")
         if model.steps >= 2:
-            report = emergence_report(model, window=max(5, model.steps // 10))
+            report = emergence_report(model, window=max(5, model.steps // 10), n_surrogates=0)
             fig = emergence_figure(
                 report, ["division_of_labour", "position_entropy", "novel_solution_rate"]
             )

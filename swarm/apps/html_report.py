@@ -108,8 +108,15 @@ def _run_page(path: Path) -> tuple[str, list[str]]:
         {"metric": list(SUMMARY_METRICS), "value": [last[m] for m in SUMMARY_METRICS]}
     )
     body = ["<h2>Summary</h2>", _table(table)]
-    report = emergence_report(frames, window=max(10, len(model_df) // 10))
+    report = emergence_report(frames, window=max(10, len(model_df) // 10), n_surrogates=100)
     body += ["<h2>Emergence over time</h2>", _img(emergence_figure(report), "emergence metrics")]
+    tests = report[(report["null"] != "none") & (report["step"] == report["step"].max())]
+    if len(tests):
+        cols = ["metric", "value", "null_lo", "null_hi", "p_value", "detected", "null"]
+        body += [
+            "<h3>Against their nulls (100 surrogates; one-sided p)</h3>",
+            _table(tests[cols].round(4)),
+        ]
     body.append(_img(summary_figure(model_df, title=""), "throughput, conflicts, XP"))
     agents = frames["agents"]
     if agents is not None and len(agents) and "level" in agents:

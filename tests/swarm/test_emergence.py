@@ -147,8 +147,18 @@ def test_emergence_report_is_tidy_and_covers_the_metrics():
     m = SwarmModel(n_agents=12, width=15, height=15, rng=0)
     for _ in range(120):
         m.step()
-    report = emergence_report(m, window=40, solo_output=10.0)
-    assert list(report.columns) == ["step", "metric", "value"]
+    report = emergence_report(m, window=40, solo_output=10.0, n_surrogates=30)
+    assert list(report.columns) == [
+        "step", "metric", "value", "null_mean", "null_lo", "null_hi", "p_value", "detected",
+        "null",
+    ]  # fmt: skip
+    tested = report[report["null"] != "none"].set_index(["step", "metric"])
+    assert {"psi", "delta", "gamma", "division_of_labour"} <= set(tested.index.get_level_values(1))
+    assert (tested["null_lo"] <= tested["null_hi"]).all()
+    assert tested["p_value"].between(1 / 31, 1).all()
+    assert (tested["detected"] == (tested["p_value"] < 0.05)).all()
+    untested = report[report["null"] == "none"]
+    assert untested["p_value"].isna().all() and not untested["detected"].any()
     metrics = set(report["metric"])
     assert {
         "division_of_labour",
@@ -170,7 +180,10 @@ def test_emergence_report_is_tidy_and_covers_the_metrics():
     from swarm.analysis.emergence_report import run_frames
 
     frames = {k: pd.DataFrame(v) for k, v in run_frames(m).items()}
-    pd.testing.assert_frame_equal(emergence_report(frames, window=40, solo_output=10.0), report)
+    again = emergence_report(frames, window=40, solo_output=10.0, n_surrogates=30)
+    pd.testing.assert_frame_equal(again, report)  # seeded surrogates: the same nulls
+    fast = emergence_report(m, window=40, n_surrogates=0)
+    assert (fast["null"] == "none").all()
 
 
 # Short series: bias correction and surrogate tests (issue 22) ---------------------------
