@@ -358,7 +358,7 @@ def test_contested_only_keeps_both_sides_of_contests():
         ({"kind": "reasoning", "count": 5, "contested_only": True}, "only a checkpoints"),
         ({"kind": "checkpoints", "count": 5, "action_weights": {"fly": 1}}, "unknown action"),
         ({"kind": "checkpoints", "count": 5, "action_weights": {"move": -1}}, ">= 0"),
-        ({"kind": "reasoning", "count": 5, "action_weights": {"move": 2}}, "only a checkpoints"),
+        ({"kind": "reasoning", "count": 5, "action_weights": {"move": 2}}, "only checkpoints and"),
     ],
 )
 def test_bad_action_weights_are_named(source, message):
