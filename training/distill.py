@@ -406,20 +406,14 @@ def _served(cfg: DistillConfig, teacher_dir: Path | None, cache: Path):
     from swarm.policies.chat import ChatPolicy
 
     settings = cfg.teacher.openai
-    if teacher_dir is None:
-        policy = ChatPolicy(settings)
-        policy.check()
-        try:
-            yield policy
-        finally:
-            policy.close()
-        return
-    from swarm.apps.serve import make_app, running
+    with contextlib.ExitStack() as stack:
+        if teacher_dir is not None:
+            from swarm.apps.serve import make_app, running
 
-    app = make_app(teacher_dir, name=settings.model)
-    with running(app) as url:
-        own = {"base_url": url, "cache_dir": settings.cache_dir or str(cache)}
-        policy = ChatPolicy(settings.model_copy(update=own))
+            url = stack.enter_context(running(make_app(teacher_dir, name=settings.model)))
+            own = {"base_url": url, "cache_dir": settings.cache_dir or str(cache)}
+            settings = settings.model_copy(update=own)
+        policy = ChatPolicy(settings)
         policy.check()
         try:
             yield policy

@@ -125,16 +125,15 @@ def check_template(tokenizer, fmt: ChatFormat, where: str | Path) -> tuple[str, 
     system = {"role": "system", "content": constitution_text()}
     user = {"role": "user", "content": "Actions: wait\nexplore"}
     answer = {"role": "assistant", "content": _PROBE_ANSWER}
+    hint = _FIX % (Path(where) / FILE) if fmt.system == "native" else "set chat.template"
     try:
         prompt = _render(tokenizer, fmt, [system, user], add_generation_prompt=True)
         full = _render(tokenizer, fmt, [system, user, answer])
     except TemplateError as exc:
-        hint = _FIX % (Path(where) / FILE) if fmt.system == "native" else "set chat.template"
         raise ValueError(
             f"{where}: its chat template refuses our conversation ({exc}); {hint}"
         ) from None
     if not full.startswith(prompt):
-        hint = _FIX % (Path(where) / FILE) if fmt.system == "native" else "set chat.template"
         raise ValueError(
             f"{where}: its chat template is not prefix-stable (the prompt is not the start of "
             f"the answered conversation, as when the system turn is folded into the last "

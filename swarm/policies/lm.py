@@ -137,17 +137,21 @@ def _safetensors_only(
         raise ValueError(f"{path}: holds {what}; models are loaded from safetensors only")
 
 
-def check_model_dir(path: str | Path, chat: ChatFormat | None = None) -> None:
-    """A one-line ValueError unless ``path`` is a model or adapter directory whose chat
-    template renders our conversations (under ``chat``, default the saved block); the
-    weights are not loaded."""
-    from transformers import AutoTokenizer
-
-    path = Path(path)
-    base = adapter_base(path)
+def _where(path: Path, chat: ChatFormat | None) -> tuple[Path | None, ChatFormat, Path]:
+    """What ``path`` holds (its adapter base, or None), its chat block (``chat``, else the
+    saved one) and the directory its tokenizer comes from."""
+    base = adapter_base(path)  # what it is, and safetensors weights: checked first
     if chat is None:
         chat = load_chat_format(path, *([base] if base is not None else []))
     tok_dir = path if base is None or (path / "tokenizer_config.json").exists() else base
+    return base, chat, tok_dir
+
+
+def _checked_tokenizer(tok_dir: Path, chat: ChatFormat):
+    """The tokenizer of ``tok_dir`` under ``chat``, and what its template writes before
+    and after an answer; a tokenizer or template we cannot use is a one-line ValueError."""
+    from transformers import AutoTokenizer
+
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(tok_dir))
     except (OSError, ValueError) as exc:
@@ -155,7 +159,15 @@ def check_model_dir(path: str | Path, chat: ChatFormat | None = None) -> None:
             f"{tok_dir}: its tokenizer cannot be loaded ({exc})".splitlines()[0]
         ) from None
     chat.apply_to(tokenizer)
-    check_template(tokenizer, chat, tok_dir)
+    return tokenizer, *check_template(tokenizer, chat, tok_dir)
+
+
+def check_model_dir(path: str | Path, chat: ChatFormat | None = None) -> None:
+    """A one-line ValueError unless ``path`` is a model or adapter directory whose chat
+    template renders our conversations (under ``chat``, default the saved block); the
+    weights are not loaded."""
+    _, chat, tok_dir = _where(Path(path), chat)
+    _checked_tokenizer(tok_dir, chat)
 
 
 def load_model(
@@ -165,15 +177,13 @@ def load_model(
     directory. ``chat`` defaults to the block saved in the directory (fine-tuning writes
     it; :mod:`swarm.interface.chat_format`), else the template's native rendering."""
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM
     from transformers.utils import logging
 
     logging.disable_progress_bar()
     path = Path(path)
     device = pick_device(device)
-    base = adapter_base(path)  # what it is, and safetensors weights: checked first
-    if chat is None:
-        chat = load_chat_format(path, *([base] if base is not None else []))
+    base, chat, tok_dir = _where(path, chat)
     key = (str(path.resolve()), device, chat.model_dump_json())
     if key in _MODELS:
         return _MODELS[key]
@@ -183,13 +193,9 @@ def load_model(
 
         model = AutoModelForCausalLM.from_pretrained(str(base), dtype=dtype, use_safetensors=True)
         model = PeftModel.from_pretrained(model, str(path)).merge_and_unload()
-        tok_dir = path if (path / "tokenizer_config.json").exists() else base
     else:
         model = AutoModelForCausalLM.from_pretrained(str(path), dtype=dtype, use_safetensors=True)
-        tok_dir = path
-    tokenizer = AutoTokenizer.from_pretrained(str(tok_dir))
-    chat.apply_to(tokenizer)
-    answer_pre, answer_post = check_template(tokenizer, chat, tok_dir)
+    tokenizer, answer_pre, answer_post = _checked_tokenizer(tok_dir, chat)
     model.eval().to(device)
     post = tokenizer(answer_post, add_special_tokens=False)["input_ids"] if answer_post else []
     eot = post[0] if post else tokenizer.eos_token_id
