@@ -24,6 +24,36 @@ class SwarmAgent(CellAgent):
         return int(self.task is not None)
 
     @property
+    def x(self) -> int:
+        """Column of the agent's cell."""
+        return int(self.model.ax[self.index])
+
+    @property
+    def y(self) -> int:
+        """Row of the agent's cell."""
+        return int(self.model.ay[self.index])
+
+    @property
+    def near_hotspot(self) -> int:
+        """1 within two spreads of a hotspot's centre, else 0."""
+        return int(self.model.near_hotspot(self.index))
+
+    @property
+    def work_domain(self) -> str:
+        """The domain of the work the agent holds now: its synthesis slot, or the held
+        task's current stage; ``""`` when idle."""
+        if self.task is None:
+            return ""
+        task = self.model.board.get(self.task)
+        if task is None:
+            return ""
+        if task.members:
+            for slot, member in task.members.items():
+                if member == self.unique_id:
+                    return slot
+        return task.domain
+
+    @property
     def xp(self) -> int:
         return self.soul.xp
 

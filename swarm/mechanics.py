@@ -281,6 +281,7 @@ def _synthesise(model: SwarmModel, turn: Turn, task: Task, members: Sequence[int
             "winner": "".join(map(str, dec.winner)),
             "best": "".join(map(str, task.approach)),
             "novel": dec.novel,
+            "recombined": dec.recombined,
             "quality": dec.quality,
             "best_member_quality": float(dec.member_qualities.max()),
             "mean_member_quality": float(dec.member_qualities.mean()),

@@ -90,6 +90,67 @@ def position_entropy(xs: Any, ys: Any, width: int, height: int, bins: int = 6) -
     return _normalised_entropy(counts, min(len(xs), bx * by))
 
 
+def field_concentration(values: Any, top: float = 0.05) -> float:
+    """Share of a non-negative field's mass in its top ``top`` fraction of cells: about
+    ``top`` when uniform, 1 when the mass sits in so few cells; NaN for an empty field."""
+    v = np.clip(np.asarray(values, dtype=float).ravel(), 0.0, None)
+    total = v.sum()
+    if total <= 0:
+        return float("nan")
+    k = max(1, int(round(top * v.size)))
+    return float(np.partition(v, v.size - k)[v.size - k :].sum() / total)
+
+
+def field_centre(values: Any, torus: bool) -> tuple[float, float]:
+    """Centre of mass ``(x, y)`` of a non-negative ``width × height`` field, in cells; on
+    a torus the circular mean along each axis. NaN for an empty field."""
+    v = np.clip(np.asarray(values, dtype=float), 0.0, None)
+    total = v.sum()
+    if total <= 0:
+        return float("nan"), float("nan")
+    out = []
+    for axis, n in ((1, v.shape[0]), (0, v.shape[1])):
+        mass = v.sum(axis=axis)  # mass per column (x) or per row (y)
+        pos = np.arange(n)
+        if torus:
+            angle = 2 * np.pi * pos / n
+            mean = np.arctan2((mass * np.sin(angle)).sum(), (mass * np.cos(angle)).sum())
+            out.append(float((mean % (2 * np.pi)) * n / (2 * np.pi)))
+        else:
+            out.append(float((mass * pos).sum() / total))
+    return out[0], out[1]
+
+
+def agent_clusters(xs: Any, ys: Any, width: int, height: int, torus: bool) -> int:
+    """Groups of agents whose cells touch (Moore neighbourhood, wrapping on a torus): the
+    connected components of the occupied cells. 0 without agents."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    xs, ys = np.asarray(xs, dtype=np.int64), np.asarray(ys, dtype=np.int64)
+    cells = np.unique(xs * height + ys)
+    if len(cells) == 0:
+        return 0
+    index = np.full(width * height, -1, dtype=np.int64)
+    index[cells] = np.arange(len(cells))
+    cx, cy = cells // height, cells % height
+    rows, cols = [], []
+    for dx, dy in ((1, 0), (0, 1), (1, 1), (1, -1)):
+        nx, ny = cx + dx, cy + dy
+        if torus:
+            nx, ny, ok = nx % width, ny % height, np.ones(len(cells), dtype=bool)
+        else:
+            ok = (nx >= 0) & (nx < width) & (ny >= 0) & (ny < height)
+        j = np.full(len(cells), -1, dtype=np.int64)
+        j[ok] = index[nx[ok] * height + ny[ok]]
+        hit = j >= 0
+        rows.append(np.flatnonzero(hit))
+        cols.append(j[hit])
+    r, c = np.concatenate(rows), np.concatenate(cols)
+    graph = coo_matrix((np.ones(len(r)), (r, c)), shape=(len(cells), len(cells)))
+    return int(connected_components(graph, directed=False)[0])
+
+
 def field_entropy(values: Any) -> float:
     """Entropy of a non-negative field taken as a distribution over its cells, normalised
     by ``log2(cells)``: 1 uniform, towards 0 concentrated; NaN for an empty field."""
@@ -233,6 +294,9 @@ MODEL_REPORTERS: dict[str, Callable[[Any], Any]] = {
     "decision_quality": _count("decision_quality"),
     "novel_solution_rate": _count("novel_solution_rate"),
     "position_entropy": lambda m: position_entropy(m.ax, m.ay, m.width, m.height),
+    "agent_clusters": lambda m: agent_clusters(m.ax, m.ay, m.width, m.height, m.torus),
+    "trace_centre_x": lambda m: m.trace_centre()[0],
+    "trace_centre_y": lambda m: m.trace_centre()[1],
     "illegal_actions": _count("illegal_actions"),
 }
 #: The headline metrics a run's summary table shows.
@@ -252,6 +316,10 @@ AGENT_REPORTERS = {
     "main_domain": "main_domain",
     "tasks_done": "tasks_done",
     "busy": "busy",
+    "x": "x",
+    "y": "y",
+    "work_domain": "work_domain",
+    "near_hotspot": "near_hotspot",
 }
 #: Columns of the DataCollector tables: one row per task arrival (the world's task stream:
 #: the same under every condition that does not change the world), one per synthesis
@@ -270,6 +338,7 @@ TABLES: dict[str, list[str]] = {
         "winner",
         "best",
         "novel",
+        "recombined",
         "quality",
         "best_member_quality",
         "mean_member_quality",
@@ -278,16 +347,26 @@ TABLES: dict[str, list[str]] = {
 }
 
 
+#: Per-channel reporters: ``<prefix><channel>`` for every trace channel.
+CHANNEL_REPORTERS: dict[str, Callable[[Any], float]] = {
+    "trace_entropy_": field_entropy,
+    "trace_concentration_": field_concentration,
+}
+
+
 def is_metric(name: str) -> bool:
-    """A model reporter's name (``trace_entropy_<channel>`` included)."""
-    return name in MODEL_REPORTERS or name.startswith("trace_entropy_")
+    """A model reporter's name (the per-channel ``trace_entropy_<channel>`` and
+    ``trace_concentration_<channel>`` included)."""
+    return name in MODEL_REPORTERS or any(name.startswith(p) for p in CHANNEL_REPORTERS)
 
 
-def trace_entropy_reporter(channel: str) -> Callable[[Any], float]:
+def channel_reporter(prefix: str, channel: str) -> Callable[[Any], float]:
+    fn = CHANNEL_REPORTERS[prefix]
+
     def report(model) -> float:
-        return field_entropy(model.traces.values(channel))
+        return fn(model.traces.values(channel))
 
-    report.__name__ = f"trace_entropy_{channel}"
+    report.__name__ = f"{prefix}{channel}"
     return report
 
 
@@ -315,8 +394,9 @@ def datacollector(channels: tuple[str, ...], agent_every: int = 1) -> SwarmDataC
     """The model's DataCollector: :data:`MODEL_REPORTERS`, a trace entropy per channel,
     :data:`AGENT_REPORTERS` and :data:`TABLES`."""
     reporters = dict(MODEL_REPORTERS)
-    for name in channels:
-        reporters[f"trace_entropy_{name}"] = trace_entropy_reporter(name)
+    for prefix in CHANNEL_REPORTERS:
+        for name in channels:
+            reporters[f"{prefix}{name}"] = channel_reporter(prefix, name)
     return SwarmDataCollector(
         model_reporters=reporters,
         agent_reporters=AGENT_REPORTERS,

@@ -28,7 +28,7 @@ from soul import DomainRecord, LearningRules, Rules, Soul, SoulStore
 from swarm import mechanics
 from swarm.agents import SwarmAgent
 from swarm.interface.observation import Decision, NearbyAgent, Observations
-from swarm.metrics import Counts, StepRecord, datacollector
+from swarm.metrics import Counts, StepRecord, datacollector, field_centre
 from swarm.observe import build_observations, build_observations_naive
 from swarm.params import DEFAULT_DOMAINS, ModelParams
 from swarm.policies import bind, make_policy
@@ -172,6 +172,24 @@ class SwarmModel(mesa.Model):
         if 0 <= x < self.width and 0 <= y < self.height:
             return self.grid[(x, y)]
         return None
+
+    def near_hotspot(self, i: int) -> bool:
+        """Whether agent ``i`` is within two spreads (about 95 % of a hotspot's arrivals)
+        of a hotspot's centre, wrapping on a torus."""
+        dx = np.abs(self.board.hotspots[:, 0] - self.ax[i])
+        dy = np.abs(self.board.hotspots[:, 1] - self.ay[i])
+        if self.torus:
+            dx = np.minimum(dx, self.width - dx)
+            dy = np.minimum(dy, self.height - dy)
+        return bool(np.min(dx * dx + dy * dy) <= (2 * self.board.mix.spread) ** 2)
+
+    def trace_centre(self) -> tuple[float, float]:
+        """Centre of mass of all trace channels together (:func:`swarm.metrics.field_centre`),
+        computed once per step."""
+        if getattr(self, "_centre", (None,))[0] != self.steps:
+            total = sum(self.traces.values(c) for c in self.channel_names)
+            self._centre = (self.steps, field_centre(total, self.torus))
+        return self._centre[1]
 
     def nearby_agents(self, i: int) -> tuple[NearbyAgent, ...]:
         """Other agents within the view radius of agent ``i`` (sorted by id)."""

@@ -21,7 +21,10 @@ Model-level metrics:
 * :func:`collective_intelligence_ratio`: swarm output ÷ the sum of the same agents' outputs
   working alone.
 * Synergy of decisions (group accuracy − best member's, − mean member's) and the
-  novel-solution rate, from the model's ``decisions`` table.
+  novel-solution rate (decisions better than the best member's own proposal), from the
+  model's ``decisions`` table, with intervals and a sign test (:func:`decision_tests`).
+* :func:`trend` and :func:`trend_test`: self-organisation as a series (an entropy, a
+  concentration) trending over the run, against block-shuffled surrogates.
 
 Estimators take arrays (or a decisions table) and know nothing of the model;
 :func:`swarm.analysis.emergence_report.emergence_report` puts them over a run's frames in
@@ -316,6 +319,58 @@ def emergence_test(
     }
 
 
+def trend(series: Any) -> float:
+    """Least-squares slope of a series per 100 time points (NaN points left out)."""
+    y = np.asarray(series, dtype=float)
+    t = np.arange(len(y), dtype=float)
+    ok = np.isfinite(y)
+    if ok.sum() < 3 or np.ptp(t[ok]) == 0:
+        return float("nan")
+    return float(np.polyfit(t[ok], y[ok], 1)[0] * 100)
+
+
+def trend_test(
+    series: Any,
+    *,
+    direction: Literal["falling", "rising"] = "falling",
+    blocks: int = 10,
+    n_surrogates: int = 200,
+    rng: int | np.random.Generator = 0,
+    alpha: float = 0.05,
+) -> dict[str, Any]:
+    """Is a series trending (self-organisation: e.g. an entropy falling over time) beyond
+    what its own fluctuations give? The :func:`trend` against ``block-shuffle``
+    surrogates: the series cut into ``blocks`` consecutive blocks whose order is permuted,
+    which keeps the short-range autocorrelation and the values and destroys any trend
+    across the run. One-sided in ``direction``; keys as :func:`emergence_test`."""
+    if direction not in ("falling", "rising"):
+        raise ValueError(f"direction must be 'falling' or 'rising', got {direction!r}")
+    if n_surrogates < 1:
+        raise ValueError(f"n_surrogates must be >= 1, got {n_surrogates}")
+    gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    y = np.asarray(series, dtype=float)
+    y = y[np.isfinite(y)]
+    value = trend(y)
+    base = {"value": value, "surrogate": "block-shuffle", "n_surrogates": n_surrogates}
+    if not np.isfinite(value) or len(y) < 2 * blocks:
+        return base | {"p_value": float("nan"), "detected": False}
+    parts = np.array_split(y, blocks)
+
+    def shuffled() -> np.ndarray:
+        return np.concatenate([parts[k] for k in gen.permutation(blocks)])
+
+    null = np.array([trend(shuffled()) for _ in range(n_surrogates)])
+    sign = -1.0 if direction == "falling" else 1.0
+    p = (1 + int(np.sum(sign * null >= sign * value))) / (1 + n_surrogates)
+    return base | {
+        "null_mean": float(null.mean()),
+        "null_lo": float(np.quantile(null, 0.025)),
+        "null_hi": float(np.quantile(null, 0.975)),
+        "p_value": p,
+        "detected": bool(p < alpha),
+    }
+
+
 # Model-level metrics -------------------------------------------------------------------
 
 
@@ -357,16 +412,61 @@ def decision_synergy(decisions: pd.DataFrame) -> dict[str, float]:
 
 
 def novel_solution_rate(decisions: pd.DataFrame) -> float:
-    """Share of synthesis decisions whose result no member proposed."""
+    """Share of synthesis decisions better than every member's own proposal (group
+    quality > best member's)."""
     if decisions is None or len(decisions) == 0:
         return float("nan")
-    return metrics.novel_solution_rate(int(decisions["novel"].sum()), len(decisions))
+    novel = decisions["quality"] > decisions["best_member_quality"] + 1e-12
+    return metrics.novel_solution_rate(int(novel.sum()), len(decisions))
+
+
+def decision_tests(decisions: pd.DataFrame, confidence: float = 0.95) -> dict[str, dict]:
+    """The novel-solution rate and the group − best-member synergy, each with a confidence
+    interval (``ci_lo``, ``ci_hi``: Wilson for the rate, Student's t for the mean) and a
+    one-sided ``p_value`` for "the group beats its best member": the sign test of
+    decisions above the best member against decisions below it (ties left out), so a
+    rule that recombines without improving is not credited (``surrogate``:
+    ``sign-test``). The rate's ``null_mean`` is the share of decisions *below* the best
+    member (what the rate would be were gains and losses symmetric); the synergy's is 0."""
+    from scipy import stats
+
+    nan = float("nan")
+    n = 0 if decisions is None else len(decisions)
+    if n == 0:
+        return {k: {"value": nan} for k in ("novel_solution_rate", "synergy_best")}
+    diff = (decisions["quality"] - decisions["best_member_quality"]).to_numpy(dtype=float)
+    above, below = int(np.sum(diff > 1e-12)), int(np.sum(diff < -1e-12))
+    p = (
+        float(stats.binomtest(above, above + below, 0.5, alternative="greater").pvalue)
+        if above + below
+        else nan
+    )
+    wilson = stats.binomtest(above, n).proportion_ci(confidence, method="wilson")
+    mean = float(diff.mean())
+    if n > 1 and diff.std() > 0:
+        half = stats.t.ppf(0.5 + confidence / 2, n - 1) * diff.std(ddof=1) / np.sqrt(n)
+    else:
+        half = nan
+    test = {"p_value": p, "surrogate": "sign-test"}
+    return {
+        # the null's rate: how often the group falls below its best member
+        "novel_solution_rate": test
+        | {
+            "value": above / n,
+            "null_mean": below / n,
+            "ci_lo": float(wilson.low),
+            "ci_hi": float(wilson.high),
+        },
+        "synergy_best": test
+        | {"value": mean, "null_mean": 0.0, "ci_lo": mean - half, "ci_hi": mean + half},
+    }
 
 
 __all__ = [
     "Method",
     "collective_intelligence_ratio",
     "decision_synergy",
+    "decision_tests",
     "delta",
     "division_of_labour",
     "emergence_test",
@@ -377,4 +477,6 @@ __all__ = [
     "novel_solution_rate",
     "psi",
     "spatial_entropy",
+    "trend",
+    "trend_test",
 ]

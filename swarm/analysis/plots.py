@@ -81,7 +81,10 @@ def bars_figure(summary: pd.DataFrame, by: str, metrics):
 
 def emergence_figure(report: pd.DataFrame, metrics=None):
     """Emergence metrics over time (the tidy frame of
-    :func:`swarm.analysis.emergence.emergence_report`), one panel per metric."""
+    :func:`swarm.analysis.emergence.emergence_report`), one panel per metric: the value,
+    its null's 95 % band (grey) and mean (dashed) where it has one, its confidence
+    interval (blue band) where it has one, a red dot where it is detected, and the
+    random-policy run (dotted) when the report has it."""
     plt = _plt()
     over_time = report.groupby("metric")["step"].nunique()
     names = [m for m in (metrics or over_time.index) if over_time.get(m, 0) > 1]
@@ -90,7 +93,18 @@ def emergence_figure(report: pd.DataFrame, metrics=None):
     fig, axes = plt.subplots(rows, cols, figsize=(4.3 * cols, 3.0 * rows), squeeze=False)
     for ax, name in zip(axes.ravel(), names, strict=False):
         d = report[report["metric"] == name]
-        ax.plot(d["step"], d["value"], marker="." if len(d) < 30 else None)
+        if "null_lo" in d and d["null_lo"].notna().any():
+            ax.fill_between(d["step"], d["null_lo"], d["null_hi"], color="0.85", label="null 95 %")
+        if "null_mean" in d and d["null_mean"].notna().any():
+            ax.plot(d["step"], d["null_mean"], "--", color="0.5", lw=1, label="null mean")
+        if "ci_lo" in d and d["ci_lo"].notna().any():
+            ax.fill_between(d["step"], d["ci_lo"], d["ci_hi"], alpha=0.2, label="95 % CI")
+        if "random_policy" in d and d["random_policy"].notna().any():
+            ax.plot(d["step"], d["random_policy"], ":", color="0.3", label="random policy")
+        ax.plot(d["step"], d["value"], marker="." if len(d) < 30 else None, label=name)
+        if "detected" in d and d["detected"].any():
+            hit = d[d["detected"]]
+            ax.plot(hit["step"], hit["value"], "o", color="#c44e52", label="detected")
         ax.set(title=name, xlabel="step")
     for ax in axes.ravel()[len(names) :]:
         ax.axis("off")

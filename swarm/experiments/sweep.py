@@ -8,8 +8,10 @@ A sweep config (YAML or a dict) has four keys:
 * ``steps``: steps per run;
 * ``metrics``: model reporter names whose final values go into the results table;
 
-plus, optionally, ``ray: {address: ...}`` for an existing Ray cluster, and a ``compare:``
-block for paired comparisons::
+plus, optionally, ``ray: {address: ...}`` for an existing Ray cluster, an ``emergence:``
+block (``window``, ``n_surrogates``, ``measures``, ``pairs``: every run's emergence report
+against its nulls, summarised into ``em_*`` columns of its row and paired like the
+metrics), and a ``compare:`` block for paired comparisons::
 
     compare:
       reference: swarm                 # the condition every other is paired with
@@ -95,6 +97,21 @@ class CompareSettings(BaseModel):
         return self
 
 
+class EmergenceSettings(BaseModel):
+    """The ``emergence:`` block of a sweep: each run's
+    :func:`swarm.analysis.emergence_report.emergence_report`, summarised into its row
+    (:func:`swarm.analysis.emergence_report.emergence_summary`: ``em_*`` columns)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    window: int = Field(50, ge=1)
+    n_surrogates: int = Field(100, ge=1)
+    measures: list[Literal["psi", "delta", "gamma"]] = Field(default_factory=lambda: ["psi"])
+    pairs: list[Literal["holding", "hotspot", "domains"]] = Field(
+        default_factory=lambda: ["holding", "hotspot", "domains"]
+    )
+
+
 class SweepConfig(BaseModel):
     """A validated sweep config (see the module docstring)."""
 
@@ -108,6 +125,17 @@ class SweepConfig(BaseModel):
     )
     ray: RaySettings = Field(default_factory=RaySettings)
     compare: CompareSettings | None = None
+    emergence: EmergenceSettings | None = None
+
+    @model_validator(mode="after")
+    def _emergence_has_agent_rows(self) -> SweepConfig:
+        every = self.model.get("agent_report_every", 1)
+        if self.emergence is not None and (every == 0 or every == [0]):
+            raise ValueError(
+                "emergence needs the agents' rows (its micro variables): remove "
+                "model.agent_report_every: 0 or set it to 1"
+            )
+        return self
 
     @model_validator(mode="after")
     def _compare_fits(self) -> SweepConfig:
@@ -169,21 +197,21 @@ class RunSpec:
     steps: int
     metrics: tuple[str, ...]
     labels: Mapping[str, Any] = field(default_factory=dict)
+    emergence: Mapping[str, Any] | None = None  # emergence_report's settings, if any
 
     @property
     def run_id(self) -> str:
-        """A hash of the parameters, seed, steps and :data:`swarm.model.ENGINE_VERSION`
-        (runs stored by another engine are not this run)."""
-        key = json.dumps(
-            {
-                "model": dict(self.params),
-                "seed": self.seed,
-                "steps": self.steps,
-                "engine": ENGINE_VERSION,
-            },
-            sort_keys=True,
-            default=str,
-        )
+        """A hash of the parameters, seed, steps, :data:`swarm.model.ENGINE_VERSION`
+        (runs stored by another engine are not this run) and the emergence settings."""
+        key: dict[str, Any] = {
+            "model": dict(self.params),
+            "seed": self.seed,
+            "steps": self.steps,
+            "engine": ENGINE_VERSION,
+        }
+        if self.emergence is not None:
+            key["emergence"] = dict(self.emergence)
+        key = json.dumps(key, sort_keys=True, default=str)
         return hashlib.sha1(key.encode()).hexdigest()[:16]
 
 
@@ -233,9 +261,19 @@ def expand(cfg: SweepConfig, source: str = "sweep config") -> list[RunSpec]:
             where = f"compare.conditions.{name}" if change else "model"
             validate(ModelParams, params, source, prefix=where)
             labels = {"condition": name} if cfg.compare is not None else {}
+            em = None if cfg.emergence is None else cfg.emergence.model_dump()
             for seed in cfg.seed_list():
-                specs.append(RunSpec(params, seed, cfg.steps, tuple(cfg.metrics), labels))
+                specs.append(RunSpec(params, seed, cfg.steps, tuple(cfg.metrics), labels, em))
     return specs
+
+
+def emergence_columns(results: pd.DataFrame) -> list[str]:
+    """The ``em_*`` value columns of a results table (not their ``_p`` / ``_detected``)."""
+    return [
+        c
+        for c in results.columns
+        if c.startswith("em_") and not c.endswith(("_p", "_detected", "_null"))
+    ]
 
 
 def sweep_paired(results: pd.DataFrame, cfg: SweepConfig) -> pd.DataFrame:
@@ -254,7 +292,7 @@ def sweep_paired(results: pd.DataFrame, cfg: SweepConfig) -> pd.DataFrame:
             continue  # every reference run of this grid point failed
         table = paired_table(
             rows,
-            cfg.metrics,
+            [*cfg.metrics, *emergence_columns(rows)],
             reference=cfg.compare.reference,
             primary=cfg.compare.primary,
             adjust=False,
@@ -285,6 +323,12 @@ def run_one(spec: RunSpec) -> tuple[dict[str, Any], pd.DataFrame | None]:
             model.save_souls()
         frame = model_frame(model)
         row |= final_metrics(frame, spec.metrics)
+        if spec.emergence is not None:
+            from swarm.analysis.emergence_report import emergence_report, emergence_summary
+
+            em = dict(spec.emergence)
+            kw = {"pairs": tuple(em.pop("pairs")), "measures": tuple(em.pop("measures"))}
+            row |= emergence_summary(emergence_report(model, rng=spec.seed, **em, **kw))
         row["status"], row["error"] = "ok", None
     except Exception as exc:  # recorded, not raised: the sweep goes on
         frame = None

@@ -17,8 +17,12 @@ The synthesis protocol (:func:`collective_decision`): an approach has ``C`` comp
 each one of ``m`` options, and a hidden best value. Each member proposes a ranking of the
 options per component from its own noisy view: its top choice is right with probability
 equal to its accuracy, which grows with its domain skill. The group votes on each component
-separately, so the synthesised approach can be one that no member proposed (a *novel*
-solution). Decision quality is the share of components that match the hidden best.
+separately, so the synthesised approach can be one that no member proposed (a
+*recombined* approach). Decision quality is the share of components that match the hidden
+best. A decision is a *novel solution* when its quality exceeds the best member's own
+proposal: the group found something better than any of its members would have alone.
+Recombination alone is not novelty: per-component voting recombines by itself, and a
+recombined approach can be worse than the best member's.
 """
 
 from __future__ import annotations
@@ -154,7 +158,12 @@ class GroupDecision:
 
     @property
     def novel(self) -> bool:
-        """True when no member proposed the synthesised approach."""
+        """True when the group's approach is better than every member's own proposal."""
+        return bool(self.quality > float(self.member_qualities.max()) + 1e-12)
+
+    @property
+    def recombined(self) -> bool:
+        """True when no member proposed the synthesised approach (syntactic novelty)."""
         return not any(np.array_equal(p, self.winner) for p in self.proposals)
 
     @property

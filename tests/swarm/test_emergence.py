@@ -1,7 +1,7 @@
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.linalg import solve_discrete_lyapunov
 
@@ -17,7 +17,7 @@ from swarm.analysis.emergence import (
     psi,
     spatial_entropy,
 )
-from swarm.analysis.emergence_report import emergence_report
+from swarm.analysis.emergence_report import emergence_report, run_frames
 
 
 def _gaussian_mi(cov, a, b):
@@ -150,12 +150,20 @@ def test_emergence_report_is_tidy_and_covers_the_metrics():
     report = emergence_report(m, window=40, solo_output=10.0, n_surrogates=30)
     assert list(report.columns) == [
         "step", "metric", "value", "null_mean", "null_lo", "null_hi", "p_value", "detected",
-        "null",
+        "null", "ci_lo", "ci_hi", "random_policy",
     ]  # fmt: skip
     tested = report[report["null"] != "none"].set_index(["step", "metric"])
-    assert {"psi", "delta", "gamma", "division_of_labour"} <= set(tested.index.get_level_values(1))
-    assert (tested["null_lo"] <= tested["null_hi"]).all()
-    assert tested["p_value"].between(1 / 31, 1).all()
+    surrogates = tested[tested["null"] != "sign-test"]
+    assert {
+        "psi_holding", "delta_hotspot", "gamma_domains", "division_of_labour",
+        "trend_position_entropy", "trend_trace_concentration_claim",
+    } <= set(surrogates.index.get_level_values(1))  # fmt: skip
+    assert (surrogates["null_lo"] <= surrogates["null_hi"]).all()
+    assert surrogates["p_value"].between(1 / 31, 1).all()
+    signs = tested[tested["null"] == "sign-test"].reset_index()
+    assert set(signs["metric"]) == {"novel_solution_rate", "synergy_best"}
+    rates = signs[signs.metric == "novel_solution_rate"]
+    assert (rates["ci_lo"] <= rates["value"]).all() and (rates["value"] <= rates["ci_hi"]).all()
     assert (tested["detected"] == (tested["p_value"] < 0.05)).all()
     untested = report[report["null"] == "none"]
     assert untested["p_value"].isna().all() and not untested["detected"].any()
@@ -167,9 +175,12 @@ def test_emergence_report_is_tidy_and_covers_the_metrics():
         "novel_solution_rate",
         "synergy_best",
         "synergy_mean",
-        "psi",
-        "delta",
-        "gamma",
+        "psi_holding",
+        "psi_hotspot",
+        "psi_domains",
+        "agent_clusters",
+        "trace_centre_x",
+        "trace_concentration_help",
         "collective_intelligence_ratio",
     } <= metrics
     windows = report[report.metric == "division_of_labour"]["step"].tolist()
@@ -177,13 +188,12 @@ def test_emergence_report_is_tidy_and_covers_the_metrics():
     dol = report[report.metric == "division_of_labour"]["value"]
     assert dol.between(0, 1).all()
     # The same report from the frames written to disk.
-    from swarm.analysis.emergence_report import run_frames
 
     frames = {k: pd.DataFrame(v) for k, v in run_frames(m).items()}
     again = emergence_report(frames, window=40, solo_output=10.0, n_surrogates=30)
     pd.testing.assert_frame_equal(again, report)  # seeded surrogates: the same nulls
     fast = emergence_report(m, window=40, n_surrogates=0)
-    assert (fast["null"] == "none").all()
+    assert fast["null"].isin(["none", "sign-test"]).all()  # the sign tests are analytic
 
 
 # Short series: bias correction and surrogate tests (issue 22) ---------------------------
@@ -291,3 +301,112 @@ def test_surrogates_need_a_macro_they_can_recompute_and_time_shuffle_does_not():
     assert shuffled["detected"] and shuffled["null_mean"] < shuffled["value"]
     with pytest.raises(ValueError, match="surrogate must be"):
         emergence_test(psi, x, "sum", surrogate="nope", n_surrogates=1, method="discrete")
+
+
+# Macro variables, self-organisation, novelty, the random-policy null ----------------------
+
+
+def _clusters_by_hand(cells, width, height, torus):
+    cells = sorted(set(cells))
+    parent = {c: c for c in cells}
+
+    def find(c):
+        while parent[c] != c:
+            c = parent[c]
+        return c
+
+    for a in cells:
+        for b in cells:
+            dx, dy = abs(a[0] - b[0]), abs(a[1] - b[1])
+            if torus:
+                dx, dy = min(dx, width - dx), min(dy, height - dy)
+            if max(dx, dy) == 1:
+                parent[find(a)] = find(b)
+    return len({find(c) for c in cells})
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 6), st.integers(0, 4)), min_size=0, max_size=20),
+    st.booleans(),
+)
+def test_agent_clusters_are_the_touching_groups(cells, torus):
+    from swarm.metrics import agent_clusters
+
+    xs = [c[0] for c in cells]
+    ys = [c[1] for c in cells]
+    assert agent_clusters(xs, ys, 7, 5, torus) == _clusters_by_hand(cells, 7, 5, torus)
+
+
+def test_field_concentration_and_centre():
+    from swarm.metrics import field_centre, field_concentration
+
+    flat = np.ones((20, 10))
+    assert field_concentration(flat, top=0.05) == pytest.approx(0.05)
+    peak = np.zeros((20, 10))
+    peak[3, 7] = 2.0
+    assert field_concentration(peak) == 1.0
+    assert np.isnan(field_concentration(np.zeros((4, 4))))
+    assert field_centre(peak, torus=False) == pytest.approx((3.0, 7.0))
+    edge = np.zeros((20, 10))
+    edge[0, 5] = edge[19, 5] = 1.0  # either side of the wrap: the centre is on the seam
+    x, y = field_centre(edge, torus=True)
+    assert min(x, 20 - x) == pytest.approx(0.5) and y == pytest.approx(5.0)
+    assert field_centre(edge, torus=False)[0] == pytest.approx(9.5)
+
+
+def test_trend_test_is_calibrated_and_finds_a_falling_entropy():
+    from swarm.analysis.emergence import trend_test
+
+    rng = np.random.default_rng(3)
+    false = 0
+    for r in range(30):
+        ar = np.zeros(300)  # autocorrelated noise, no trend
+        for t in range(1, 300):
+            ar[t] = 0.8 * ar[t - 1] + rng.normal()
+        false += trend_test(ar, n_surrogates=99, rng=r)["detected"]
+    assert false <= 3
+    falling = 1 - np.linspace(0, 0.3, 300) + rng.normal(0, 0.05, 300)
+    res = trend_test(falling, n_surrogates=99, rng=0)
+    assert res["detected"] and res["value"] == pytest.approx(-0.1, abs=0.02)
+    assert not trend_test(falling, direction="rising", n_surrogates=99, rng=0)["detected"]
+    with pytest.raises(ValueError, match="direction"):
+        trend_test(falling, direction="down")
+
+
+def test_novel_solutions_beat_the_best_member_and_are_sign_tested():
+    from swarm.analysis.emergence import decision_tests
+
+    better = pd.DataFrame({"quality": [1.0] * 8 + [0.6] * 2, "best_member_quality": [0.8] * 10})
+    t = decision_tests(better)
+    assert t["novel_solution_rate"]["value"] == 0.8
+    assert t["novel_solution_rate"]["null_mean"] == pytest.approx(0.2)
+    assert t["novel_solution_rate"]["p_value"] == pytest.approx(56 / 1024)  # P(X >= 8 | 10)
+    assert t["synergy_best"]["value"] == pytest.approx(0.12)
+    assert t["synergy_best"]["ci_lo"] < 0.12 < t["synergy_best"]["ci_hi"]
+    # recombining without improving is not novel
+    same = pd.DataFrame({"quality": [0.8] * 5, "best_member_quality": [0.8] * 5})
+    assert decision_tests(same)["novel_solution_rate"]["value"] == 0
+    assert np.isnan(decision_tests(same)["novel_solution_rate"]["p_value"])
+
+
+def test_the_random_policy_on_the_same_world_fills_its_column():
+    from swarm.analysis.emergence_report import detections, micro_macro
+
+    kw = dict(n_agents=10, width=12, height=12, rng=4)
+    m, r = SwarmModel(**kw), SwarmModel(policy="random", **kw)
+    for _ in range(60):
+        m.step()
+        r.step()
+    report = emergence_report(m, window=30, n_surrogates=20, null_run=r)
+    whole = report[report.step == 60].set_index("metric")
+    assert np.isfinite(whole.loc["psi_holding", "random_policy"])
+    assert whole.loc["psi_holding", "random_policy"] != whole.loc["psi_holding", "value"]
+    table = detections(report)
+    assert {"psi_hotspot", "trend_agent_clusters", "division_of_labour"} <= set(table.metric)
+    assert (table["detected"] <= table["rows"]).all()
+    micro, macro = micro_macro(run_frames(m)["agents"])["domains"]
+    assert micro.shape == (61, 10) and micro.max() <= len(m.domains)
+    assert (macro(micro) == [len(set(row[row > 0])) for row in micro]).all()
+    with pytest.raises(ValueError, match="unknown pair or measure 'bogus'"):
+        emergence_report(m, pairs=("bogus",))

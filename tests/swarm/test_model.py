@@ -147,8 +147,9 @@ def test_every_voting_rule_runs_and_records_its_decisions(rule):
     assert table["quality"].between(0, 1).all()
     assert m.counts.decision_quality == pytest.approx(table["quality"].mean())
     assert m.counts.novel_solution_rate == pytest.approx(table["novel"].mean())
+    assert (table["novel"] == (table["quality"] > table["best_member_quality"])).all()
     if rule == "dictator":
-        assert not table["novel"].any()
+        assert not table["novel"].any() and not table["recombined"].any()
     work = m.datacollector.get_table_dataframe("work")
     assert len(work) == sum(a.tasks_done for a in m.swarm)
 

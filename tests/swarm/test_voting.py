@@ -123,17 +123,33 @@ def test_decision_records_are_consistent(rule):
     for _ in range(50):
         d = collective_decision(best, [0.4, 0.6, 0.8], [0.3, 0.5, 0.9], rule, 3, rng)
         assert d.quality == pytest.approx(np.mean(d.winner == best))
-        assert d.novel == (not any((p == d.winner).all() for p in d.proposals))
+        assert d.recombined == (not any((p == d.winner).all() for p in d.proposals))
+        assert d.novel == (d.synergy_best > 0)
         assert d.synergy_best <= d.synergy_mean + 1e-12
         if rule == "dictator":
-            assert not d.novel
+            assert not d.novel and not d.recombined
 
 
 def test_component_votes_can_synthesise_a_novel_approach():
     rng = np.random.default_rng(0)
     best = np.zeros(5, dtype=np.int64)
-    novel = [
-        collective_decision(best, [0.5] * 3, [0.5] * 3, "plurality", 3, rng).novel
-        for _ in range(300)
+    decisions = [
+        collective_decision(best, [0.5] * 3, [0.5] * 3, "plurality", 3, rng) for _ in range(300)
     ]
-    assert 0.05 < np.mean(novel) < 0.95
+    recombined = np.mean([d.recombined for d in decisions])
+    novel = np.mean([d.novel for d in decisions])
+    assert 0.05 < novel < recombined < 0.95
+
+
+def test_a_recombination_worse_than_the_best_member_is_not_novel():
+    from swarm.world.voting import GroupDecision
+
+    d = GroupDecision(
+        rule="plurality",
+        proposals=np.array([[0, 0, 0], [1, 1, 0], [1, 0, 1]]),
+        weights=np.ones(3),
+        winner=np.array([1, 0, 0]),
+        quality=2 / 3,
+        member_qualities=np.array([1.0, 1 / 3, 1 / 3]),
+    )
+    assert d.recombined and not d.novel and d.synergy_best < 0

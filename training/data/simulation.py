@@ -190,7 +190,7 @@ def reasoning(run: Run) -> list[TrainingExample]:
                 totals[p[k]] += w
             tally = ", ".join(f"{o}: {v:.2f}" for o, v in sorted(totals.items()))
             steps.append(f"component {k + 1}: {tally} -> {chosen}")
-        novel = " (a new combination)" if d["novel"] else ""
+        novel = " (a new combination)" if d.get("recombined", d["novel"]) else ""
         answer = "\n".join(steps) + f"\napproach: {_approach(d['winner'])}{novel}"
         out.append(
             make_example(
