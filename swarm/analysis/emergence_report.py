@@ -324,6 +324,34 @@ def emergence_summary(report: pd.DataFrame) -> dict[str, float]:
     return out
 
 
+def sweep_detections(results: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """Per group of ``by`` (e.g. a sweep's grid axes and ``condition``) and tested metric:
+    ``runs``, ``detected`` (share of runs in which it was; for windowed metrics the mean
+    share of windows), ``value`` and ``null`` (means over runs), from the ``em_*`` columns
+    of a sweep's results (:func:`emergence_summary`)."""
+    ok = results[results["status"] == "ok"] if "status" in results else results
+    metrics = [c[3:-9] for c in ok.columns if c.startswith("em_") and c.endswith("_detected")]
+    rows = []
+    groups = ok.groupby(by, sort=False, dropna=False) if by else [((), ok)]
+    for key, g in groups:
+        key = key if isinstance(key, tuple) else (key,)
+        for m in metrics:
+            values = g[f"em_{m}"]
+            if values.isna().all():
+                continue
+            rows.append(
+                dict(zip(by, key, strict=True))
+                | {
+                    "metric": m,
+                    "runs": int(values.notna().sum()),
+                    "detected": float(g.loc[values.notna(), f"em_{m}_detected"].mean()),
+                    "value": float(values.mean()),
+                    "null": float(g[f"em_{m}_null"].mean()),
+                }
+            )
+    return pd.DataFrame(rows, columns=[*by, "metric", "runs", "detected", "value", "null"])
+
+
 def detections(report: pd.DataFrame) -> pd.DataFrame:
     """One row per tested metric: ``metric``, ``rows`` (windows, or 1 for a whole-run
     metric), ``detected`` (how many of them), ``value`` and ``null_mean`` (means over the
@@ -357,4 +385,5 @@ __all__ = [
     "emergence_summary",
     "micro_macro",
     "run_frames",
+    "sweep_detections",
 ]

@@ -11,7 +11,8 @@ A sweep config (YAML or a dict) has four keys:
 plus, optionally, ``ray: {address: ...}`` for an existing Ray cluster, an ``emergence:``
 block (``window``, ``n_surrogates``, ``measures``, ``pairs``: every run's emergence report
 against its nulls, summarised into ``em_*`` columns of its row and paired like the
-metrics), and a ``compare:`` block for paired comparisons::
+metrics; ``OUT/emergence.csv`` has, per grid point and condition, the share of runs in
+which each indicator beat its null), and a ``compare:`` block for paired comparisons::
 
     compare:
       reference: swarm                 # the condition every other is paired with
@@ -548,6 +549,12 @@ def run_sweep(
             ray_address=cfg.ray.address,
         )
         write_parquet(results, out / "results.parquet")
+        if cfg.emergence is not None:
+            from swarm.analysis.emergence_report import sweep_detections
+
+            by = [*cfg.axes(), *(["condition"] if cfg.compare is not None else [])]
+            table = sweep_detections(results, by)
+            atomic_write_text(out / "emergence.csv", table.to_csv(index=False))
         if cfg.compare is not None:
             from swarm.analysis.paired import paired_markdown
 

@@ -406,3 +406,32 @@ def test_runs_stored_by_another_engine_are_run_again(tmp_path, monkeypatch):
     again = run_sweep(cfg, tmp_path)
     assert set(again["run_id"]).isdisjoint(first["run_id"])  # rerun, not reused
     assert len(list((tmp_path / "runs").glob("*.json"))) == 2 * len(first)
+
+
+def test_an_emergence_block_puts_each_runs_tests_in_its_row_and_pairs_them(tmp_path):
+    cfg = {
+        "model": {"n_agents": 8, "width": 12, "height": 12, "task_rate": [0.5, 1.0]},
+        "seeds": 3,
+        "steps": 60,
+        "metrics": ["completed"],
+        "emergence": {"window": 30, "n_surrogates": 19, "measures": ["psi"]},
+        "compare": {
+            "reference": "swarm",
+            "conditions": {"swarm": {}, "random": {"policy": "random"}},
+        },
+    }
+    df = run_sweep(cfg, tmp_path / "em")
+    assert len(df) == 12 and (df["status"] == "ok").all()
+    for pair in ("holding", "hotspot", "domains"):
+        assert df[f"em_psi_{pair}_p"].between(1 / 20, 1).all()
+        assert df[f"em_psi_{pair}_detected"].isin([0.0, 1.0]).all()
+    paired = pd.read_csv(tmp_path / "em" / "paired.csv")
+    assert {"em_psi_hotspot", "em_trend_position_entropy"} <= set(paired["metric"])
+    table = pd.read_csv(tmp_path / "em" / "emergence.csv")
+    assert set(table["condition"]) == {"swarm", "random"}
+    assert table["detected"].between(0, 1).all() and (table["runs"] <= 3).all()
+    # the settings are part of a run's id: other settings are other runs
+    again = run_sweep(cfg | {"emergence": {"window": 30, "n_surrogates": 9}}, tmp_path / "em")
+    assert set(again["run_id"]).isdisjoint(df["run_id"])
+    with pytest.raises(ConfigError, match="emergence needs the agents' rows"):
+        load_sweep(cfg | {"model": {"agent_report_every": 0}})
