@@ -16,6 +16,7 @@ from soul.events import (
     Event,
     HelpedAgent,
     LearnedPattern,
+    ProposalJudged,
     TaskCompleted,
     TaskFailed,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "LearningRules",
     "Level",
     "MetaLearning",
+    "ProposalJudged",
     "Rules",
     "Soul",
     "SoulFileError",

@@ -52,6 +52,17 @@ class LearnedPattern(_Event):
     avoid: bool = False
 
 
+class ProposalJudged(_Event):
+    """The outcome of a group decision is known: of the components this agent proposed
+    in ``domain``, ``right`` matched the best approach and ``wrong`` did not. Builds the
+    track record its vote weight is estimated from; no XP."""
+
+    kind: Literal["proposal_judged"] = "proposal_judged"
+    domain: str
+    right: int = Field(ge=0)
+    wrong: int = Field(ge=0)
+
+
 class DayEnded(_Event):
     """Day ``day`` of the simulation has ended (the simulation decides its length)."""
 
@@ -60,7 +71,7 @@ class DayEnded(_Event):
 
 
 Event = Annotated[
-    TaskCompleted | TaskFailed | HelpedAgent | LearnedPattern | DayEnded,
+    TaskCompleted | TaskFailed | HelpedAgent | LearnedPattern | ProposalJudged | DayEnded,
     Field(discriminator="kind"),
 ]
 #: Validates any event from a dict or JSON: ``EVENT_ADAPTER.validate_python({...})``.

@@ -9,8 +9,11 @@ XP (``rules.xp``)
       difficulty)`` (10…100), plus ``quality_bonus`` (50) when ``quality >=
       quality_threshold`` (0.8).
     * ``HelpedAgent``: ``help`` (25) every time.
-    * ``LearnedPattern``: ``pattern`` (15) the first time a pattern is learned.
-    * ``TaskFailed`` and ``DayEnded`` give no XP. XP never decreases.
+    * ``LearnedPattern``: ``pattern`` (15) the first time a pattern to follow is learned;
+      a pattern to avoid (``avoid=True``, e.g. after a conflict) earns nothing.
+    * ``TaskFailed``, ``ProposalJudged`` and ``DayEnded`` give no XP. XP never decreases.
+    So XP grows with tasks completed, their difficulty and their quality, and with help
+    given: with competence, not with mistakes.
 
 Meta-learning (``rules.learning``; ``lr = metaLearning.learningRate``,
 ``a = metaLearning.adaptabilityScore``)
@@ -18,14 +21,21 @@ Meta-learning (``rules.learning``; ``lr = metaLearning.learningRate``,
       ``skill <- skill + lr * skill_step * (q - skill)``, with ``q`` the task's quality,
       or ``failure_quality`` (0) for a failure. An unseen domain starts at
       ``initial_skill``.
-    * ``strengthDomains``: the ``top_k`` domains by skill (ties by name) among those
-      with a record.
-    * Each task type keeps a success estimate, ``e <- e + a * (outcome - e)`` with
-      outcome 1 for a completion and 0 for a failure; ``preferredTaskTypes`` are the
-      ``top_k`` types whose estimate is at least ``preferred_threshold``, best first.
-      A soul with no records keeps the lists it was given.
-    * A failure reason that recurs ``avoid_after_failures`` (3) times joins
-      ``avoidPatterns``; ``LearnedPattern(avoid=True)`` adds its pattern at once, and
+    * Each task type and each domain keeps a success estimate,
+      ``e <- e + a * (outcome - e)`` with outcome 1 for a completion and 0 for a
+      failure; ``preferredTaskTypes`` are the ``top_k`` types whose estimate is at least
+      ``preferred_threshold``, ``strengthDomains`` the ``top_k`` domains whose estimate
+      is at least ``strength_threshold``, best first (ties by name). So preferences
+      drift towards where the soul succeeds, as fast as ``adaptabilityScore`` says. A
+      preference given in ``metaLearning`` starts its estimate at
+      :data:`soul.schema.SEEDED_ESTIMATE` (0.8); a soul with no records keeps the lists it
+      was given.
+    * ``ProposalJudged``: the domain's track record as a voter (components right and
+      wrong), from which :meth:`soul.Soul.expertise` estimates its accuracy (a Beta
+      posterior with the prior ``accuracy_prior``).
+    * A failure reason that recurs ``avoid_after_failures`` (3) times puts its lesson
+      (``failure_lessons``: "missed the deadline" teaches "rushed decisions"; else the
+      reason itself) on ``avoidPatterns``; ``LearnedPattern(avoid=True)`` adds its pattern at once, and
       ``LearnedPattern(avoid=False)`` for a pattern on that list takes it off.
 
 Days (``DayEnded(day)``)
@@ -43,7 +53,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from soul.events import DayEnded, Event, HelpedAgent, LearnedPattern, TaskCompleted, TaskFailed
+from soul.events import (
+    DayEnded,
+    Event,
+    HelpedAgent,
+    LearnedPattern,
+    ProposalJudged,
+    TaskCompleted,
+    TaskFailed,
+)
 from soul.levels import Level
 from soul.rules import DEFAULT_RULES, Rules
 from soul.schema import Achievement, DomainRecord, Soul, TaskTypeRecord
@@ -104,6 +122,7 @@ def _completed(soul: Soul, ev: TaskCompleted, rules: Rules, award: Award) -> Non
         award.xp.append(XPGain("quality_bonus", rules.xp.quality_bonus))
     _domain(soul, ev.domain, rules).successes += 1
     _learn_skill(soul, ev.domain, ev.quality, rules)
+    _learn_strength(soul, ev.domain, 1.0, rules)
     _learn_task_type(soul, ev.task_type, 1.0, rules).successes += 1
     soul.today_completed += 1
 
@@ -111,12 +130,13 @@ def _completed(soul: Soul, ev: TaskCompleted, rules: Rules, award: Award) -> Non
 def _failed(soul: Soul, ev: TaskFailed, rules: Rules, award: Award) -> None:
     _domain(soul, ev.domain, rules).failures += 1
     _learn_skill(soul, ev.domain, rules.learning.failure_quality, rules)
+    _learn_strength(soul, ev.domain, 0.0, rules)
     _learn_task_type(soul, ev.task_type, 0.0, rules).failures += 1
     soul.today_failed += 1
     count = soul.failure_reasons.get(ev.reason, 0) + 1
     soul.failure_reasons[ev.reason] = count
     if count >= rules.learning.avoid_after_failures:
-        _avoid(soul, ev.reason)
+        _avoid(soul, rules.learning.failure_lessons.get(ev.reason, ev.reason))
 
 
 def _helped(soul: Soul, ev: HelpedAgent, rules: Rules, award: Award) -> None:
@@ -130,12 +150,19 @@ def _helped(soul: Soul, ev: HelpedAgent, rules: Rules, award: Award) -> None:
 def _learned(soul: Soul, ev: LearnedPattern, rules: Rules, award: Award) -> None:
     if ev.pattern not in soul.patterns:
         soul.patterns.append(ev.pattern)
-        award.xp.append(XPGain("learned_pattern", rules.xp.pattern))
+        if not ev.avoid:  # a mistake to avoid is no competence
+            award.xp.append(XPGain("learned_pattern", rules.xp.pattern))
     meta = soul.meta_learning
     if ev.avoid:
         _avoid(soul, ev.pattern)
     elif ev.pattern in meta.avoid_patterns:
         meta.avoid_patterns.remove(ev.pattern)
+
+
+def _judged(soul: Soul, ev: ProposalJudged, rules: Rules, award: Award) -> None:
+    rec = _domain(soul, ev.domain, rules)
+    rec.proposals_right += ev.right
+    rec.proposals_wrong += ev.wrong
 
 
 def _day_ended(soul: Soul, ev: DayEnded, rules: Rules, award: Award) -> None:
@@ -156,6 +183,7 @@ _HANDLERS = {
     TaskFailed: _failed,
     HelpedAgent: _helped,
     LearnedPattern: _learned,
+    ProposalJudged: _judged,
     DayEnded: _day_ended,
 }
 
@@ -174,8 +202,18 @@ def _learn_skill(soul: Soul, domain: str, quality: float, rules: Rules) -> None:
     rec = _domain(soul, domain, rules)
     step = soul.meta_learning.learning_rate * rules.learning.skill_step
     rec.skill = min(1.0, max(0.0, rec.skill + step * (quality - rec.skill)))
-    ranked = sorted(soul.domains, key=lambda d: (-soul.domains[d].skill, d))
-    soul.meta_learning.strength_domains = ranked[: rules.learning.top_k]
+
+
+def _learn_strength(soul: Soul, domain: str, outcome: float, rules: Rules) -> None:
+    rec = _domain(soul, domain, rules)
+    rec.success_estimate += soul.meta_learning.adaptability_score * (outcome - rec.success_estimate)
+    keep = [
+        d
+        for d, r in soul.domains.items()
+        if r.success_estimate >= rules.learning.strength_threshold
+    ]
+    keep.sort(key=lambda d: (-soul.domains[d].success_estimate, d))
+    soul.meta_learning.strength_domains = keep[: rules.learning.top_k]
 
 
 def _learn_task_type(soul: Soul, task_type: str, outcome: float, rules: Rules) -> TaskTypeRecord:

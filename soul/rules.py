@@ -47,14 +47,21 @@ class LearningRules(BaseModel):
     failure_quality: float = Field(0.0, ge=0.0, le=1.0, description="observed quality of a fail")
     initial_success_estimate: float = Field(0.5, ge=0.0, le=1.0)
     preferred_threshold: float = Field(
-        0.5, ge=0.0, le=1.0, description="success estimate a task type needs to be preferred"
+        0.6, ge=0.0, le=1.0, description="success estimate a task type needs to be preferred"
     )
-    top_k: int = Field(3, ge=1, description="length of strengthDomains / preferredTaskTypes")
+    top_k: int = Field(2, ge=1, description="length of strengthDomains / preferredTaskTypes")
     avoid_after_failures: int = Field(
         3, ge=1, description="failures for one reason before it joins avoidPatterns"
     )
-    expertise_level_weight: float = Field(
-        0.3, ge=0.0, le=1.0, description="weight of level (vs domain skill) in expertise()"
+    accuracy_prior: tuple[float, float] = Field(
+        (1.0, 1.0), description="Beta prior (pseudo-counts right, wrong) of proposal accuracy"
+    )
+    failure_lessons: dict[str, str] = Field(
+        default_factory=lambda: {"missed the deadline": "rushed decisions"},
+        description="the pattern a recurring failure reason teaches to avoid (else itself)",
+    )
+    strength_threshold: float = Field(
+        0.6, ge=0.0, le=1.0, description="success estimate a domain needs to be a strength"
     )
 
 

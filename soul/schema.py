@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from soul.progression import Award
     from soul.rules import Rules
 
+#: The success estimate a preference given in ``metaLearning`` starts from.
+SEEDED_ESTIMATE = 0.8
 _ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 MAX_ID_LENGTH = 128
 
@@ -86,11 +88,17 @@ class MetaLearning(_Model):
 
 
 class DomainRecord(_Model):
-    """What a soul has done in one domain."""
+    """What a soul has done in one domain: its work (successes, failures, the skill its
+    work's quality shows, and a success estimate that ``strengthDomains`` follow) and its
+    track record as a voter (components of its own proposals judged right or wrong once
+    the outcome is known: :class:`soul.events.ProposalJudged`)."""
 
     successes: int = Field(0, ge=0)
     failures: int = Field(0, ge=0)
     skill: float = Field(0.3, ge=0.0, le=1.0, description="estimated quality of its work")
+    success_estimate: float = Field(0.5, ge=0.0, le=1.0)
+    proposals_right: int = Field(0, ge=0)
+    proposals_wrong: int = Field(0, ge=0)
 
     @computed_field
     @property
@@ -155,6 +163,24 @@ class Soul(_Model):
         return data
 
     @model_validator(mode="after")
+    def _seed_preferences(self) -> Soul:
+        """A preference given without a record behind it starts a record at
+        :data:`SEEDED_ESTIMATE`, so experience moves it (at ``adaptabilityScore``) instead
+        of the first event replacing the list."""
+        meta = self.meta_learning
+        for t in meta.preferred_task_types:
+            if t not in self.task_types:
+                self.task_types[t] = TaskTypeRecord(success_estimate=SEEDED_ESTIMATE)
+        for d in meta.strength_domains:
+            if d not in self.domains:
+                self.domains[d] = DomainRecord(success_estimate=SEEDED_ESTIMATE)
+            elif self.domains[d].tasks == 0:
+                self.domains[d].success_estimate = max(
+                    self.domains[d].success_estimate, SEEDED_ESTIMATE
+                )
+        return self
+
+    @model_validator(mode="after")
     def _achievements_earned(self) -> Soul:
         """A stored soul may claim only achievements its own record bears out (for the
         counters that never go down; the perfect-day streak restarts, so Perfect Week
@@ -217,17 +243,34 @@ class Soul(_Model):
 
         return (rules or DEFAULT_RULES).learning.initial_skill
 
-    def expertise(self, domain: str, rules: Rules | None = None) -> float:
-        """Expertise in ``domain``, in [0, 1]: level rank and domain skill, weighted.
-
-        ``w * rank / 4 + (1 - w) * skill`` with ``w = rules.learning.expertise_level_weight``.
-        """
+    def accuracy_posterior(self, domain: str, rules: Rules | None = None) -> tuple[float, float]:
+        """The Beta posterior ``(a, b)`` of how often this soul's proposals in ``domain``
+        are right: the rules' prior (``accuracy_prior``, pseudo-counts) plus its judged
+        proposal components."""
         from soul.rules import DEFAULT_RULES
 
-        rules = rules or DEFAULT_RULES
-        w = rules.learning.expertise_level_weight
-        top_rank = Level.MASTER.rank
-        return w * self.level.rank / top_rank + (1.0 - w) * self.skill(domain, rules)
+        a0, b0 = (rules or DEFAULT_RULES).learning.accuracy_prior
+        rec = self.domains.get(domain)
+        if rec is None:
+            return a0, b0
+        return a0 + rec.proposals_right, b0 + rec.proposals_wrong
+
+    def expertise(self, domain: str, rules: Rules | None = None) -> float:
+        """Expertise in ``domain``: the estimated accuracy of this soul's proposals there
+        (the posterior mean of :meth:`accuracy_posterior`), learned from its own track
+        record. Neither its level nor the world's hidden skill enters."""
+        a, b = self.accuracy_posterior(domain, rules)
+        return a / (a + b)
+
+    def expertise_interval(
+        self, domain: str, rules: Rules | None = None, level: float = 0.9
+    ) -> tuple[float, float]:
+        """The central ``level`` credible interval of the estimated accuracy."""
+        from scipy.stats import beta
+
+        a, b = self.accuracy_posterior(domain, rules)
+        lo, hi = beta.interval(level, a, b)
+        return float(lo), float(hi)
 
     @property
     def main_domain(self) -> str | None:

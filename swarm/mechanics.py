@@ -22,7 +22,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from soul import DayEnded, HelpedAgent, LearnedPattern, TaskCompleted, TaskFailed
+from soul import (
+    DayEnded,
+    HelpedAgent,
+    LearnedPattern,
+    ProposalJudged,
+    TaskCompleted,
+    TaskFailed,
+)
 from swarm.interface.observation import Decision, Observation, Observations
 from swarm.metrics import StepRecord
 from swarm.world.actions import DIRECTIONS, Action, ActionKind, step_towards
@@ -146,7 +153,8 @@ def _join(model: SwarmModel, turn: Turn, i: int, action: Action, obs: Observatio
 
 def _conflict(model: SwarmModel, turn: Turn, i: int) -> None:
     turn.record.conflicts.append(i)
-    model.soul_event(i, LearnedPattern(pattern="claiming a contested task", avoid=True))
+    # two agents went for one task: the soul learns to avoid crowding (AVOIDABLE)
+    model.soul_event(i, LearnedPattern(pattern="crowding", avoid=True))
 
 
 # Working on the task held --------------------------------------------------------------
@@ -268,6 +276,10 @@ def _synthesise(model: SwarmModel, turn: Turn, task: Task, members: Sequence[int
     votes = model.streams.keyed("votes", task.id)
     dec = collective_decision(task.approach, skills, expertise, model.voting, options, votes)
     turn.record.votes.append((dec.quality, bool(dec.novel)))
+    components = len(task.approach)
+    for d, j, right in zip(slots, members, dec.member_qualities, strict=True):
+        hits = int(round(right * components))  # the outcome shows which were right
+        model.soul_event(j, ProposalJudged(domain=d, right=hits, wrong=components - hits))
     model.datacollector.add_table_row(
         "decisions",
         {

@@ -39,10 +39,11 @@ from swarm.world.traces import TraceGrid
 __all__ = ["DEFAULT_DOMAINS", "ENGINE_VERSION", "SwarmModel"]
 
 #: The version of what a run computes: bumped whenever a change alters the numbers a
-#: seed's run produces (2: common random numbers, tasks waiting under occupied cells).
+#: seed's run produces (2: common random numbers, tasks waiting under occupied cells;
+#: 3: souls' meta-learning steers the expert, vote weights from track records).
 #: Sweeps and benchmarks key their stored runs by it, so a resumed sweep never mixes
 #: runs of two engines.
-ENGINE_VERSION = 2
+ENGINE_VERSION = 3
 
 
 class SwarmModel(mesa.Model):
@@ -139,11 +140,9 @@ class SwarmModel(mesa.Model):
             soul = self.store.load_or_create(soul_id, name=f"Agent {i}") if self.store else None
             if soul is None or soul.events_applied == 0:
                 soul = soul or Soul(id=soul_id, name=f"Agent {i}")
-                soul.domains[self.domains[home[i]]] = DomainRecord(skill=float(home_skill[i]))
+                _seed_skill(soul, self.domains[home[i]], float(home_skill[i]))
                 if has_second[i]:
-                    soul.domains[self.domains[second[i]]] = DomainRecord(
-                        skill=float(second_skill[i])
-                    )
+                    _seed_skill(soul, self.domains[second[i]], float(second_skill[i]))
             agent = SwarmAgent(self, soul, row)
             agent.cell = self.grid[(int(xs[row]), int(ys[row]))]
             self.swarm.append(agent)
@@ -155,6 +154,8 @@ class SwarmModel(mesa.Model):
         self.holding = np.full(n, -1, dtype=np.int64)
         self.skills = np.zeros((n, len(self.domains)))
         self.level_names = [""] * n
+        #: Per agent, its soul's (preferredTaskTypes, strengthDomains, avoidPatterns).
+        self.meta: list[tuple[tuple[str, ...], ...]] = [((), (), ())] * n
         for i in range(n):
             self._refresh(i)
 
@@ -162,6 +163,12 @@ class SwarmModel(mesa.Model):
         soul = self.swarm[i].soul
         self.skills[i] = [soul.skill(d, self.rules) for d in self.domains]
         self.level_names[i] = soul.level.value
+        m = soul.meta_learning
+        self.meta[i] = (
+            tuple(m.preferred_task_types),
+            tuple(m.strength_domains),
+            tuple(m.avoid_patterns),
+        )
 
     # Queries ------------------------------------------------------------------------------
 
@@ -275,3 +282,12 @@ class SwarmModel(mesa.Model):
         for agent in self.swarm:
             self.store.save(agent.soul)
         return len(self.swarm)
+
+
+def _seed_skill(soul: Soul, domain: str, skill: float) -> None:
+    """A new soul's skill in ``domain`` (keeping a strength it was given)."""
+    rec = soul.domains.get(domain)
+    if rec is None:
+        soul.domains[domain] = DomainRecord(skill=skill)
+    else:
+        rec.skill = skill

@@ -57,6 +57,7 @@ def task_view(
         holder=task.holder,
         members=len(task.members),
         awaiting=task.awaiting_handoff,
+        work=round(task.work, 2),
     )
 
 
@@ -131,6 +132,7 @@ def build_observations(model: SwarmModel) -> Observations:
     skills = model.skills.copy()  # observations keep the skills of this step
     chans = model.channel_names
     domains = model.domains
+    meta = model.meta
     append = obs.append
     for i in range(n):
         if simple[i]:
@@ -147,6 +149,9 @@ def build_observations(model: SwarmModel) -> Observations:
                     traces[i],
                     A.IDLE_CANDIDATES,
                     index=i,
+                    prefers=meta[i][0],
+                    strengths=meta[i][1],
+                    avoids=meta[i][2],
                 )
             )
         else:
@@ -201,6 +206,9 @@ def _full_observation(
         agents=agents,
         index=i,
         defer=model.deference,
+        prefers=model.meta[i][0],
+        strengths=model.meta[i][1],
+        avoids=model.meta[i][2],
     )
 
 

@@ -27,7 +27,7 @@ DEFAULT_DOMAINS: tuple[str, ...] = (
 )
 #: Expected task arrivals per step, per agent, when ``task_rate`` is not given.
 TASK_RATE_PER_AGENT = 0.04
-VotingRule = Literal["plurality", "weighted", "log_odds", "borda", "dictator"]
+VotingRule = Literal["plurality", "weighted", "log_odds", "oracle", "borda", "dictator"]
 
 
 def default_task_rate(n_agents: int) -> float:

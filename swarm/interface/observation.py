@@ -7,6 +7,7 @@ them without a simulation. The model builds them in :mod:`swarm.observe`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -19,6 +20,13 @@ from swarm.world.tasks import TaskType
 OFFSETS: tuple[tuple[int, int], ...] = (*DIRECTIONS.values(), (0, 0))
 #: The actions that take a task: a claim, or a join of a synthesis.
 TAKE_KINDS = (ActionKind.CLAIM, ActionKind.JOIN)
+#: The behaviours a soul's ``avoidPatterns`` can name, and what each means. The expert
+#: (:mod:`swarm.policies.heuristic`) avoids them; the prompt shows them. Other patterns
+#: are kept as a record and change nothing.
+AVOIDABLE: dict[str, str] = {
+    "rushed decisions": "taking a task with too little time left to finish it at one's skill",
+    "crowding": "going for a task that idle agents nearer to it will take",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +48,7 @@ class TaskView:
     holder: int | None
     members: int
     awaiting: bool = False  # a handoff stage is finished and not yet taken up
+    work: float = 0.0  # work units per stage (an agent does 0.5 + skill units a step)
 
     def __post_init__(self) -> None:
         if not isinstance(self.task_type, TaskType):  # e.g. read back from JSON
@@ -95,6 +104,9 @@ class Observation:
     agents: tuple[NearbyAgent, ...] = ()
     index: int = 0  # row in the batch this observation came from
     defer: bool = True  # the world's convention: nearer idle agents take first
+    prefers: tuple[str, ...] = ()  # the soul's preferredTaskTypes
+    strengths: tuple[str, ...] = ()  # its strengthDomains
+    avoids: tuple[str, ...] = ()  # its avoidPatterns (see AVOIDABLE)
 
     def skill(self, domain: str) -> float:
         return float(self.skills[self.domains.index(domain)])
@@ -121,6 +133,21 @@ class Observation:
                 d = _apart(t, a)
                 ahead += d < mine or (d == mine and a.id < self.agent_id)
         return ahead + 1
+
+    def steps_needed(self, t: TaskView) -> int:
+        """Steps this agent needs to reach ``t`` and finish its current stage at its skill
+        (for a synthesis, its best open slot's)."""
+        domains = t.open_slots if t.task_type.group else (t.domain,)
+        skill = max((self.skill(d) for d in domains), default=0.0)
+        return t.distance + math.ceil((1.0 - t.progress) * t.work / (0.5 + skill))
+
+    def avoids_taking(self, t: TaskView) -> bool:
+        """Taking (or going for) ``t`` is a behaviour this agent's soul avoids: a
+        ``rushed decision`` (fewer steps left than :meth:`steps_needed`) or ``crowding``
+        (it is not :meth:`placed` to take it)."""
+        if "rushed decisions" in self.avoids and t.steps_left < self.steps_needed(t):
+            return True
+        return "crowding" in self.avoids and not self.placed(t)
 
     def placed(self, t: TaskView) -> bool:
         """This agent is placed to take ``t``: its place in line is within its places."""

@@ -1,7 +1,9 @@
 """The one text format, for training and serving.
 
 * :func:`render_observation` turns an observation into chat messages: system = the
-  constitution, user = a compact description of what the agent sees and its options:
+  constitution, user = a compact description of the agent (its best skills and, where
+  its soul has any, the task types it prefers, its strength domains and the behaviours
+  it avoids), what it sees and its options:
   each task's compass direction in the moves' own words; one line per trace channel
   present in view, nine levels (hundredths, as integers; ``-`` off a bounded grid) in
   the header's order: the eight neighbours, named like the moves that go there, then
@@ -26,7 +28,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from swarm.interface.constitution import constitution_text
-from swarm.interface.observation import OFFSETS, Observation, TaskView
+from swarm.interface.observation import AVOIDABLE, OFFSETS, Observation, TaskView
 from swarm.world.actions import (
     DIRECTION_NAMES,
     DIRECTIONS,
@@ -164,6 +166,9 @@ def render_user(obs: Observation) -> str:
     top = sorted(zip(obs.domains, obs.skills, strict=True), key=lambda p: (-p[1], p[0]))[:3]
     skills = ", ".join(f"{d} {_fmt(round(float(s), 2))}" for d, s in top)
     lines = [f"You are agent {obs.agent_id}, level {obs.level}; best skills: {skills}."]
+    soul = _soul_line(obs)
+    if soul:
+        lines.append(soul)
     lines.append("Holding: " + (_task_line(obs.task) if obs.task else "nothing") + ".")
     others = [t for t in obs.tasks if obs.task is None or t.id != obs.task.id]
     lines.append(
@@ -184,6 +189,20 @@ def render_user(obs: Observation) -> str:
         lines.append("Leave to nearer agents: " + " | ".join(map(render_action, deferred)))
     lines.append("Actions: " + " | ".join(action_list(obs, skip=deferred)))
     return "\n".join(lines)
+
+
+def _soul_line(obs: Observation) -> str:
+    """What the soul's meta-learning asks of this agent, where it asks anything: the task
+    types it prefers, its strengths, the behaviours it avoids (with their meaning)."""
+    parts = []
+    if obs.prefers:
+        parts.append("prefers " + ", ".join(obs.prefers) + " tasks")
+    if obs.strengths:
+        parts.append("strengths " + ", ".join(obs.strengths))
+    known = [p for p in obs.avoids if p in AVOIDABLE]
+    if known:
+        parts.append("avoids " + "; ".join(f"{p} ({AVOIDABLE[p]})" for p in known))
+    return ("Soul: " + "; ".join(parts) + ".") if parts else ""
 
 
 def deferred_takes(obs: Observation) -> list[Action]:

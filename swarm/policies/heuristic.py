@@ -8,11 +8,18 @@ Rules, for one agent (:func:`expert_action`):
    whose main domain is the one needed, else the nearest); with nobody in view, work on.
 3. A synthesis member: ``work`` when the quorum is full; else ``help`` (signal) when the
    help trace here is weak, else ``wait``.
-4. Idle, with tasks within reach: ``claim``/``join`` the best (skill in its domain, then
-   difficulty) among those it is placed to take: its place in line among the idle
-   agents in view (nearer first, ties: lower id; ``Observation.place_in_line``) is
-   within the task's places (1, or a synthesis' open slots).
+4. Idle, with tasks within reach: ``claim``/``join`` the best (:func:`take_value`)
+   among those it is placed to take: its place in line among the idle agents in view
+   (nearer first, ties: lower id; ``Observation.place_in_line``) is within the task's
+   places (1, or a synthesis' open slots).
 5. Idle, with open tasks in view: ``approach`` the best one (a step towards it).
+
+In rules 4 and 5 the soul's meta-learning steers the choice: a task of a type in
+``preferredTaskTypes`` is worth ``PREFER_BONUS`` more, one needing a domain in
+``strengthDomains`` ``STRENGTH_BONUS`` more (:func:`take_value`), and a task whose taking
+is a behaviour in ``avoidPatterns`` (``rushed decisions``, ``crowding``:
+:data:`swarm.interface.observation.AVOIDABLE`) is left alone
+(``Observation.avoids_taking``).
 6. Otherwise follow the traces: score each neighbour cell
    ``help_w*help + success_w*success - explored_w*explored - claim_w*claim`` (plus a
    tiny deterministic tie-breaker) and move to the best, or ``explore`` when no score
@@ -100,9 +107,13 @@ def expert_action(obs: Observation, w: ExpertWeights, scores: np.ndarray | None)
     # idle
     takes = obs.takes()
     for c in sorted(takes, key=lambda c: (-take_value(obs, takes[c]), c.task)):
-        if obs.placed(takes[c]):
+        if obs.placed(takes[c]) and not obs.avoids_taking(takes[c]):
             return c
-    targets = [t for t in obs.tasks if t.open_to_take and t.distance > 1]
+    targets = [
+        t
+        for t in obs.tasks
+        if t.open_to_take and t.distance > 1 and not (obs.avoids and obs.avoids_taking(t))
+    ]
     if targets:
         best = min(targets, key=lambda t: (-take_value(obs, t), t.distance, t.id))
         return A.approach(best.id)
@@ -116,12 +127,25 @@ def expert_action(obs: Observation, w: ExpertWeights, scores: np.ndarray | None)
     return A.EXPLORE
 
 
+#: How much more a task is worth to a soul that prefers its type / has its domain as a
+#: strength (in units of skill).
+PREFER_BONUS = 0.4
+STRENGTH_BONUS = 0.3
+
+
 def take_value(obs: Observation, t) -> float:
-    if t.task_type.group:
-        skill = max((obs.skill(d) for d in t.open_slots), default=0.0)
-    else:
-        skill = obs.skill(t.domain)
-    return skill + 0.2 * t.difficulty
+    """What taking ``t`` is worth to this agent: its skill in the domain needed (a
+    synthesis: its best open slot) + 0.2 × difficulty, plus ``PREFER_BONUS`` when the
+    soul prefers the task's type and ``STRENGTH_BONUS`` when a domain needed is one of
+    its strengths."""
+    domains = t.open_slots if t.task_type.group else (t.domain,)
+    skill = max((obs.skill(d) for d in domains), default=0.0)
+    value = skill + 0.2 * t.difficulty
+    if t.task_type in obs.prefers:
+        value += PREFER_BONUS
+    if any(d in obs.strengths for d in domains):
+        value += STRENGTH_BONUS
+    return value
 
 
 class HeuristicPolicy:

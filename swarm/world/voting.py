@@ -3,11 +3,13 @@
 Voting rules (:data:`RULES`):
 
 * ``plurality``: one agent, one vote.
-* ``weighted``: each vote weighs the voter's expertise (from its soul, in [0, 1]).
+* ``weighted``: each vote weighs the voter's expertise: its *estimated* accuracy in the
+  slot's domain, learned from its own track record (:meth:`soul.Soul.expertise`).
 * ``log_odds``: Nitzan and Paroush (1982): with independent voters of accuracy ``p_i``
   the optimal weights are ``log(p_i / (1 - p_i))`` for two options, plus ``log(m - 1)``
-  for ``m`` options with symmetric errors. ``p_i`` is each agent's *estimated* accuracy,
-  from its expertise (:func:`accuracy`).
+  for ``m`` options with symmetric errors. ``p_i`` is each agent's *estimated* accuracy.
+* ``oracle``: the same log-odds weights from the voters' *true* accuracies (hidden from
+  the agents): the upper bound that learned weights are measured against.
 * ``borda``: voters rank all options; an option gets ``m - 1 - position`` points from each
   ranking (equal weights).
 * ``dictator``: no vote: one member, drawn at random, decides alone (the "no voting"
@@ -33,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-RULES: tuple[str, ...] = ("plurality", "weighted", "log_odds", "borda", "dictator")
+RULES: tuple[str, ...] = ("plurality", "weighted", "log_odds", "oracle", "borda", "dictator")
 #: Accuracy never reaches 1, so log-odds weights stay finite.
 MAX_ACCURACY = 0.99
 
@@ -110,13 +112,23 @@ def log_odds_weight(p: float | np.ndarray, options: int = 2) -> float | np.ndarr
     return np.log(p / (1.0 - p)) + np.log(options - 1)
 
 
-def rule_weights(rule: str, expertise: Sequence[float], options: int) -> np.ndarray:
-    """The vote weights a rule gives members of this expertise."""
+def rule_weights(
+    rule: str,
+    expertise: Sequence[float],
+    options: int,
+    true_accuracy: Sequence[float] | None = None,
+) -> np.ndarray:
+    """The vote weights a rule gives members of this expertise (estimated accuracies);
+    ``oracle`` needs ``true_accuracy``."""
     e = np.asarray(expertise, dtype=float)
     if rule == "weighted":
         return e
     if rule == "log_odds":
-        return np.asarray(log_odds_weight(accuracy(e, options), options), dtype=float)
+        return np.asarray(log_odds_weight(e, options), dtype=float)
+    if rule == "oracle":
+        if true_accuracy is None:
+            raise ValueError("the oracle rule needs the members' true accuracies")
+        return np.asarray(log_odds_weight(np.asarray(true_accuracy), options), dtype=float)
     if rule in ("plurality", "borda", "dictator"):
         return np.ones_like(e)
     raise ValueError(f"unknown voting rule {rule!r}; choose one of {', '.join(RULES)}")
@@ -189,15 +201,17 @@ def collective_decision(
 
     Args:
         best: the hidden best approach, ``(components,)`` ints in ``[0, options)``.
-        skills: each member's skill in its slot's domain (sets its accuracy).
-        expertise: each member's expertise as its soul reports it (sets its weight).
+        skills: each member's skill in its slot's domain (sets its true accuracy).
+        expertise: each member's estimated accuracy as its soul reports it (sets its
+            weight; :meth:`soul.Soul.expertise`).
         rule: one of :data:`RULES`.
         options: options per component.
         rng: the model's generator.
     """
     best = np.asarray(best)
-    weights = rule_weights(rule, expertise, options)
-    rankings = np.stack([propose(best, float(accuracy(s, options)), options, rng) for s in skills])
+    true = [float(accuracy(s, options)) for s in skills]
+    weights = rule_weights(rule, expertise, options, true)
+    rankings = np.stack([propose(best, p, options, rng) for p in true])
     proposals = rankings[:, :, 0]
     if rule == "dictator":
         winner = proposals[int(rng.integers(len(proposals)))].copy()

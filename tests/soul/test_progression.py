@@ -146,11 +146,55 @@ def test_expertise_is_in_unit_interval(events, domain):
     assert 0.0 <= soul.expertise(domain) <= 1.0
 
 
-def test_expertise_grows_with_level_and_skill():
+def test_expertise_is_the_track_record_not_level_or_skill():
+    from soul import ProposalJudged
+
     novice = Soul(id="a", domains={"technical": {"skill": 0.8}})
     master = Soul(id="b", xp=20_000, domains={"technical": {"skill": 0.8}})
-    assert master.expertise("technical") > novice.expertise("technical")
-    assert novice.expertise("technical") > novice.expertise("design")
+    assert master.expertise("technical") == novice.expertise("technical") == 0.5  # the prior
+    award = novice.apply(ProposalJudged(domain="technical", right=7, wrong=1))
+    assert award.total_xp == 0
+    assert novice.accuracy_posterior("technical") == (8.0, 2.0)
+    assert novice.expertise("technical") == pytest.approx(0.8)
+    lo, hi = novice.expertise_interval("technical")
+    assert lo < 0.8 < hi and hi - lo < 0.5
+    novice.apply(ProposalJudged(domain="technical", right=70, wrong=10))
+    lo2, hi2 = novice.expertise_interval("technical")
+    assert hi2 - lo2 < (hi - lo) / 2  # more record, less uncertainty
+
+
+def test_a_conflict_learned_as_a_pattern_to_avoid_earns_no_xp():
+    soul = Soul(id="s")
+    award = soul.apply(LearnedPattern(pattern="claiming a contested task", avoid=True))
+    assert award.total_xp == 0 and soul.xp == 0
+    assert "claiming a contested task" in soul.meta_learning.avoid_patterns
+    assert soul.apply(LearnedPattern(pattern="hand off early")).total_xp == 15
+
+
+def test_given_preferences_drift_with_experience_at_the_adaptability_rate():
+    def run(adaptability):
+        soul = Soul(
+            id="s",
+            meta_learning={
+                "preferred_task_types": ["synthesis"],
+                "strength_domains": ["design"],
+                "adaptability_score": adaptability,
+            },
+        )
+        assert soul.meta_learning.preferred_task_types == ["synthesis"]
+        steps = 0
+        while "synthesis" in soul.meta_learning.preferred_task_types and steps < 100:
+            soul.apply(TaskFailed(domain="design", task_type="synthesis"))
+            soul.apply(done(task_type="coordination"))
+            steps += 1
+        return soul, steps
+
+    slow, slow_steps = run(0.1)
+    fast, fast_steps = run(0.9)
+    assert fast_steps < slow_steps  # preferences follow experience faster
+    assert fast.meta_learning.preferred_task_types == ["coordination"]
+    assert "design" not in fast.meta_learning.strength_domains
+    assert fast.meta_learning.strength_domains == ["technical"]
 
 
 def test_events_validate_their_ranges_and_round_trip_as_json():

@@ -62,6 +62,9 @@ def freeze(obs: Observation) -> dict[str, Any]:
         "task": None if obs.task is None else _plain(asdict(obs.task)),
         "tasks": [_plain(asdict(t)) for t in obs.tasks],
         "agents": [_plain(asdict(a)) for a in obs.agents],
+        "prefers": list(obs.prefers),
+        "strengths": list(obs.strengths),
+        "avoids": list(obs.avoids),
     }
 
 
@@ -90,6 +93,9 @@ def thaw(d: dict[str, Any]) -> Observation:
         task=None if d["task"] is None else _view(d["task"]),
         tasks=tuple(_view(t) for t in d["tasks"]),
         agents=tuple(NearbyAgent(**a) for a in d["agents"]),
+        prefers=tuple(d.get("prefers", ())),
+        strengths=tuple(d.get("strengths", ())),
+        avoids=tuple(d.get("avoids", ())),
     )
 
 

@@ -13,8 +13,10 @@ order), and separately may be a constitutional edge case:
   (ties: lower id), as many agents as the task has places. Acceptable: taking a task the
   agent is placed to take; if it is placed for none, anything but a take.
 * **coordination**: idle with open tasks in view, or a synthesis member. Acceptable:
-  taking a task it is placed to take whose value (skill in the needed domain + 0.2 ×
-  difficulty) is within ``TOLERANCE`` of the best such; with nothing within reach, a move
+  taking a task it is placed to take, and whose taking its soul does not avoid, whose
+  value (:func:`swarm.policies.heuristic.take_value`: skill in the needed domain + 0.2 ×
+  difficulty, plus the soul's preference bonuses) is within ``TOLERANCE`` of the best
+  such; with nothing within reach, a move
   that brings it nearer an open task; a synthesis member works when the quorum is full,
   else signals help or waits.
 * **constitutional**: some rule binds and at least one candidate breaks it. Acceptable:
@@ -60,7 +62,11 @@ def _handoff(obs: Observation) -> frozenset[Action] | None:
 
 
 def _good_takes(obs: Observation, takes: dict[Action, TaskView]) -> frozenset[Action]:
-    placed = {c: take_value(obs, t) for c, t in takes.items() if obs.placed(t)}
+    placed = {
+        c: take_value(obs, t)
+        for c, t in takes.items()
+        if obs.placed(t) and not obs.avoids_taking(t)
+    }
     if not placed:
         return frozenset()
     best = max(placed.values())
