@@ -30,8 +30,9 @@ from soul import (
     TaskCompleted,
     TaskFailed,
 )
-from swarm.interface.observation import Decision, Observation, Observations
+from swarm.interface.observation import Decision, Observation, Observations, ProposalView
 from swarm.metrics import StepRecord
+from swarm.policies.base import proposal_of
 from swarm.world.actions import DIRECTIONS, Action, ActionKind, step_towards
 from swarm.world.tasks import Task, TaskState
 from swarm.world.voting import collective_decision
@@ -265,7 +266,8 @@ assert set(HANDLERS) == set(ActionKind), "every action kind needs a handler"
 
 
 def _synthesise(model: SwarmModel, turn: Turn, task: Task, members: Sequence[int]) -> float:
-    """The synthesis protocol: members propose, the group votes component by component
+    """The synthesis protocol: each member's policy proposes from the member's reading
+    (:func:`swarm.policies.base.proposal_of`), the group votes component by component
     (see :mod:`swarm.world.voting`); the decision is recorded and its quality returned."""
     slots = list(task.members)
     skills = [model.skills[j, model.domain_index[d]] for d, j in zip(slots, members, strict=True)]
@@ -274,7 +276,24 @@ def _synthesise(model: SwarmModel, turn: Turn, task: Task, members: Sequence[int
     ]
     options = model.board.mix.approach_options
     votes = model.streams.keyed("votes", task.id)
-    dec = collective_decision(task.approach, skills, expertise, model.voting, options, votes)
+
+    def choose(m: int, reading: np.ndarray) -> tuple[int, ...]:
+        j = members[m]
+        view = ProposalView(
+            agent_id=int(model.swarm[j].unique_id),
+            step=model.steps,
+            task_id=task.id,
+            domain=slots[m],
+            skill=round(float(skills[m]), 2),
+            level=model.level_names[j],
+            options=options,
+            reading=tuple(tuple(int(o) for o in row) for row in reading),
+        )
+        return proposal_of(model.policy, view)
+
+    dec = collective_decision(
+        task.approach, skills, expertise, model.voting, options, votes, choose=choose
+    )
     turn.record.votes.append((dec.quality, bool(dec.novel)))
     components = len(task.approach)
     for d, j, right in zip(slots, members, dec.member_qualities, strict=True):

@@ -166,6 +166,36 @@ def _apart(t: TaskView, a: NearbyAgent) -> int:
     return max(abs(t.dx - a.dx), abs(t.dy - a.dy))
 
 
+@dataclass(frozen=True, slots=True)
+class ProposalView:
+    """What a member of a synthesis sees when its group chooses the task's approach.
+
+    The approach has ``len(reading)`` components of ``options`` options each. ``reading``
+    is this member's own view of each component: the options ranked by how good they
+    look to it, best first (a noisy view, right more often the higher its ``skill`` in
+    its slot's ``domain``). A policy's proposal is one option per component
+    (:meth:`swarm.policies.base.Proposer.propose`).
+    """
+
+    agent_id: int
+    step: int
+    task_id: int
+    domain: str
+    skill: float
+    level: str
+    options: int
+    reading: tuple[tuple[int, ...], ...]
+
+    @property
+    def components(self) -> int:
+        return len(self.reading)
+
+    @property
+    def first_choices(self) -> tuple[int, ...]:
+        """The best-looking option of each component: the proposal its reading makes."""
+        return tuple(r[0] for r in self.reading)
+
+
 @dataclass(slots=True)
 class Decision:
     """A policy's choice; ``probs`` (aligned with the candidates) where it has them."""

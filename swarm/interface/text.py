@@ -15,6 +15,10 @@
   ``signal help task 4``, ...).
 * :func:`parse_action` reads an answer back and checks it is one of the legal candidates;
   anything else raises :class:`ActionParseError` carrying the offending text.
+* In a group decision (:class:`~swarm.interface.observation.ProposalView`),
+  :func:`render_proposal_user` describes the member's reading of each component and
+  :func:`render_proposal` / :func:`parse_proposal` write and read the answer
+  (``propose 2 0 1 1 2``).
 
 The simulator's trajectories, the curated data, the evaluation scenarios and the
 language-model policy all go through this module.
@@ -28,7 +32,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from swarm.interface.constitution import constitution_text
-from swarm.interface.observation import AVOIDABLE, OFFSETS, Observation, TaskView
+from swarm.interface.observation import AVOIDABLE, OFFSETS, Observation, ProposalView, TaskView
 from swarm.world.actions import (
     DIRECTION_NAMES,
     DIRECTIONS,
@@ -228,3 +232,54 @@ def render_observation(obs: Observation) -> list[dict[str, str]]:
         {"role": "system", "content": constitution_text()},
         {"role": "user", "content": render_user(obs)},
     ]
+
+
+# Proposals in a group decision ----------------------------------------------------------
+
+_PROPOSE = re.compile(r"propose((?: \d+)+)")
+
+
+def render_proposal_user(view: ProposalView) -> str:
+    """The user message of a group decision: the member, the decision, its reading of
+    each component (options best-looking first) and the answer's form."""
+    reading = "\n".join(
+        f"- component {k + 1}: " + " > ".join(map(str, row)) for k, row in enumerate(view.reading)
+    )
+    return (
+        f"You are agent {view.agent_id}, level {view.level}; you hold the {view.domain} slot "
+        f"of synthesis task {view.task_id} (skill {_fmt(view.skill)}).\n"
+        f"The group chooses its approach: one option in 0..{view.options - 1} for each of "
+        f"{view.components} components; each member proposes, then the group votes.\n"
+        f"Your reading (options best-looking first):\n{reading}\n"
+        f"Answer: propose followed by one option per component, e.g. "
+        f"{render_proposal(view.first_choices)}"
+    )
+
+
+def render_proposal(choice: Sequence[int]) -> str:
+    """A proposal's canonical text: ``propose 2 0 1 1 2``."""
+    return "propose " + " ".join(str(int(c)) for c in choice)
+
+
+def render_proposal_messages(view: ProposalView) -> list[dict[str, str]]:
+    """Chat messages of a group decision: system = the constitution, user = the view."""
+    return [
+        {"role": "system", "content": constitution_text()},
+        {"role": "user", "content": render_proposal_user(view)},
+    ]
+
+
+def parse_proposal(text: str, view: ProposalView) -> tuple[int, ...]:
+    """Read an answer's first line as a proposal for ``view``: one option per component,
+    each in range; anything else raises :class:`ActionParseError`."""
+    if not isinstance(text, str):
+        raise ActionParseError(repr(text), "not text")
+    lines = text.strip().splitlines()
+    line = " ".join(lines[0].lower().split()).rstrip(".!") if lines else ""
+    m = _PROPOSE.fullmatch(line)
+    if not m:
+        raise ActionParseError(text, "not a proposal")
+    got = tuple(int(x) for x in m[1].split())
+    if len(got) != view.components or not all(0 <= x < view.options for x in got):
+        raise ActionParseError(text, "not a legal proposal here")
+    return got

@@ -6,7 +6,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from swarm.interface.observation import Decision, Observation
+from swarm.interface.observation import Decision, Observation, ProposalView
 
 
 @runtime_checkable
@@ -18,6 +18,30 @@ class Policy(Protocol):
     name: str
 
     def decide(self, observations: list[Observation]) -> list[Decision]: ...
+
+
+@runtime_checkable
+class Proposer(Protocol):
+    """A policy that proposes in group decisions: ``propose(view, options)`` returns one
+    option (in ``range(options)``) per component of the approach. A policy without it
+    proposes its reading's first choices (:func:`proposal_of`)."""
+
+    def propose(self, view: ProposalView, options: int) -> tuple[int, ...]: ...
+
+
+def proposal_of(policy: Policy, view: ProposalView) -> tuple[int, ...]:
+    """``policy``'s proposal for ``view``: its ``propose`` where it has one, checked (a
+    ValueError names the agent and what was wrong), else the reading's first choices."""
+    hook = getattr(policy, "propose", None)
+    if not callable(hook):
+        return view.first_choices
+    got = tuple(int(x) for x in hook(view, view.options))
+    if len(got) != view.components or not all(0 <= x < view.options for x in got):
+        raise ValueError(
+            f"policy {getattr(policy, 'name', policy)!r} proposed {got!r} for agent "
+            f"{view.agent_id}: want {view.components} options in 0..{view.options - 1}"
+        )
+    return got
 
 
 class PolicyHost(Protocol):

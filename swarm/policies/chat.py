@@ -37,8 +37,15 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from swarm.interface.observation import Decision, Observation
-from swarm.interface.text import ActionParseError, parse_action, render_action, render_observation
+from swarm.interface.observation import Decision, Observation, ProposalView
+from swarm.interface.text import (
+    ActionParseError,
+    parse_action,
+    parse_proposal,
+    render_action,
+    render_observation,
+    render_proposal_messages,
+)
 from swarm.io import atomic_write_text
 from swarm.world import actions as A
 from swarm.world.actions import ActionKind
@@ -112,6 +119,8 @@ class ChatPolicy:
         self.stats: dict[str, float] = dict.fromkeys(
             (
                 "decisions",
+                "proposals",
+                "proposal_fallbacks",
                 "requests",
                 "cache_hits",
                 "fallbacks",
@@ -246,6 +255,40 @@ class ChatPolicy:
         self.stats["decisions"] += len(out)
         self.stats["seconds"] += time.perf_counter() - start
         return out
+
+    def propose(self, view: ProposalView, options: int) -> tuple[int, ...]:
+        """A group decision's proposal from the endpoint, in the text format
+        (:func:`swarm.interface.text.render_proposal_user`; cached and replayed like
+        decisions). An error or an answer that is not a legal proposal falls back to the
+        reading's first choices, counted in ``stats["proposal_fallbacks"]``."""
+        s = self.settings
+        req: dict[str, Any] = {
+            "model": s.model,
+            "messages": render_proposal_messages(view),
+            "temperature": s.temperature,
+            "max_tokens": s.max_tokens,
+        }
+        if s.seed is not None:
+            req["seed"] = s.seed
+        self.stats["proposals"] += 1
+        answer = self._cached(req)
+        if answer is None:
+            if s.replay_only:
+                raise ReplayMiss(
+                    f"replay-only: no cached proposal for agent {view.agent_id} at step "
+                    f"{view.step} in {s.cache_dir}"
+                )
+            loop = self._ensure_loop()
+            answer = asyncio.run_coroutine_threadsafe(self._send(req), loop).result()
+            if answer.get("error") is None:
+                self._store(req, answer)
+        try:
+            if answer.get("error") is not None:
+                raise ActionParseError(str(answer["error"]), "no answer")
+            return parse_proposal((answer.get("content") or "").strip(), view)
+        except ActionParseError:
+            self.stats["proposal_fallbacks"] += 1
+            return view.first_choices
 
     async def _send_all(self, requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return list(await asyncio.gather(*(self._send(r) for r in requests)))

@@ -36,7 +36,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from swarm.interface.observation import OFFSETS, Decision, Observation, Observations
+from swarm.interface.observation import (
+    OFFSETS,
+    Decision,
+    Observation,
+    Observations,
+    ProposalView,
+)
 from swarm.world import actions as A
 from swarm.world.actions import ActionKind
 
@@ -156,6 +162,10 @@ class HeuristicPolicy:
 
     def __init__(self, weights: ExpertWeights | None = None) -> None:
         self.w = weights or ExpertWeights()
+
+    def propose(self, view: ProposalView, options: int) -> tuple[int, ...]:
+        """In a group decision, the expert proposes what its reading ranks first."""
+        return view.first_choices
 
     def decide(self, observations: list[Observation]) -> list[Decision]:
         n = len(observations)

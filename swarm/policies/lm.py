@@ -26,6 +26,13 @@ action (``wait``, else the first candidate) and is counted in :attr:`LMPolicy.st
 
 Each :class:`Decision` carries ``probs`` (choice mode) and ``info`` with the decision's
 share of the step's latency and its token counts.
+
+In a group decision (:meth:`LMPolicy.propose`) the model reads the member's view in the
+same text format (:func:`swarm.interface.text.render_proposal_user`) and chooses each
+component's option by scoring answers (``propose 2 0 1 1 2``): for component ``k``, the
+``options`` answers that differ from the reading's first choices only there, all
+components scored in one forward pass (a coordinate-wise choice: ``options`` ×
+``components`` answers instead of ``options ** components``).
 """
 
 from __future__ import annotations
@@ -46,11 +53,13 @@ from swarm.interface.chat_format import (
     shared_prompt_prefix,
 )
 from swarm.interface.constitution import constitution_text
-from swarm.interface.observation import Decision, Observation
+from swarm.interface.observation import Decision, Observation, ProposalView
 from swarm.interface.text import (
     ActionParseError,
     parse_action,
     render_action,
+    render_proposal,
+    render_proposal_user,
     render_user,
     special_token_in,
 )
@@ -393,6 +402,7 @@ class LMPolicy:
             "generated_tokens": 0,
             "parse_errors": 0,
             "illegal_answers": 0,
+            "proposals": 0,
             "seconds": 0.0,
         }
 
@@ -556,6 +566,24 @@ class LMPolicy:
             np.array([float(reduce([logp[g, t] for g, t in cand])) for cand in targets[r]])
             for r in range(n)
         ]
+
+    # Group decisions ---------------------------------------------------------------------
+
+    def propose(self, view: ProposalView, options: int) -> tuple[int, ...]:
+        """One option per component, scored by the model (see the module docstring)."""
+        user = render_proposal_user(view)
+        token = special_token_of(self.lm.tokenizer, user)
+        if token is not None:
+            raise ValueError(f"agent {view.agent_id}'s proposal holds the special token {token!r}")
+        prompt = user_prompt_ids(self.lm, user)
+        base = list(view.first_choices)
+        rows = []
+        for k in range(view.components):
+            answers = [render_proposal([*base[:k], o, *base[k + 1 :]]) for o in range(options)]
+            rows.append(self.rows_for(prompt, answers))
+        scores = self.score_rows(rows)
+        self.stats["proposals"] += 1
+        return tuple(int(np.argmax(s)) for s in scores)
 
     # Generate mode ----------------------------------------------------------------------
 

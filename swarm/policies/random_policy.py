@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from swarm.interface.observation import Decision, Observation
+from swarm.interface.observation import Decision, Observation, ProposalView
 
 
 class RandomPolicy:
@@ -25,3 +25,7 @@ class RandomPolicy:
             p = 1.0 / k
             out.append(Decision(obs.candidates[int(self.rng.integers(k))], probs=(p,) * k))
         return out
+
+    def propose(self, view: ProposalView, options: int) -> tuple[int, ...]:
+        """A uniformly random option per component (its reading unused)."""
+        return tuple(int(x) for x in self.rng.integers(options, size=view.components))

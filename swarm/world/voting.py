@@ -16,9 +16,11 @@ Voting rules (:data:`RULES`):
   baseline of the benchmarks).
 
 The synthesis protocol (:func:`collective_decision`): an approach has ``C`` components,
-each one of ``m`` options, and a hidden best value. Each member proposes a ranking of the
-options per component from its own noisy view: its top choice is right with probability
-equal to its accuracy, which grows with its domain skill. The group votes on each component
+each one of ``m`` options, and a hidden best value. Each member reads the options of each
+component from its own noisy view (:func:`propose`: a ranking whose top is right with
+probability equal to its accuracy, which grows with its domain skill) and proposes from
+it: its policy's proposal (``choose``; the expert proposes its reading's first choices)
+leads its ranking. The group votes on each component
 separately, so the synthesised approach can be one that no member proposed (a
 *recombined* approach). Decision quality is the share of components that match the hidden
 best. A decision is a *novel solution* when its quality exceeds the best member's own
@@ -29,7 +31,7 @@ recombined approach can be worse than the best member's.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -196,6 +198,7 @@ def collective_decision(
     rule: str,
     options: int,
     rng: np.random.Generator,
+    choose: Callable[[int, np.ndarray], Sequence[int]] | None = None,
 ) -> GroupDecision:
     """Run the synthesis protocol for one group (see the module docstring).
 
@@ -207,11 +210,17 @@ def collective_decision(
         rule: one of :data:`RULES`.
         options: options per component.
         rng: the model's generator.
+        choose: ``choose(member, reading)``: the member's proposal (one option per
+            component) given its reading (its ranking of each component's options,
+            :func:`propose`); it goes first in the member's ranking, the reading's order
+            after it. None: each member proposes its reading's first choices.
     """
     best = np.asarray(best)
     true = [float(accuracy(s, options)) for s in skills]
     weights = rule_weights(rule, expertise, options, true)
     rankings = np.stack([propose(best, p, options, rng) for p in true])
+    if choose is not None:  # the members' policies propose from their readings
+        rankings = np.stack([_put_first(r, choose(m, r)) for m, r in enumerate(rankings)])
     proposals = rankings[:, :, 0]
     if rule == "dictator":
         winner = proposals[int(rng.integers(len(proposals)))].copy()
@@ -230,3 +239,12 @@ def collective_decision(
         quality=float(np.mean(winner == best)),
         member_qualities=np.mean(proposals == best, axis=1),
     )
+
+
+def _put_first(ranking: np.ndarray, choice: Sequence[int]) -> np.ndarray:
+    """``ranking`` (components, options) with ``choice[k]`` moved to the front of row k."""
+    out = ranking.copy()
+    for k, c in enumerate(choice):
+        row = [int(c), *(int(o) for o in ranking[k] if o != c)]
+        out[k] = row
+    return out

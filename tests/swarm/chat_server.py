@@ -3,7 +3,8 @@
 Its ``mode`` decides how it answers ``/v1/chat/completions``:
 
 * ``first``: the first of the request's ``guided_choice`` (a well-behaved constrained
-  server); ``usage`` from the prompt's and the answer's lengths;
+  server; a group decision's proposal request is answered with the example it gives);
+  ``usage`` from the prompt's and the answer's lengths;
 * ``greedy``: the first choice that works, claims, joins or approaches a task, else
   ``explore`` (an agent that gets work done);
 * ``illegal``: an action that is never legal (``claim task 999999``);
@@ -47,7 +48,9 @@ def make_app(state: dict) -> FastAPI:
             return PlainTextResponse("{not json", 200, media_type="application/json")
         if mode == "slow":
             await asyncio.sleep(state["delay"])
-        choices = (body.get("guided_choice") or ["wait"]) if mode != "illegal" else None
+        user = body["messages"][-1]["content"]
+        example = user.rsplit("e.g. ", 1)[-1] if "e.g. propose" in user else "wait"
+        choices = (body.get("guided_choice") or [example]) if mode != "illegal" else None
         answer = choices[0] if choices else "claim task 999999"
         if mode == "greedy":
             for prefix in ("work", "claim", "join", "approach", "explore"):

@@ -81,7 +81,9 @@ def _failures(m: SwarmModel) -> int:
 def test_avoiding_rushed_decisions_fails_fewer_tasks_in_hand(tmp_path):
     assert "rushed decisions" in AVOIDABLE
     rushed = [_failures(_run(tmp_path, _fixed(), s)) for s in SEEDS]
-    careful = [_failures(_run(tmp_path, _fixed(avoid_patterns=["rushed decisions"]), s)) for s in SEEDS]
+    careful = [
+        _failures(_run(tmp_path, _fixed(avoid_patterns=["rushed decisions"]), s)) for s in SEEDS
+    ]
     assert sum(careful) < 0.8 * sum(rushed)
 
 
