@@ -35,8 +35,9 @@ Meta-learning (``rules.learning``; ``lr = metaLearning.learningRate``,
       posterior with the prior ``accuracy_prior``).
     * A failure reason that recurs ``avoid_after_failures`` (3) times puts its lesson
       (``failure_lessons``: "missed the deadline" teaches "rushed decisions"; else the
-      reason itself) on ``avoidPatterns``; ``LearnedPattern(avoid=True)`` adds its pattern at once, and
-      ``LearnedPattern(avoid=False)`` for a pattern on that list takes it off.
+      reason itself) on ``avoidPatterns``; ``LearnedPattern(avoid=True)`` adds its
+      pattern at once, and ``LearnedPattern(avoid=False)`` for a pattern on that list
+      takes it off.
 
 Days (``DayEnded(day)``)
     A day is *perfect* when the soul completed at least one task and failed none. The

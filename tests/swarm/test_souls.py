@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from soul import MetaLearning, Soul, SoulStore
 from swarm import SwarmModel
 from swarm.interface.observation import AVOIDABLE
