@@ -316,6 +316,9 @@ def _synthesise(model: SwarmModel, turn: Turn, task: Task, members: Sequence[int
             "quality": dec.quality,
             "best_member_quality": float(dec.member_qualities.max()),
             "mean_member_quality": float(dec.member_qualities.mean()),
+            # each member's estimated accuracy before the outcome, and its realised one
+            "expertise": [float(e) for e in expertise],
+            "member_qualities": [float(q) for q in dec.member_qualities],
         },
     )
     return dec.quality

@@ -66,7 +66,7 @@ def decision_quality(quality_sum: float, decisions: int) -> float:
 
 
 def novel_solution_rate(novel: int, decisions: int) -> float:
-    """Share of synthesis decisions whose result no member proposed."""
+    """Share of synthesis decisions better than the best member's own proposal."""
     return ratio(novel, decisions)
 
 
@@ -342,6 +342,8 @@ TABLES: dict[str, list[str]] = {
         "quality",
         "best_member_quality",
         "mean_member_quality",
+        "expertise",
+        "member_qualities",
     ],
     "work": ["step", "agent_id", "domain", "task_type", "quality"],
 }
