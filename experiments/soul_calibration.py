@@ -6,7 +6,7 @@ Runs the default expert swarm (weighted voting) in a dense world (20 agents, 25 
 2 tasks a step) on seeds 0..N-1 and pools every member proposal of every synthesis
 decision: the member's estimated accuracy (its soul's Beta posterior before the
 decision) against the share of its proposal that was right (swarm.analysis.souls).
-Levels are read at the run's midpoint and compared with each agent's competence in the
+Levels and XP are read at the run's midpoint and compared with each agent's competence in the
 second half (out of sample): Spearman's rho per seed, with a t interval over seeds.
 The last line is a JSON object.
 """
@@ -29,19 +29,27 @@ WORLD = dict(n_agents=20, size=25, task_rate=2.0)
 
 def one_run(seed: int, steps: int):
     m = SwarmModel(**WORLD, rng=seed)
-    levels = {}
+    levels, xp = {}, {}
     for t in range(steps):
         m.step()
         if t + 1 == steps // 2:
             levels = {int(a.unique_id): Level(a.soul.level).rank for a in m.swarm}
+            xp = {int(a.unique_id): a.soul.xp for a in m.swarm}
     dec = m.datacollector.get_table_dataframe("decisions")
     work = m.datacollector.get_table_dataframe("work")
     _, rho = level_competence(dec, work, levels, after=steps // 2)
+    _, rho_xp = level_competence(dec, work, xp, after=steps // 2)
+    rho |= {f"xp_{k}": v for k, v in rho_xp.items()}
+    rho["levels_seen"] = len(set(levels.values()))
     return dec, rho
 
 
 def interval(values) -> list[float]:
+    """Mean and t interval over seeds (seeds where the correlation is undefined are left
+    out); NaNs when fewer than two remain."""
     v = np.asarray([x for x in values if np.isfinite(x)], dtype=float)
+    if len(v) < 2:
+        return [float("nan")] * 3
     half = stats.t.ppf(0.975, len(v) - 1) * v.std(ddof=1) / np.sqrt(len(v))
     return [
         round(float(v.mean()), 3),
@@ -73,6 +81,9 @@ def main() -> None:
         ],
         "rho_level_accuracy": interval(r["rho_accuracy"] for r in rhos),
         "rho_level_quality": interval(r["rho_quality"] for r in rhos),
+        "rho_xp_accuracy": interval(r["xp_rho_accuracy"] for r in rhos),
+        "rho_xp_quality": interval(r["xp_rho_quality"] for r in rhos),
+        "levels_seen": [r["levels_seen"] for r in rhos],
     }
     if not args.json:
         print(table.round(3).to_string(index=False))
