@@ -55,3 +55,37 @@ def swarm_vs_single(
         f"{out / 'paired.csv'}, {out / 'paired.md'}; per seed: {out / 'per_seed.csv'}"
     )
     console.print(f"plots: {out}/bench_output.png, bench_coordination.png, bench_decisions.png")
+
+
+@bench_app.command("soul-persistence")
+def soul_persistence(
+    out: Path = typer.Option(..., "--out", help="Directory for per_episode.csv, paired.{csv,md}."),
+    config: Path | None = typer.Option(None, "--config", help="Settings (YAML)."),
+    seeds: int | None = typer.Option(None, "--seeds", min=2, help="Chains (default 10)."),
+    episodes: int | None = typer.Option(None, "--episodes", min=2, help="Runs per chain."),
+    steps: int | None = typer.Option(None, "--steps", min=1, help="Steps per run."),
+    workers: int = typer.Option(1, "--workers", min=1, help="Chains run in parallel."),
+    quick: bool = typer.Option(False, "--quick", help="3 chains of 2 episodes of 100 steps."),
+    as_json: bool = typer.Option(False, "--json", help="Only the JSON line."),
+) -> None:
+    """Souls carried across a chain of runs against fresh souls on the same worlds:
+    per episode, carried − fresh paired over seeds; the last line is a JSON object."""
+    import json
+
+    from swarm.config import load_config, validate
+    from swarm.experiments.persistence import PersistenceConfig, summary
+    from swarm.experiments.persistence import soul_persistence as run_experiment
+
+    cfg = load_config(config, PersistenceConfig) if config else PersistenceConfig()
+    options = {"seeds": seeds, "episodes": episodes, "steps": steps}
+    if quick:
+        options = {"seeds": 3, "episodes": 2, "steps": 100} | {
+            k: v for k, v in options.items() if v is not None
+        }
+    data = cfg.model_dump(exclude_unset=True) | {k: v for k, v in options.items() if v is not None}
+    cfg = validate(PersistenceConfig, data, "options")
+    _, paired = run_experiment(out, cfg, workers=workers)
+    if not as_json:
+        console.print((out / "paired.md").read_text(), markup=False)
+        console.print(f"per episode: {out / 'per_episode.csv'}; paired: {out / 'paired.csv'}")
+    print(json.dumps(summary(paired)))

@@ -293,7 +293,7 @@ def test_simulated_conflicts_are_flagged_and_filtered():
     from training.data.config import Filters, Simulation
     from training.data.stages import filter_reason
 
-    run = sim.simulate_expert(1002, Simulation(n_agents=20, steps=300))  # 4 conflicts
+    run = sim.simulate_expert(1003, Simulation(n_agents=20, steps=300))  # 5 conflicts
     flagged = [s for steps in run.trajectories.values() for s in steps if s.conflict]
     assert flagged, "a crowded swarm should produce contested claims"
     ex = sim._example(flagged[0], run, "checkpoints")
