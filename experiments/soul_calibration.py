@@ -63,6 +63,7 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--steps", type=int, default=400)
     ap.add_argument("--json", action="store_true", help="only the JSON line")
+    ap.add_argument("--plot", help="write the reliability diagram here (PNG)")
     args = ap.parse_args()
     decs, rhos = [], []
     for seed in range(args.seeds):
@@ -85,6 +86,10 @@ def main() -> None:
         "rho_xp_quality": interval(r["xp_rho_quality"] for r in rhos),
         "levels_seen": [r["levels_seen"] for r in rhos],
     }
+    if args.plot:
+        from swarm.analysis.plots import reliability_figure, save_figure
+
+        save_figure(reliability_figure(table), args.plot)
     if not args.json:
         print(table.round(3).to_string(index=False))
     print(json.dumps(out))

@@ -112,6 +112,30 @@ def emergence_figure(report: pd.DataFrame, metrics=None):
     return fig
 
 
+def reliability_figure(table: pd.DataFrame, title: str = "learned expertise"):
+    """A reliability diagram of a :func:`swarm.analysis.souls.calibration` table: realised
+    against estimated accuracy per bin (the 95 % interval as an error bar, the marker's
+    area by the bin's count), and the diagonal of perfect calibration."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(4.2, 4.0))
+    ax.plot([0, 1], [0, 1], "--", color="0.6", lw=1, label="calibrated")
+    if not table.empty:
+        err = [table["realised"] - table["realised_lo"], table["realised_hi"] - table["realised"]]
+        ax.errorbar(table["estimated"], table["realised"], yerr=err, fmt="none", ecolor="0.4")
+        size = 20 + 300 * table["n"] / table["n"].max()
+        ax.scatter(table["estimated"], table["realised"], s=size, zorder=3, label="bins")
+    ax.set(
+        xlim=(0, 1),
+        ylim=(0, 1),
+        xlabel="estimated accuracy (before the decision)",
+        ylabel="realised accuracy",
+        title=title,
+    )
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
 def sweep_figure(results: pd.DataFrame, x: str, metric: str, y: str | None = None):
     """A sweep's results: ``metric`` (mean over seeds) as a heat map over ``x`` × ``y``,
     or, without ``y``, against ``x`` with a 95 % CI band."""

@@ -61,3 +61,12 @@ def test_a_run_records_each_members_estimate_and_outcome():
         assert len(r.expertise) == len(r.agents) == len(r.member_qualities)
         assert all(0 < e < 1 for e in r.expertise)
         assert max(r.member_qualities) == r.best_member_quality
+
+
+def test_the_reliability_diagram_draws_each_bin(tmp_path):
+    from swarm.plots import reliability_figure, save_figure
+
+    table = calibration(_decisions([0.2, 0.5, 0.5, 0.9], [0.4, 0.6, 0.5, 0.8]))
+    fig = reliability_figure(table)
+    assert len(fig.axes[0].collections[-1].get_offsets()) == len(table) == 3
+    assert save_figure(fig, tmp_path / "r.png").stat().st_size > 0
