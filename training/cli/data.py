@@ -59,6 +59,12 @@ def review_import(
     )
 
 
+def _counts(c: dict[str, int]) -> str:
+    if not c:
+        return "-"
+    return "; ".join(f"{k} {v}" if v > 1 else k for k, v in sorted(c.items(), key=lambda p: -p[1]))
+
+
 def _print(stats: dict) -> None:
     t = Table(
         "source", "records read", "kept", "rejected", "examples", "dropped later", title="sources"
@@ -74,6 +80,31 @@ def _print(stats: dict) -> None:
             dropped,
         )
     console.print(t)
+    files = [
+        (name, f, row)
+        for name, s in stats["sources"].items()
+        for f, row in s.get("files", {}).items()
+    ]
+    if files:
+        t = Table(
+            "file",
+            "format",
+            "turns read",
+            "kept",
+            "rejected (reasons)",
+            "outcome (evidence)",
+            title="transcript files",
+        )
+        for _, f, row in files:
+            t.add_row(
+                f,
+                row["format"],
+                str(row["turns_read"]),
+                str(row["turns_kept"]),
+                f"{row['turns_rejected']} ({_counts(row['reasons'])})",
+                _counts(row["outcomes"]),
+            )
+        console.print(t)
     t = Table("stage", "count", title="stages")
     for k, v in stats["stages"].items():
         t.add_row(k, str(v))

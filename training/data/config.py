@@ -20,6 +20,8 @@ TRANSCRIPT_FORMATS = (
     "camel",
     "chatdev",
     "agentverse",
+    "metagpt",
+    "crewai",
 )
 
 
@@ -61,17 +63,22 @@ class Source(_Strict):
         default_factory=lambda: ["TERMINATE", "CAMEL_TASK_DONE", "<TASK_DONE>", "TASK COMPLETE"]
     )
     failure_markers: list[str] = Field(
-        default_factory=lambda: [
-            "Traceback (most recent call last)",
-            "HTTP Error",
-            "HTTPError",
-            "Error:",
-            "FAILED",
-            "TASK FAILED",
-        ]
+        default_factory=lambda: ["Traceback (most recent call last)", "HTTPError", "TASK FAILED"],
+        description="text that marks a failure in a log line or the last two turns (HTTP "
+        "errors, rate limits and tracebacks in log lines are found without it)",
     )
-    unknown_outcome: Literal["keep", "reject"] = "keep"
+    unknown_outcome: Literal["drop", "keep", "reject"] = Field(
+        "drop",
+        description="a conversation with no success or failure evidence: dropped (the "
+        "reason in rejects.jsonl; 'reject' is the old name) or kept at unknown_score",
+    )
     unknown_score: float = Field(0.6, ge=0, le=1)
+    system: str = Field(
+        "constitution",
+        min_length=1,
+        description="the examples' system turn: 'constitution' (ours), 'original' (the "
+        "conversation's own system prompt; one without is rejected), or the text itself",
+    )
     action_weights: dict[str, float] = Field(
         default_factory=dict,
         description="checkpoints: relative sampling weight per action kind (default 1); "

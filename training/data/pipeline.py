@@ -31,10 +31,10 @@ from training.data.stages import Deduplicator, apply_filters, augment, is_eval, 
 from training.data.transcripts import (
     RecordError,
     agent_turns,
-    classify,
     context,
     iter_records,
-    resolve_outcome,
+    judge_outcome,
+    label_turns,
 )
 
 OUTPUTS = (
@@ -63,6 +63,7 @@ class SourceCounts:
                 "records_rejected": 0,
                 "examples": 0,
                 "reasons": Counter(),
+                "files": {},
             },
         )
 
@@ -81,9 +82,9 @@ def _files(src: Source) -> list[Path]:
     return [p]
 
 
-def _judge_record(rec, src: Source) -> tuple[str | None, float | None, str, list[int]]:
-    """Why a conversation is rejected (None: kept), its outcome score and where the score
-    came from, and its agent turns."""
+def _judge_record(rec, src: Source):
+    """Why a conversation is rejected (None: kept), its outcome
+    (:func:`training.data.transcripts.judge_outcome`), and its agent turns."""
     reason = None
     texts = [t.text for t in rec.turns] + [rec.task or ""]
     token = next((tok for tok in map(special_token_in, texts) if tok), None)
@@ -100,13 +101,48 @@ def _judge_record(rec, src: Source) -> tuple[str | None, float | None, str, list
             reason = f"the policy's answer was unusable ({rec.meta['fallback']})"
         elif keep < 1 and _uniform(rec) >= keep:
             reason = f"thinned (action_weights: {rec.meta['kind']} kept with p = {keep:g})"
-    score, how = resolve_outcome(rec, src)
+    outcome = judge_outcome(rec, src)
     turns = agent_turns(rec)
-    if reason is None and score is None:
-        reason = how
+    if reason is None and outcome.label == "failure":
+        reason = f"failed conversation ({outcome.evidence})"
+    elif reason is None and outcome.score is None:
+        reason = outcome.evidence
     elif reason is None and not turns:
         reason = "no agent turns after the first message"
-    return reason, score, how, turns
+    elif reason is None and src.system == "original" and rec.system is None:
+        reason = "no system prompt of its own (system: original)"
+    return reason, outcome, turns
+
+
+def _file_row(fmt: str) -> dict[str, Any]:
+    return {
+        "format": fmt,
+        "records": 0,
+        "turns_read": 0,
+        "turns_kept": 0,
+        "turns_rejected": 0,
+        "reasons": Counter(),
+        "outcomes": Counter(),
+    }
+
+
+def _turn_reasons(rec, made_lines: set[int | None], turns: list[int], reason: str | None):
+    """Why each turn of ``rec`` that made no example made none."""
+    out = Counter()
+    chosen = set(turns)
+    for i, t in enumerate(rec.turns):
+        if reason is not None:
+            out[reason_key(reason)] += 1
+        elif i in chosen:
+            if i not in made_lines:
+                out["empty assistant turn"] += 1
+        elif t.role == "system":
+            out["the system prompt"] += 1
+        elif t.role in ("user", "tool") or t.speaker.lower() in NON_AGENT_NAMES:
+            out["not an agent's turn (user, tool)"] += 1
+        else:
+            out["the opening message (the task)"] += 1
+    return out
 
 
 def _transcripts(
@@ -119,23 +155,40 @@ def _transcripts(
     root: Path | None = None,
 ) -> list[TrainingExample]:
     """Examples from transcript files; provenance names each file (relative to ``root``
-    when given, so outputs do not depend on where they were written)."""
+    when given, so outputs do not depend on where they were written). Per file, the
+    ledger counts dialogue turns read = turns kept (examples) + turns rejected (with
+    reasons), and the outcomes with their evidence."""
     led = ledger.source(src.label)
     out: list[TrainingExample] = []
     for file in files:
         path = Path(file.relative_to(root)) if root is not None else file
+        row = led["files"].setdefault(str(path), _file_row(fmt))
         for line, rec in iter_records(file, fmt, src, cfg.max_record_bytes):
             led["records_read"] += 1
+            row["records"] += 1
             reason = None
+            made: list[TrainingExample] = []
             if isinstance(rec, RecordError):
                 reason = str(rec)
+                row["outcomes"][f"unread: {reason_key(reason)}"] += 1
             else:
+                row["format"] = rec.meta.get("format", row["format"])
                 try:
-                    reason, score, how, turns = _judge_record(rec, src)
+                    reason, outcome, turns = _judge_record(rec, src)
+                    row["outcomes"][f"{outcome.label}: {outcome.evidence}"] += 1
+                    made_at: set[int | None] = set()
                     if reason is None:
-                        made, empty = _record_examples(rec, turns, score, how, src, cfg, path, line)
+                        made, empty, made_at = _record_examples(
+                            rec, turns, outcome, src, cfg, path, line
+                        )
+                    row["turns_read"] += len(rec.turns)
+                    row["turns_kept"] += len(made)
+                    why = _turn_reasons(rec, made_at, turns, reason)
+                    row["turns_rejected"] += sum(why.values())
+                    row["reasons"].update(why)
                 except Exception as exc:  # an unforeseen record: rejected, never a crash
                     reason = f"unreadable record ({type(exc).__name__}: {exc})"[:200]
+                    made = []
             if reason is not None:
                 led["records_rejected"] += 1
                 led["reasons"][reason_key(reason)] += 1
@@ -155,6 +208,9 @@ def _transcripts(
             out.extend(made)
     led["examples"] += len(out)
     return out
+
+
+NON_AGENT_NAMES = {"system", "user", "human", "admin", "tool", "function"}
 
 
 def _uniform(rec) -> float:
@@ -207,17 +263,31 @@ def _decision_example(rec, score, how, src: Source, path: Path, line) -> Trainin
     )
 
 
-def _record_examples(rec, turns, score, how, src: Source, cfg, path: Path, line):
+def _system_prompt(rec, src: Source) -> str:
+    """The system turn of a transcript's examples: the constitution (``system:
+    constitution``, the default), the conversation's own (``original``), or the text given."""
+    if src.system == "constitution":
+        return constitution_text()
+    if src.system == "original":
+        return rec.system
+    return src.system
+
+
+def _record_examples(rec, turns, outcome, src: Source, cfg, path: Path, line):
     """One example per agent turn of a kept conversation (one for a recorded decision),
-    and the rejects of the turns the schema cannot hold (empty ones)."""
+    the rejects of the turns the schema cannot hold (empty ones), and which turns made
+    an example."""
+    score, how = outcome.score, outcome.evidence
     if is_decision_record(rec) and rec.turns[2].text.strip():
-        return [_decision_example(rec, score, how, src, path, line)], []
-    system = constitution_text()
+        return [_decision_example(rec, score, how, src, path, line)], [], {2}
+    system = _system_prompt(rec, src)
+    labels = label_turns(rec)
     made: list[TrainingExample] = []
+    made_at: set[int | None] = set()
     empty: list[Reject] = []
     for i in turns:
         turn = rec.turns[i]
-        where = line if line is not None else i
+        where = line if line is not None else (turn.line or i)
         if not turn.text.strip():  # the schema cannot hold it: rejected here
             empty.append(
                 Reject(
@@ -229,12 +299,13 @@ def _record_examples(rec, turns, score, how, src: Source, cfg, path: Path, line)
                 )
             )
             continue
+        made_at.add(i)
         made.append(
             make_example(
                 system,
                 context(rec, i, cfg.context_chars),
                 turn.text.strip(),
-                task_type=classify(turn.text),
+                task_type=labels[i],
                 success_score=score,
                 source=src.label,
                 source_file=str(path),
@@ -243,7 +314,7 @@ def _record_examples(rec, turns, score, how, src: Source, cfg, path: Path, line)
                 outcome_from=how,
             )
         )
-    return made, empty
+    return made, empty, made_at
 
 
 class SimulationRuns:
@@ -472,9 +543,13 @@ def _stats(cfg, ledger, rejects, stages, train, evals, review_n) -> dict[str, An
     for name, led in ledger.sources.items():
         dropped = Counter(r.stage for r in rejects if r.source == name and r.stage != "extract")
         sources[name] = {
-            **{k: v for k, v in led.items() if k != "reasons"},
+            **{k: v for k, v in led.items() if k not in ("reasons", "files")},
             "record_reasons": dict(led["reasons"]),
             "examples_rejected": dict(dropped),
+            "files": {
+                f: {**row, "reasons": dict(row["reasons"]), "outcomes": dict(row["outcomes"])}
+                for f, row in led["files"].items()
+            },
         }
     final = train + evals
     return {
@@ -497,6 +572,14 @@ def _stats(cfg, ledger, rejects, stages, train, evals, review_n) -> dict[str, An
         "review_threshold": cfg.review.max_bad_rate,
         "config": cfg.model_dump(mode="json"),  # what built it (a rerun can reuse it)
     }
+
+
+def _counts(c: dict[str, int]) -> str:
+    """``a 3; b 1`` (most first), or ``-``; pipes escaped for Markdown tables."""
+    if not c:
+        return "-"
+    items = sorted(c.items(), key=lambda p: (-p[1], p[0]))
+    return "; ".join(f"{k} {v}" if v > 1 else k for k, v in items).replace("|", "\\|")
 
 
 def datacard(stats: dict[str, Any], cfg: CurationConfig) -> str:
@@ -532,6 +615,24 @@ def datacard(stats: dict[str, Any], cfg: CurationConfig) -> str:
             f"| {name} | {s['records_read']} | {s['records_kept']} | "
             f"{s['records_rejected']} | {s['examples']} |"
         )
+    files = [
+        (name, f, row) for name, s in stats["sources"].items() for f, row in s["files"].items()
+    ]
+    if files:
+        lines += [
+            "",
+            "## Transcript files (dialogue turns)",
+            "",
+            "| source | file | format | turns read | kept | rejected (reasons) "
+            "| outcome (evidence) |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for name, f, row in files:
+            lines.append(
+                f"| {name} | {f} | {row['format']} | {row['turns_read']} | {row['turns_kept']} | "
+                f"{row['turns_rejected']} ({_counts(row['reasons'])}) | "
+                f"{_counts(row['outcomes'])} |"
+            )
     f = cfg.filters
     lines += [
         "",

@@ -1,25 +1,31 @@
-"""Group-chat transcripts: read the formats people have, find each conversation's outcome,
-and turn every successful agent turn into an example.
+"""Group-chat transcripts: read the logs people have (:mod:`training.data.readers`),
+decide each conversation's outcome with the evidence for it, and turn every agent turn
+of a successful conversation into an example.
 
-Formats (``format:`` in a source; ``auto`` detects them):
+One JSONL line, one record of a ``.json`` file, or one whole text file is a conversation
+(one input record).
 
-* ``openai``: JSONL, a line is ``{"messages": [{"role", "content", "name"?}], ...}`` or a
-  bare list of such messages; outcome keys (``success``, ``outcome``, ``score``,
-  ``success_score``, ``task``) at the top level or under ``metadata``.
-* ``sharegpt``: JSONL, ``{"conversations": [{"from", "value"}], ...}``.
-* ``speaker``: plain text, ``Name: text`` or ``[Name]: text`` (``speaker_pattern`` sets
-  the regex; groups ``speaker`` and ``text``); other lines continue the previous turn.
-* ``autogen``: AutoGen group-chat console logs (``name (to chat_manager):`` blocks
-  separated by dashes).
-* ``camel``: CAMEL role-play logs (``AI User (role):`` / ``AI Assistant (role):``).
-* ``chatdev``: ChatDev logs (``**[Role A<->Role B on : Phase, turn N]**`` headers).
-* ``agentverse``: AgentVerse console logs (``[Name]: text`` / ``Name (role): text`` lines,
-  ``Round N`` markers and evaluation score lines).
+Outcomes (:func:`judge_outcome`; the first rule that applies decides, and its evidence
+becomes the examples' ``outcome_from``):
 
-A JSONL line, or a whole text file, is one conversation (one input record). The outcome
-comes from metadata when present, else from the source's success and failure markers
-in the last turns, else from an evaluation score line; unknown outcomes follow the
-source's ``unknown_outcome`` policy.
+1. **Metadata**: ``success`` (bool), ``outcome`` (``success``/``failure``) or a score
+   (``success_score``/``score`` in [0, 1]) at the top level or under ``metadata``.
+2. **Failure in the log** after the last message: a non-dialogue line
+   (:attr:`training.data.readers.Parsed.log`) with an HTTP status of 400 or more, a rate
+   limit, a traceback or exception, or one of the source's ``failure_markers``. A log
+   that has no message at all and such a line anywhere failed too.
+3. **Success markers** (``success_markers``, e.g. ``CAMEL_TASK_DONE``, ``TERMINATE``) in
+   the last two turns.
+4. **A role that never answered**: a role-play format (two or more roles) where only one
+   speaker ever spoke.
+5. **An empty or refusing last reply** (``I'm sorry, but I can't ...``).
+6. **An evaluator's verdict**: a score line (``Evaluation score: 8/10``) or an accept /
+   reject line (``Evaluator: accept``) in the last turns or the log.
+7. Otherwise the outcome is unknown: dropped (``unknown_outcome: drop``, the default)
+   with the reason in ``rejects.jsonl``, or kept at ``unknown_score``.
+
+A failed conversation yields no examples (every turn is rejected with the failure's
+evidence).
 """
 
 from __future__ import annotations
@@ -32,30 +38,49 @@ from pathlib import Path
 from typing import Any
 
 from training.data.config import Source
+from training.data.readers import (
+    HTTP_LINE,
+    TEXT_READERS,
+    Parsed,
+    ReaderError,
+    Turn,
+    detect_format,
+    read_json_messages,
+    read_speaker,
+)
 
-NON_AGENTS = {"system", "user", "human", "admin"}
+NON_AGENTS = {"system", "user", "human", "admin", "tool", "function"}
 _SCORE = re.compile(r"(?:evaluation\s+)?score\s*[:=]\s*(\d+(?:\.\d+)?)(?:\s*/\s*(\d+))?", re.I)
-_DEFAULT_SPEAKER = r"^\[?(?P<speaker>[A-Za-z][\w .'-]{0,40}?)\]?:\s?(?P<text>.*)$"
-_AUTOGEN = re.compile(r"^(?P<speaker>[\w.-]+) \(to (?P<to>[\w .-]+)\):\s*$")
-_CAMEL = re.compile(r"^AI (?P<side>User|Assistant) \((?P<speaker>[^)]+)\):\s*$")
-_CHATDEV = re.compile(
-    r"\*\*\[?(?P<speaker>[^<*\[\]]+?)<->(?P<to>[^*\]]+?) on : (?P<phase>[^,*\]]+)"
+_VERDICT = re.compile(
+    r"\b(?:evaluat\w*|verdict|review(?:er)?)\b[^\n]{0,20}?[:=]\s*(accept\w*|reject\w*|pass(?:ed)?|fail(?:ed)?)\b",
+    re.I,
 )
-_AGENTVERSE = re.compile(
-    r"^\s*\[?(?P<speaker>[A-Z][\w .-]{0,40}?)\]?\s*(?:\([^)]*\))?:\s+(?P<text>\S.*)$"
+_STATUS = re.compile(r"HTTP/\d(?:\.\d)? ([45]\d\d)[^\"\n]*|Error code: ([45]\d\d)")
+_RATE = re.compile(r"rate.?limit|RateLimitError|Too Many Requests|insufficient_quota", re.I)
+_FAILED_LOG = re.compile(r"^Traceback \(most recent call last\)|(?:Error|Exception)\b")
+_REFUSAL = re.compile(
+    r"^(?:I'm sorry|I am sorry|Sorry)[, ]+(?:but )?I (?:can(?:no|')t|am unable|won't)"
+    r"|^As an AI(?: language model)?, I (?:can(?:no|')t|am unable)"
+    r"|^I (?:can(?:no|')t|am unable to) (?:help|assist|comply|do that)",
+    re.I,
 )
-_ROUND = re.compile(r"^\s*(?:\*\*)?Round \d+", re.I)
 
+# Re-exported: the readers' vocabulary is part of this module's API.
+__all__ = [
+    "Conversation",
+    "Outcome",
+    "RecordError",
+    "Turn",
+    "agent_turns",
+    "classify",
+    "context",
+    "detect_format",
+    "iter_records",
+    "judge_outcome",
+    "label_turns",
+]
 
-class RecordError(ValueError):
-    """A record that cannot be used; the message is the reject reason."""
-
-
-@dataclass
-class Turn:
-    speaker: str
-    text: str
-    role: str = "agent"  # agent | user | system
+RecordError = ReaderError
 
 
 @dataclass
@@ -64,9 +89,12 @@ class Conversation:
     source_file: str
     line: int | None = None
     task: str | None = None
-    outcome: str | None = None  # success | failure | None (unknown)
-    score: float | None = None
+    outcome: str | None = None  # from metadata: success | failure | None
+    score: float | None = None  # from metadata
     meta: dict[str, Any] = field(default_factory=dict)
+    log: list[tuple[int, str]] = field(default_factory=list)  # non-dialogue lines
+    system: str | None = None  # the conversation's own system prompt, if any
+    roles: int = 1  # speakers a finished conversation of its format has at least
 
 
 # Reading files ---------------------------------------------------------------------------
@@ -84,12 +112,20 @@ def iter_records(
     if not raw.strip():
         yield None, RecordError("empty file")
         return
+    if b"\x00" in raw[:8192]:
+        yield None, RecordError("binary file (NUL bytes)")
+        return
     if fmt == "auto":
         fmt = detect_format(path, raw)
         if fmt is None:
             yield None, RecordError("unknown format (auto-detection failed)")
             return
     if fmt in ("openai", "sharegpt"):
+        whole = _whole_json(path, raw, max_bytes)
+        if whole is not None:
+            for n, obj in whole:
+                yield n, _json_record(obj, n, fmt, path)
+            return
         for n, line in enumerate(raw.split(b"\n"), start=1):
             if not line.strip():
                 continue
@@ -104,43 +140,35 @@ def iter_records(
         yield None, RecordError(f"invalid UTF-8 at byte {exc.start}")
         return
     try:
-        turns = TEXT_PARSERS[fmt](text, src)
+        parsed = (
+            read_speaker(text, src.speaker_pattern) if fmt == "speaker" else TEXT_READERS[fmt](text)
+        )
     except RecordError as exc:
         yield None, exc
         return
-    if not turns:
-        yield None, RecordError(f"no turns found for format {fmt!r}")
+    conv = _conversation(parsed, str(path), None, {"format": fmt})
+    if not parsed.turns:
+        failure = _log_failure(conv, anywhere=True)
+        why = f"; {failure[1]}" if failure else ""
+        yield None, RecordError(f"no dialogue found for format {fmt!r}{why}")
         return
-    yield None, Conversation(turns, str(path), meta={"format": fmt, "text_tail": text[-2000:]})
+    yield None, conv
 
 
-def detect_format(path: Path, raw: bytes) -> str | None:
-    head = raw[:20000].decode("utf-8", errors="replace")
-    first = next((ln for ln in head.splitlines() if ln.strip()), "")
-    if path.suffix in (".jsonl", ".json") or first.lstrip().startswith(("{", "[")):
-        try:
-            obj = json.loads(first)
-        except (json.JSONDecodeError, RecursionError):
-            obj = None
-        if isinstance(obj, dict) and "conversations" in obj:
-            return "sharegpt"
-        if isinstance(obj, list) or (isinstance(obj, dict) and "messages" in obj):
-            return "openai"
-        if path.suffix in (".jsonl", ".json"):
-            return "openai"  # a JSONL file whose first line is bad: per-line rejects
-    lines = head.splitlines()
-    if any(_AUTOGEN.match(ln) for ln in lines):
-        return "autogen"
-    if any(_CAMEL.match(ln) for ln in lines):
-        return "camel"
-    if any(_CHATDEV.search(ln) for ln in lines):
-        return "chatdev"
-    if "AgentVerse" in head or any(_ROUND.match(ln) for ln in lines):
-        return "agentverse"
-    pattern = re.compile(_DEFAULT_SPEAKER)
-    if sum(bool(pattern.match(ln)) for ln in lines) >= 2:
-        return "speaker"
-    return None
+def _whole_json(path: Path, raw: bytes, max_bytes: int) -> list[tuple[int, Any]] | None:
+    """A ``.json`` file that is one JSON document: its records (one conversation, or a
+    list of conversations), numbered from 1; None when it is JSONL."""
+    if path.suffix != ".json" or len(raw) > max_bytes:
+        return None
+    try:
+        obj = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        return None
+    if isinstance(obj, list) and obj and all(isinstance(x, list | dict) for x in obj):
+        if all(isinstance(x, dict) and ("role" in x or "content" in x) for x in obj):
+            return [(1, obj)]  # one message list (AutoGen's groupchat.messages)
+        return list(enumerate(obj, start=1))
+    return [(1, obj)]
 
 
 def _jsonl_record(
@@ -158,59 +186,36 @@ def _jsonl_record(
         return RecordError(f"malformed JSON ({exc.msg} at column {exc.colno})")
     except RecursionError:
         return RecordError("malformed JSON (nested too deeply)")
+    return _json_record(obj, n, fmt, path)
+
+
+def _json_record(obj: Any, n: int, fmt: str, path: Path) -> Conversation | RecordError:
     try:
-        return _conversation_from_json(obj, fmt, str(path), n)
+        parsed, meta = read_json_messages(obj, fmt)
     except RecordError as exc:
         return exc
-
-
-def _conversation_from_json(obj: Any, fmt: str, path: str, n: int) -> Conversation:
-    meta: dict[str, Any] = {}
-    if isinstance(obj, list):
-        messages = obj
-    elif isinstance(obj, dict):
-        key = "conversations" if fmt == "sharegpt" else "messages"
-        messages = obj.get(key)
-        if messages is None:
-            raise RecordError(f"wrong type: no {key!r} list")
-        meta = {k: v for k, v in obj.items() if k != key}
-        if isinstance(meta.get("metadata"), dict):
-            meta = {**meta, **meta.pop("metadata")}
-    else:
-        raise RecordError(
-            f"wrong type: a record must be an object or a list, not {type(obj).__name__}"
-        )
-    if not isinstance(messages, list):
-        raise RecordError(f"wrong type: messages must be a list, not {type(messages).__name__}")
-    turns = []
-    for i, m in enumerate(messages):
-        if not isinstance(m, dict):
-            raise RecordError(f"wrong type: message {i} is not an object")
-        if fmt == "sharegpt":
-            who, content = m.get("from"), m.get("value")
-            role = "user" if who in ("human", "user") else "system" if who == "system" else "agent"
-            speaker = who
-        else:
-            role_raw, content = m.get("role"), m.get("content")
-            if role_raw not in ("system", "user", "assistant", "tool", "function"):
-                raise RecordError(f"wrong type: message {i} has role {role_raw!r}")
-            role = {"assistant": "agent", "tool": "user", "function": "user"}.get(
-                role_raw, role_raw
-            )
-            speaker = m.get("name") or role_raw
-        if not isinstance(content, str) or not isinstance(speaker, str):
-            raise RecordError(f"wrong type: message {i} needs string speaker and content")
-        turns.append(Turn(speaker, content, role))
-    if not turns:
-        raise RecordError("empty conversation")
-    conv = Conversation(turns, path, line=n, meta=meta)
+    conv = _conversation(parsed, str(path), n, {**meta, "format": fmt})
     _outcome_from_meta(conv, meta)
     return conv
 
 
+def _conversation(parsed: Parsed, path: str, line: int | None, meta: dict) -> Conversation:
+    return Conversation(
+        parsed.turns,
+        path,
+        line=line,
+        task=parsed.task,
+        meta=meta,
+        log=parsed.log,
+        system=parsed.system,
+        roles=parsed.roles,
+    )
+
+
 def _outcome_from_meta(conv: Conversation, meta: dict[str, Any]) -> None:
     task = meta.get("task") or meta.get("goal")
-    conv.task = task if isinstance(task, str) else None
+    if isinstance(task, str):
+        conv.task = task
     if isinstance(meta.get("success"), bool):
         conv.outcome = "success" if meta["success"] else "failure"
     elif meta.get("outcome") in ("success", "failure"):
@@ -221,101 +226,179 @@ def _outcome_from_meta(conv: Conversation, meta: dict[str, Any]) -> None:
             conv.score = float(v) if 0 <= v <= 1 else None
 
 
-# Text formats ------------------------------------------------------------------------------
+# Outcomes ------------------------------------------------------------------------------
 
 
-def _blocks(text: str, header: re.Pattern[str], speaker_of) -> list[Turn]:
-    """Turns from a log where a header line starts each message."""
-    turns: list[Turn] = []
-    for line in text.splitlines():
-        m = header.match(line) if header is not _CHATDEV else header.search(line)
-        if m:
-            turns.append(Turn(speaker_of(m), ""))
-        elif turns:
-            if set(line.strip()) <= {"-"} and len(line.strip()) >= 10:
-                continue  # AutoGen's separators
-            turns[-1].text += line + "\n"
-    for t in turns:
-        t.text = t.text.strip()
-    return turns
+@dataclass(frozen=True)
+class Outcome:
+    """A conversation's outcome: ``label`` (success, failure or unknown), the
+    ``success_score`` its examples get (None: it yields none), and the ``evidence``
+    (the examples' ``outcome_from``)."""
+
+    label: str
+    score: float | None
+    evidence: str
 
 
-def _speaker_lines(text: str, pattern: re.Pattern[str], skip=None) -> list[Turn]:
-    turns: list[Turn] = []
-    for line in text.splitlines():
-        if skip is not None and skip.match(line):
+def _log_failure(conv: Conversation, src: Source | None = None, anywhere: bool = False):
+    """The first failing log line after the last message (anywhere: in the whole log)."""
+    after = 0 if anywhere or not conv.turns else max(t.line or 0 for t in conv.turns)
+    markers = src.failure_markers if src is not None else ()
+    for n, text in conv.log:
+        if n <= after:
             continue
-        m = pattern.match(line)
-        if m:
-            turns.append(Turn(m["speaker"].strip(), m["text"]))
-        elif turns and line.strip():
-            turns[-1].text += "\n" + line
-    return turns
+        status = _STATUS.search(text)
+        if status:
+            return n, f"failure: HTTP {status[1] or status[2]} ({_clip(text)}, line {n})"
+        if _RATE.search(text):
+            return n, f"failure: rate limited ({_clip(text)}, line {n})"
+        if _FAILED_LOG.search(text) and not HTTP_LINE.search(text):
+            return n, f"failure: {_clip(text)} (line {n})"
+        hit = next((m for m in markers if m in text), None)
+        if hit:
+            return n, f"failure: marker {hit!r} (line {n})"
+    return None
 
 
-def _parse_speaker(text: str, src: Source) -> list[Turn]:
-    try:
-        pattern = re.compile(src.speaker_pattern or _DEFAULT_SPEAKER)
-    except re.error as exc:
-        raise RecordError(f"bad speaker_pattern ({exc})") from None
-    return _speaker_lines(text, pattern)
+def _clip(text: str, n: int = 80) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 1] + "…"
 
 
-TEXT_PARSERS = {
-    "speaker": _parse_speaker,
-    "autogen": lambda text, src: _blocks(text, _AUTOGEN, lambda m: m["speaker"]),
-    "camel": lambda text, src: _blocks(text, _CAMEL, lambda m: m["speaker"]),
-    "chatdev": lambda text, src: _blocks(text, _CHATDEV, lambda m: m["speaker"].strip()),
-    "agentverse": lambda text, src: _speaker_lines(text, _AGENTVERSE, skip=_ROUND),
-}
-
-
-# Outcomes and examples ---------------------------------------------------------------------
-
-
-def resolve_outcome(conv: Conversation, src: Source) -> tuple[float | None, str]:
-    """``(success_score, how)``: from metadata, markers, a score line, or the unknown
-    policy (None: reject)."""
+def judge_outcome(conv: Conversation, src: Source) -> Outcome:
+    """The conversation's outcome and the evidence for it (the rules in the module
+    docstring, in order)."""
     if conv.score is not None:
-        return conv.score, "metadata score"
+        label = "success" if conv.score >= 0.5 else "failure"
+        return Outcome(
+            label, conv.score if label == "success" else None, f"metadata: score {conv.score:g}"
+        )
     if conv.outcome is not None:
-        return (1.0 if conv.outcome == "success" else 0.0), "metadata outcome"
-    tail = "\n".join(f"{t.speaker}: {t.text}" for t in conv.turns[-2:])
-    if any(m in tail for m in src.failure_markers):
-        return 0.0, "failure marker"
-    if any(m in tail for m in src.success_markers):
-        return 1.0, "success marker"
+        ok = conv.outcome == "success"
+        return Outcome(conv.outcome, 1.0 if ok else None, f"metadata: success={str(ok).lower()}")
+    failure = _log_failure(conv, src)
+    if failure is not None:
+        return Outcome("failure", None, failure[1])
+    last = conv.turns[-2:]
+    for t in reversed(last):
+        hit = next((m for m in src.success_markers if m in t.text), None)
+        if hit:
+            return Outcome("success", 1.0, f"success: marker {hit!r} ({t.speaker})")
+        hit = next((m for m in src.failure_markers if m in t.text), None)
+        if hit:
+            return Outcome("failure", None, f"failure: marker {hit!r} ({t.speaker})")
+    speakers = {t.speaker for t in conv.turns if t.role == "agent"}
+    if conv.roles >= 2 and len(speakers) < 2:
+        who = next(iter(speakers), "nobody")
+        return Outcome("failure", None, f"failure: only {who} spoke; the other role never answered")
+    final = next((t for t in reversed(conv.turns) if t.role == "agent"), None)
+    if final is not None and not final.text.strip():
+        return Outcome("failure", None, f"failure: an empty last reply ({final.speaker})")
+    if final is not None and _REFUSAL.search(final.text.strip()):
+        return Outcome("failure", None, f"failure: a refusal ({_clip(final.text, 60)})")
+    tail = "\n".join(
+        [*(f"{t.speaker}: {t.text}" for t in last), *(text for _, text in conv.log[-3:])]
+    )
+    verdict = _VERDICT.search(tail)
+    if verdict:
+        ok = verdict[1].lower().startswith(("accept", "pass"))
+        return Outcome(
+            "success" if ok else "failure", 1.0 if ok else None, f"evaluator: {_clip(verdict[0])}"
+        )
     scores = _SCORE.findall(tail)
     if scores:
         value, scale = scores[-1]
         top = float(scale) if scale else (10.0 if float(value) > 1 else 1.0)
-        return min(1.0, float(value) / top), "score line"
+        score = min(1.0, float(value) / top)
+        label = "success" if score >= 0.5 else "failure"
+        return Outcome(
+            label,
+            score if label == "success" else None,
+            f"evaluator: score {value}{'/' + scale if scale else ''}",
+        )
     if src.unknown_outcome == "keep":
-        return src.unknown_score, "unknown (kept by policy)"
-    return None, "unknown outcome (rejected by policy)"
+        return Outcome("unknown", src.unknown_score, "unknown (kept by policy)")
+    return Outcome(
+        "unknown", None, "unknown outcome (no success or failure evidence; dropped by policy)"
+    )
+
+
+# Examples ----------------------------------------------------------------------------------
 
 
 _HANDOFF = re.compile(
-    r"\bhand(?:ing)?[ -]?(?:off|over)\b|\bpass(?:ing)? (?:it |this )?(?:on|to)\b|over to you", re.I
+    r"\bhand(?:ing)?[ -]?(?:off|over)\b|\bpass(?:ing)? (?:it |this |the \w+ )?(?:on|over|to)\b"
+    r"|over to you|\byour turn\b",
+    re.I,
 )
-_SYNTHESIS = re.compile(r"\bsynthes|\bcombin|\bmerg|\bconsensus|\bvote|\bproposal", re.I)
+_DECISION = re.compile(
+    r"\bconsensus\b|\bwe (?:all )?agree\b|\bagreed\b|\bfinal (?:decision|choice|answer)\b"
+    r"|\blet'?s go with\b|\bvot(?:e|ed|ing)\b|\bwe (?:will|'ll) (?:use|go with|choose)\b"
+    r"|\bI (?:choose|pick|decide)\b|<INFO>|\bsynthesi[sz]e\b"
+    r"|\bcombin(?:e|ing) (?:the|both|these)\b",
+    re.I,
+)
+_MANAGERS = {"chat_manager", "manager", "group_chat_manager"}
+
+
+def label_turns(conv: Conversation) -> list[str]:
+    """The spec's task type of each turn, by these rules (the first that applies):
+
+    * ``synthesis``: a decision among proposals: the turn states a decision (a
+      consensus, an agreement, a vote, a final choice, ChatDev's ``<INFO>`` conclusion,
+      "let's go with ...") after at least two different speakers have spoken since the
+      conversation began or since the last decision.
+    * ``handoff``: a passing of work between roles: the turn addresses someone other
+      than the speaker it answers (the log names an addressee, not a chat manager), or
+      says it passes the work on ("over to you", "handing off", "passing this to").
+    * ``coordination``: every other turn.
+    """
+    out = []
+    since: set[str] = set()
+    prev: Turn | None = None
+    for t in conv.turns:
+        label = "coordination"
+        addressed_away = (
+            t.to is not None
+            and t.to not in _MANAGERS
+            and prev is not None
+            and t.to != prev.speaker
+            and t.speaker != prev.speaker
+        )
+        if (
+            _DECISION.search(t.text)
+            and len(since - {t.speaker}) >= 1
+            and len(since | {t.speaker}) >= 2
+        ):
+            label = "synthesis"
+            since = set()
+        elif addressed_away or _HANDOFF.search(t.text):
+            label = "handoff"
+        if t.role == "agent":
+            since.add(t.speaker)
+        out.append(label)
+        prev = t
+    return out
 
 
 def classify(text: str) -> str:
-    """The spec's task_type of a turn, from what it says."""
+    """A single message's task type by its words alone (:func:`label_turns` without the
+    conversation: a decision phrase is synthesis, a passing phrase handoff)."""
     if _HANDOFF.search(text):
         return "handoff"
-    if _SYNTHESIS.search(text):
+    if _DECISION.search(text):
         return "synthesis"
     return "coordination"
 
 
 def context(conv: Conversation, upto: int, budget: int) -> str:
-    """The user message for turn ``upto``: the task and the conversation so far, oldest
-    turns dropped first to fit ``budget`` characters."""
-    first = conv.turns[0].text.splitlines() if conv.turns else []
+    """The user message for turn ``upto``: the task and the conversation so far (the
+    system prompt aside), oldest turns dropped first to fit ``budget`` characters."""
+    dialogue = [t for t in conv.turns[:upto] if t.role != "system"]
+    opening = next((t for t in conv.turns if t.role != "system"), None)
+    first = opening.text.splitlines() if opening is not None else []
     task = conv.task or (first[0][:300] if first else "")
-    lines = [f"{t.speaker}: {t.text}" for t in conv.turns[:upto]]
+    lines = [f"{t.speaker}: {t.text}" for t in dialogue]
     kept: list[str] = []
     used = 0
     for line in reversed(lines):
@@ -336,8 +419,11 @@ def context(conv: Conversation, upto: int, budget: int) -> str:
 
 
 def agent_turns(conv: Conversation) -> list[int]:
+    """The turns that become examples: agents' messages after the opening one (not the
+    system prompt, users, tools, or the task's first message)."""
+    opening = next((i for i, t in enumerate(conv.turns) if t.role != "system"), 0)
     return [
         i
         for i, t in enumerate(conv.turns)
-        if t.role == "agent" and t.speaker.lower() not in NON_AGENTS and i > 0
+        if t.role == "agent" and t.speaker.lower() not in NON_AGENTS and i > opening
     ]

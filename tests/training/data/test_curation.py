@@ -10,7 +10,7 @@ from training.data.config import CurationConfig, Source
 from training.data.pipeline import OUTPUTS, curate
 from training.data.review import review_import
 from training.data.schema import TrainingExample
-from training.data.transcripts import detect_format, iter_records, resolve_outcome
+from training.data.transcripts import detect_format, iter_records, judge_outcome
 
 SIM = {"n_agents": 10, "steps": 80, "first_seed": 500}
 GOOD = {
@@ -170,20 +170,21 @@ def test_formats_are_detected_and_read(tmp_path, fmt):
     assert len(records) == 1
     conv = records[0]
     assert len(conv.turns) >= 2
-    score, how = resolve_outcome(conv, src)
-    assert score is not None and score >= 0.8, how
+    outcome = judge_outcome(conv, src)
+    assert outcome.label == "success" and outcome.score >= 0.8, outcome.evidence
 
 
 def test_unknown_outcomes_follow_the_policy(tmp_path):
     path = tmp_path / "log.txt"
     path.write_text("Alice: hello\nBob: hi Alice, I will start\n")
-    keep = curate(_cfg([{"kind": "transcripts", "path": str(path)}]), tmp_path / "a")
+    src = {"kind": "transcripts", "path": str(path)}
+    keep = curate(_cfg([src | {"unknown_outcome": "keep"}]), tmp_path / "a")
     assert next(iter(keep["sources"].values()))["records_kept"] == 1
-    rej = curate(
-        _cfg([{"kind": "transcripts", "path": str(path), "unknown_outcome": "reject"}]),
-        tmp_path / "b",
-    )
-    assert next(iter(rej["sources"].values()))["record_reasons"] == {"unknown outcome": 1}
+    for policy in (None, "drop", "reject"):  # drop is the default; reject its old name
+        rej = curate(
+            _cfg([src | ({"unknown_outcome": policy} if policy else {})]), tmp_path / f"b{policy}"
+        )
+        assert next(iter(rej["sources"].values()))["record_reasons"] == {"unknown outcome": 1}
 
 
 MIXED = [
@@ -475,7 +476,9 @@ def test_recorded_swarm_decisions_become_decision_examples_with_failures_and_con
     assert all((e["messages"][1]["content"], e["messages"][2]["content"]) in by_text for e in train)
     assert render_user(model.observe()[0]).startswith(train[0]["messages"][1]["content"][:4])
     rejects = [json.loads(x) for x in (out / "rejects.jsonl").read_text().splitlines()]
-    assert sum("success_score" in r["reason"] for r in rejects) >= 1  # failed tasks: filtered
+    failed_out = [r for r in rejects if r["reason"].startswith("failed conversation")]
+    assert failed_out and all(r["stage"] == "extract" for r in failed_out)  # no examples
+    assert reasons["failed conversation"] == len(failed_out)
 
 
 def test_a_dedup_threshold_no_hashing_fits_is_one_line():

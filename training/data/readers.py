@@ -1,0 +1,454 @@
+"""Readers of the logs multi-agent frameworks write: each turns one file (or one JSONL
+line) into dialogue turns, and keeps aside the lines that are not dialogue.
+
+Only dialogue becomes turns. Configuration tables, banners, HTTP and library log lines,
+tracebacks and phase markers are never speakers or messages; they are kept as
+:attr:`Parsed.log` (line number and text), where the outcome rules
+(:mod:`training.data.transcripts`) look for failures. Each reader is one function of the
+text; :func:`detect_format` picks one (the ``auto`` format), from the most specific
+evidence to the least.
+
+Formats (``format:`` in a transcripts source; one example line each):
+
+* ``openai``: JSONL, ``{"messages": [{"role": "assistant", "name": "planner", "content":
+  "..."}], "metadata": {...}}`` or a bare list of messages (AutoGen/AG2's
+  ``groupchat.messages`` and ``chat_history`` are such lists).
+* ``sharegpt``: JSONL, ``{"conversations": [{"from": "gpt", "value": "..."}]}``.
+* ``speaker``: plain text, ``Alice: I'll take the parser.`` (``speaker_pattern`` sets
+  the regex).
+* ``autogen``: AutoGen/AG2 console output, ``planner (to chat_manager):`` then the
+  message, blocks separated by dashes.
+* ``camel``: CAMEL role-playing logs, ``AI User (Stock Trader):`` or the Markdown CAMEL
+  writes, ``<span style='color: blue;'>AI User: Source Code Parser</span>`` (HTML
+  spans and entities removed).
+* ``chatdev``: ChatDev WareHouse logs, ``[2023-25-08 07:23:39 INFO] Chief Executive
+  Officer: **[Start Chat]**`` / ``**Chief Product Officer<->Chief Executive Officer on :
+  DemandAnalysis, turn 0**``; the ``**ChatDevConfig**`` tables, ``[Preprocessing]``
+  banners and ``HTTP Request:`` lines are log.
+* ``agentverse``: AgentVerse console logs, ``[Solver]: ...`` / ``Critic (reviewer):
+  ...`` lines, ``Round N`` markers, evaluation score lines.
+* ``metagpt``: MetaGPT's loguru output, ``2024-01-01 12:00:00.000 | INFO |
+  metagpt.roles.role:_act:357 - Alice(Product Manager): to do WritePRD`` (the role's
+  message follows until the next log line).
+* ``crewai``: CrewAI verbose output, ``# Agent: Senior Researcher`` followed by ``##
+  Task:`` / ``## Final Answer:`` sections.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class Turn:
+    speaker: str
+    text: str
+    role: str = "agent"  # agent | user | system | tool
+    line: int | None = None  # where it starts in a text log (1-based)
+    to: str | None = None  # whom it is addressed to, where the log says
+
+
+@dataclass
+class Parsed:
+    """What a reader found: dialogue ``turns``, the non-dialogue ``log`` lines (line
+    number, text), the conversation's own ``system`` prompt if it has one, the task if
+    the log states it, and ``roles``: how many distinct speakers a finished conversation
+    of this format has at least (2 for role-play frameworks: a role that never answered
+    is a failure)."""
+
+    turns: list[Turn]
+    log: list[tuple[int, str]] = field(default_factory=list)
+    system: str | None = None
+    task: str | None = None
+    roles: int = 1
+
+
+# Lines that are never dialogue, in any text format ---------------------------------------
+
+#: An HTTP client's request log line (httpx, openai, requests).
+HTTP_LINE = re.compile(r"HTTP Request: [A-Z]+ \S+ \"HTTP/\d(?:\.\d)? \d{3}[^\"]*\"")
+#: A library log prefix: ``[2023-25-08 07:23:39 INFO]``, ``2024-01-01 12:00:00.123 |
+#: INFO |``, ``INFO:httpx:``, ``WARNING:root:``.
+LOG_PREFIX = re.compile(
+    r"^\s*(?:\[\d{4}-\d{2}-\d{2}[ T][\d:.,]+ (?:DEBUG|INFO|WARNING|ERROR|CRITICAL)\]"
+    r"|\d{4}-\d{2}-\d{2}[ T][\d:.,]+\s*\|\s*(?:DEBUG|INFO|WARNING|ERROR|CRITICAL|SUCCESS)\s*\|"
+    r"|(?:DEBUG|INFO|WARNING|ERROR|CRITICAL):[\w.]+:)"
+)
+_TRACEBACK = re.compile(r"^Traceback \(most recent call last\):")
+_EXCEPTION = re.compile(r"^[\w.]*(?:Error|Exception)\b.*")
+
+
+def _collect_tracebacks(lines: list[str], start: int = 1) -> tuple[set[int], list[tuple[int, str]]]:
+    """Line indices inside tracebacks (from the header to the exception line), and the
+    exception lines themselves as log entries."""
+    inside: set[int] = set()
+    log = []
+    i = 0
+    while i < len(lines):
+        if _TRACEBACK.match(lines[i]):
+            j = i + 1
+            while j < len(lines) and (lines[j].startswith((" ", "\t")) or not lines[j].strip()):
+                j += 1
+            end = min(j, len(lines) - 1)
+            inside.update(range(i, end + 1))
+            log.append((i + start, lines[i].strip()))
+            if end > i:
+                log.append((end + start, lines[end].strip()))
+            i = end + 1
+        else:
+            i += 1
+    return inside, log
+
+
+# JSON formats -----------------------------------------------------------------------------
+
+
+class ReaderError(ValueError):
+    """A record that cannot be read; the message is the reject reason."""
+
+
+def read_json_messages(obj: Any, fmt: str) -> tuple[Parsed, dict[str, Any]]:
+    """Turns and metadata of one JSON record (``openai`` or ``sharegpt``)."""
+    meta: dict[str, Any] = {}
+    if isinstance(obj, list):
+        messages = obj
+    elif isinstance(obj, dict):
+        key = "conversations" if fmt == "sharegpt" else "messages"
+        messages = obj.get(key)
+        if messages is None:
+            raise ReaderError(f"wrong type: no {key!r} list")
+        meta = {k: v for k, v in obj.items() if k != key}
+        if isinstance(meta.get("metadata"), dict):
+            meta = {**meta, **meta.pop("metadata")}
+    else:
+        raise ReaderError(
+            f"wrong type: a record must be an object or a list, not {type(obj).__name__}"
+        )
+    if not isinstance(messages, list):
+        raise ReaderError(f"wrong type: messages must be a list, not {type(messages).__name__}")
+    turns = []
+    for i, m in enumerate(messages):
+        if not isinstance(m, dict):
+            raise ReaderError(f"wrong type: message {i} is not an object")
+        if fmt == "sharegpt":
+            who, content = m.get("from"), m.get("value")
+            role = "user" if who in ("human", "user") else "system" if who == "system" else "agent"
+            speaker = who
+        else:
+            role_raw, content = m.get("role"), m.get("content")
+            if role_raw not in ("system", "user", "assistant", "tool", "function"):
+                raise ReaderError(f"wrong type: message {i} has role {role_raw!r}")
+            role = {"assistant": "agent", "tool": "tool", "function": "tool"}.get(
+                role_raw, role_raw
+            )
+            speaker = m.get("name") or role_raw
+            if content is None and (m.get("tool_calls") or m.get("function_call")):
+                content = ""  # a tool call: attached to the turn that made it, no text
+        if not isinstance(content, str) or not isinstance(speaker, str):
+            raise ReaderError(f"wrong type: message {i} needs string speaker and content")
+        turns.append(Turn(speaker, content, role))
+    if not turns:
+        raise ReaderError("empty conversation")
+    system = None
+    if turns[0].role == "system":
+        system = turns[0].text
+    # AutoGen/AG2 group chats name every speaker, user proxies included: several named
+    # agents in one list is a role play, and one of them never answering is a failure
+    named = {t.speaker for t in turns if t.role in ("agent", "user") and t.speaker not in _ROLES}
+    return Parsed(turns, system=system, roles=2 if len(named) > 1 else 1), meta
+
+
+_ROLES = {"system", "user", "assistant", "tool", "function", "human", "gpt"}
+
+
+# Text formats -----------------------------------------------------------------------------
+
+_DEFAULT_SPEAKER = r"^\[?(?P<speaker>[A-Za-z][\w .'-]{0,40}?)\]?:\s?(?P<text>.*)$"
+_AUTOGEN = re.compile(r"^(?P<speaker>[\w.-]+) \(to (?P<to>[\w .-]+)\):\s*$")
+_CAMEL = re.compile(r"^AI (?P<side>User|Assistant)(?: \((?P<role>[^)]+)\)|: (?P<role2>.+?))?:?\s*$")
+_CHATDEV_HEAD = re.compile(
+    r"\*\*\[?(?P<speaker>[^<*\[\]]+?)<->(?P<to>[^*\]]+?) on : (?P<phase>[^,*\]]+)"
+)
+_CHATDEV_SAYS = re.compile(r"^\[[\d\- :]+ INFO\] (?P<speaker>[A-Z][\w ]{1,60}?): \*\*(?P<rest>.*)$")
+_AGENTVERSE = re.compile(
+    r"^\s*\[?(?P<speaker>[A-Z][\w .-]{0,40}?)\]?\s*(?:\([^)]*\))?:\s+(?P<text>\S.*)$"
+)
+_ROUND = re.compile(r"^\s*(?:\*\*)?Round \d+", re.I)
+_METAGPT = re.compile(
+    r"^\d{4}-\d{2}-\d{2} [\d:.]+\s*\|\s*\w+\s*\|\s*[\w.]+(?::[\w<>]+:\d+)?\s+-\s+"
+    r"(?P<speaker>[A-Z][\w ]{0,40}?)\((?P<role>[^)]+)\):\s*(?P<text>.*)$"
+)
+_CREWAI_AGENT = re.compile(r"^\s*#\s*Agent:\s*(?P<speaker>.+?)\s*$")
+_CREWAI_SECTION = re.compile(
+    r"^\s*##\s*(?P<name>Task|Final Answer|Thought|Using tool|Tool Input|Tool Output):?"
+    r"\s*(?P<text>.*)$"
+)
+_SPAN = re.compile(r"</?span[^>]*>")
+
+
+def _plain(text: str, lines: list[str]) -> Parsed:
+    """Shared by the line-oriented readers: tracebacks and library log lines are log."""
+    inside, log = _collect_tracebacks(lines)
+    for i, ln in enumerate(lines):
+        if i not in inside and (LOG_PREFIX.match(ln) or HTTP_LINE.search(ln)):
+            log.append((i + 1, ln.strip()))
+    return Parsed([], log=sorted(log))
+
+
+def _is_log(i: int, line: str, skip: set[int]) -> bool:
+    return i in skip or bool(LOG_PREFIX.match(line) or HTTP_LINE.search(line))
+
+
+def _blocks(
+    lines: list[str],
+    header: Callable[[str], re.Match[str] | None],
+    speaker_of,
+    roles: int,
+    to_of=lambda m: None,
+) -> Parsed:
+    """Turns from a log where a header line starts each message; log lines end one."""
+    parsed = _plain("", lines)
+    skip = {n - 1 for n, _ in parsed.log} | _collect_tracebacks(lines)[0]
+    turns: list[Turn] = []
+    open_turn = False
+    for i, line in enumerate(lines):
+        m = header(line)
+        if m:
+            turns.append(Turn(speaker_of(m), "", line=i + 1, to=to_of(m)))
+            open_turn = True
+        elif _is_log(i, line, skip):
+            open_turn = False
+        elif turns and open_turn:
+            if set(line.strip()) <= {"-"} and len(line.strip()) >= 10:
+                continue  # AutoGen's separators
+            turns[-1].text += line + "\n"
+    for t in turns:
+        t.text = t.text.strip()
+    parsed.turns = turns
+    parsed.roles = roles
+    return parsed
+
+
+def _speaker_lines(lines: list[str], pattern: re.Pattern[str], skip_line=None) -> Parsed:
+    parsed = _plain("", lines)
+    skip = {n - 1 for n, _ in parsed.log} | _collect_tracebacks(lines)[0]
+    turns: list[Turn] = []
+    for i, line in enumerate(lines):
+        if _is_log(i, line, skip) or (skip_line is not None and skip_line.match(line)):
+            continue
+        m = pattern.match(line)
+        if m:
+            turns.append(Turn(m["speaker"].strip(), m["text"], line=i + 1))
+        elif turns and line.strip():
+            turns[-1].text += "\n" + line
+    parsed.turns = turns
+    return parsed
+
+
+def read_speaker(text: str, speaker_pattern: str | None = None) -> Parsed:
+    try:
+        pattern = re.compile(speaker_pattern or _DEFAULT_SPEAKER)
+    except re.error as exc:
+        raise ReaderError(f"bad speaker_pattern ({exc})") from None
+    return _speaker_lines(text.splitlines(), pattern)
+
+
+def read_autogen(text: str) -> Parsed:
+    return _blocks(
+        text.splitlines(), _AUTOGEN.match, lambda m: m["speaker"], roles=2, to_of=lambda m: m["to"]
+    )
+
+
+def read_camel(text: str) -> Parsed:
+    """CAMEL's role-play log, plain or as the Markdown with coloured spans it writes:
+    spans are removed and HTML entities decoded first. The speaker is ``AI User`` /
+    ``AI Assistant`` with the role played, e.g. ``AI User (Source Code Parser)``."""
+    if "<span" in text:
+        text = html.unescape(_SPAN.sub("", text))
+
+    def speaker(m: re.Match[str]) -> str:
+        role = m["role"] or m["role2"]
+        return f"AI {m['side']}" + (f" ({role.strip()})" if role else "")
+
+    return _blocks(text.splitlines(), _CAMEL.match, speaker, roles=2)
+
+
+def read_chatdev(text: str) -> Parsed:
+    """A ChatDev WareHouse log. A message starts at a ``**[Role A<->Role B on : Phase,
+    turn N]**`` header, or at a log line ``[date INFO] Role: **[Role A<->Role B on : ...``
+    / ``**[Start Chat]**``; everything else that starts with the log prefix (the
+    preprocessing banner, the ``**ChatDevConfig**`` / ``**ChatGPTConfig**`` tables, phase
+    and seminar conclusions written by the environment, ``HTTP Request:`` lines) is log,
+    as is every line up to the first message."""
+    lines = text.splitlines()
+    parsed = _plain(text, lines)
+    in_tb = _collect_tracebacks(lines)[0]
+    turns: list[Turn] = []
+    open_turn = False
+    for i, line in enumerate(lines):
+        head = _CHATDEV_HEAD.search(line)
+        says = _CHATDEV_SAYS.match(line)
+        if head and (says or line.lstrip().startswith("**")):
+            turns.append(Turn(head["speaker"].strip(), "", line=i + 1, to=head["to"].strip()))
+            rest = line[head.end() :].split("]**", 1)[-1].split("**", 1)[-1]
+            if rest.strip():
+                turns[-1].text += rest.strip() + "\n"
+            open_turn = True
+        elif i in in_tb or LOG_PREFIX.match(line) or HTTP_LINE.search(line):
+            if (i + 1, line.strip()) not in parsed.log:
+                parsed.log.append((i + 1, line.strip()))
+            open_turn = False
+        elif open_turn and turns:
+            turns[-1].text += line + "\n"
+    for t in turns:
+        t.text = t.text.strip()
+    parsed.turns = [t for t in turns if t.text]
+    parsed.log.sort()
+    parsed.roles = 2
+    task = re.search(r"^\*\*task_prompt\*\*:\s*(.+)$", text, re.M)
+    parsed.task = task[1].strip() if task else None
+    return parsed
+
+
+def read_agentverse(text: str) -> Parsed:
+    return _speaker_lines(text.splitlines(), _AGENTVERSE, skip_line=_ROUND)
+
+
+def read_metagpt(text: str) -> Parsed:
+    """MetaGPT's loguru lines: a line ``... | INFO | module:func:line - Name(Role): text``
+    starts a message, which runs until the next log line; other log lines are log."""
+    lines = text.splitlines()
+    parsed = _plain(text, lines)
+    in_tb = _collect_tracebacks(lines)[0]
+    turns: list[Turn] = []
+    open_turn = False
+    log = []
+    for i, line in enumerate(lines):
+        m = _METAGPT.match(line)
+        if m:
+            turns.append(
+                Turn(f"{m['speaker'].strip()} ({m['role'].strip()})", m["text"] + "\n", line=i + 1)
+            )
+            open_turn = True
+        elif i in in_tb or LOG_PREFIX.match(line) or HTTP_LINE.search(line):
+            log.append((i + 1, line.strip()))
+            open_turn = False
+        elif open_turn:
+            turns[-1].text += line + "\n"
+    for t in turns:
+        t.text = t.text.strip()
+    parsed.turns = [t for t in turns if t.text]
+    parsed.log = sorted(set(log) | set(parsed.log))
+    parsed.roles = 2
+    return parsed
+
+
+def read_crewai(text: str) -> Parsed:
+    """CrewAI's verbose output: ``# Agent: Name`` starts an agent's section; its
+    ``## Final Answer:`` (to the next agent header) is the agent's message, its ``##
+    Task:`` the task it was given. Thoughts and tool calls (``## Using tool``, ``## Tool
+    Input``, ``## Tool Output``) stay attached to the agent's section and are not
+    messages."""
+    lines = [_ANSI.sub("", ln) for ln in text.splitlines()]
+    parsed = _plain(text, lines)
+    skip = {n - 1 for n, _ in parsed.log}
+    turns: list[Turn] = []
+    agent = None
+    section = None
+    task = None
+    for i, line in enumerate(lines):
+        if i in skip:
+            continue
+        m = _CREWAI_AGENT.match(line)
+        if m:
+            agent, section = m["speaker"], None
+            continue
+        s = _CREWAI_SECTION.match(line)
+        if s and agent is not None:
+            section = s["name"]
+            if section == "Final Answer":
+                turns.append(Turn(agent, s["text"] + "\n", line=i + 1))
+            elif section == "Task" and task is None:
+                task = s["text"].strip() or None
+            continue
+        if section == "Final Answer" and turns:
+            turns[-1].text += line + "\n"
+    for t in turns:
+        t.text = t.text.strip()
+    parsed.turns = [t for t in turns if t.text]
+    parsed.task = task
+    parsed.roles = 1
+    return parsed
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+#: The text readers, by format name.
+TEXT_READERS: dict[str, Callable[[str], Parsed]] = {
+    "speaker": read_speaker,
+    "autogen": read_autogen,
+    "camel": read_camel,
+    "chatdev": read_chatdev,
+    "agentverse": read_agentverse,
+    "metagpt": read_metagpt,
+    "crewai": read_crewai,
+}
+
+
+def detect_format(path: Path, raw: bytes) -> str | None:
+    """The format of a file, from its first 20 kB: JSON(L) by its first line, then the
+    frameworks' own headers (most specific first), then ``Name: text`` lines."""
+    head = raw[:20000].decode("utf-8", errors="replace")
+    first = next((ln for ln in head.splitlines() if ln.strip()), "")
+    if path.suffix in (".jsonl", ".json") or first.lstrip().startswith(("{", "[")):
+        try:
+            obj = json.loads(first)
+        except (json.JSONDecodeError, RecursionError):
+            obj = None
+        if obj is None and path.suffix == ".json":
+            try:
+                obj = json.loads(raw.decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+                obj = None
+        if isinstance(obj, dict) and "conversations" in obj:
+            return "sharegpt"
+        if isinstance(obj, list) or (isinstance(obj, dict) and "messages" in obj):
+            return "openai"
+        if path.suffix in (".jsonl", ".json"):
+            return "openai"  # a JSONL file whose first line is bad: per-line rejects
+    lines = head.splitlines()
+    plain = [_SPAN.sub("", ln) for ln in lines] if "<span" in head else lines
+    if "ChatDev" in head[:4000] or any(_CHATDEV_HEAD.search(ln) for ln in lines):
+        return "chatdev"
+    if any(_CAMEL.match(ln.strip()) for ln in plain):
+        return "camel"
+    if any(_AUTOGEN.match(ln) for ln in lines):
+        return "autogen"
+    if any(_METAGPT.match(ln) for ln in lines) or "| metagpt." in head:
+        return "metagpt"
+    if any(_CREWAI_AGENT.match(_ANSI.sub("", ln)) for ln in lines):
+        return "crewai"
+    if "AgentVerse" in head or any(_ROUND.match(ln) for ln in lines):
+        return "agentverse"
+    pattern = re.compile(_DEFAULT_SPEAKER)
+    if sum(bool(pattern.match(ln)) for ln in lines) >= 2:
+        return "speaker"
+    return None
+
+
+__all__ = [
+    "HTTP_LINE",
+    "LOG_PREFIX",
+    "TEXT_READERS",
+    "Parsed",
+    "ReaderError",
+    "Turn",
+    "detect_format",
+    "read_json_messages",
+]
