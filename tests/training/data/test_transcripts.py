@@ -137,14 +137,17 @@ def test_chatdev_config_tables_banners_and_http_lines_are_never_turns():
             "**ChatDevConfig**:",
             "ChatEnvConfig.clear_structure: True",
             "",
-            '[2023-28-12 12:21:00 INFO] HTTP Request: POST https://x/v1/chat/completions "HTTP/1.1 200 OK"',
-            "[2023-28-12 12:21:00 INFO] Chief Product Officer: **Chief Product Officer<->Chief Executive Officer on : DemandAnalysis, turn 0**",
+            "[2023-28-12 12:21:00 INFO] HTTP Request: POST https://x/v1/chat/completions "
+            '"HTTP/1.1 200 OK"',
+            "[2023-28-12 12:21:00 INFO] Chief Product Officer: **Chief Product Officer<->"
+            "Chief Executive Officer on : DemandAnalysis, turn 0**",
             "",
             "[ChatDev is a software company]",
             "",
             "I suggest a web application.",
             "",
-            '[2023-28-12 12:21:05 INFO] HTTP Request: POST https://x/v1/chat/completions "HTTP/1.1 200 OK"',
+            "[2023-28-12 12:21:05 INFO] HTTP Request: POST https://x/v1/chat/completions "
+            '"HTTP/1.1 200 OK"',
         ]
     )
     parsed = read_chatdev(log)
@@ -190,9 +193,7 @@ def test_original_system_without_one_is_rejected_with_its_reason(tmp_path):
     stats = curate(
         _cfg([{"kind": "transcripts", "path": str(path), "system": "original"}]), tmp_path / "ds"
     )
-    assert next(iter(stats["sources"].values()))["record_reasons"] == {
-        "no system prompt of its own": 1
-    }
+    assert next(iter(stats["sources"].values()))["record_reasons"] == {"no system prompt": 1}
 
 
 def test_a_failed_conversation_yields_no_example_and_every_file_balances(tmp_path):
