@@ -60,7 +60,14 @@ class Source(_Strict):
         return v
 
     success_markers: list[str] = Field(
-        default_factory=lambda: ["TERMINATE", "CAMEL_TASK_DONE", "<TASK_DONE>", "TASK COMPLETE"]
+        default_factory=lambda: [
+            "TERMINATE",
+            "CAMEL_TASK_DONE",
+            "<TASK_DONE>",
+            "TASK COMPLETE",
+            "ChatDev Ends",
+        ],
+        description="text that marks success in the last two turns or in the log after them",
     )
     failure_markers: list[str] = Field(
         default_factory=lambda: ["Traceback (most recent call last)", "HTTPError", "TASK FAILED"],

@@ -80,7 +80,7 @@ LOG_PREFIX = re.compile(
     r"|\d{4}-\d{2}-\d{2}[ T][\d:.,]+\s*\|\s*(?:DEBUG|INFO|WARNING|ERROR|CRITICAL|SUCCESS)\s*\|"
     r"|(?:DEBUG|INFO|WARNING|ERROR|CRITICAL):[\w.]+:)"
 )
-_TRACEBACK = re.compile(r"^Traceback \(most recent call last\):")
+_TRACEBACK = re.compile(r"Traceback \(most recent call last\):")
 _EXCEPTION = re.compile(r"^[\w.]*(?:Error|Exception)\b.*")
 
 
@@ -91,7 +91,7 @@ def _collect_tracebacks(lines: list[str], start: int = 1) -> tuple[set[int], lis
     log = []
     i = 0
     while i < len(lines):
-        if _TRACEBACK.match(lines[i]):
+        if _TRACEBACK.search(lines[i]):
             j = i + 1
             while j < len(lines) and (lines[j].startswith((" ", "\t")) or not lines[j].strip()):
                 j += 1
@@ -179,7 +179,7 @@ _CHATDEV_SAYS = re.compile(r"^\[[\d\- :]+ INFO\] (?P<speaker>[A-Z][\w ]{1,60}?):
 _AGENTVERSE = re.compile(
     r"^\s*\[?(?P<speaker>[A-Z][\w .-]{0,40}?)\]?\s*(?:\([^)]*\))?:\s+(?P<text>\S.*)$"
 )
-_ROUND = re.compile(r"^\s*(?:\*\*)?Round \d+", re.I)
+_ROUND = re.compile(r"^\s*(?:\*\*)?(?:Loop )?Round \d+", re.I)
 _METAGPT = re.compile(
     r"^\d{4}-\d{2}-\d{2} [\d:.]+\s*\|\s*\w+\s*\|\s*[\w.]+(?::[\w<>]+:\d+)?\s+-\s+"
     r"(?P<speaker>[A-Z][\w ]{0,40}?)\((?P<role>[^)]+)\):\s*(?P<text>.*)$"
@@ -211,9 +211,16 @@ def _blocks(
     speaker_of,
     roles: int,
     to_of=lambda m: None,
+    extra_log: re.Pattern[str] | None = None,
 ) -> Parsed:
-    """Turns from a log where a header line starts each message; log lines end one."""
+    """Turns from a log where a header line starts each message; log lines (and lines
+    matching ``extra_log``) end one."""
     parsed = _plain("", lines)
+    if extra_log is not None:
+        parsed.log = sorted(
+            set(parsed.log)
+            | {(i + 1, ln.strip()) for i, ln in enumerate(lines) if extra_log.match(ln)}
+        )
     skip = {n - 1 for n, _ in parsed.log} | _collect_tracebacks(lines)[0]
     turns: list[Turn] = []
     open_turn = False
@@ -259,10 +266,29 @@ def read_speaker(text: str, speaker_pattern: str | None = None) -> Parsed:
     return _speaker_lines(text.splitlines(), pattern)
 
 
+_AUTOGEN_LOG = re.compile(
+    r"^\s*(?:>>>>>>>> |Next speaker: |\[autogen[\w.]*: [^\]]*\] \{\d+\} \w+ -)"
+)
+
+
 def read_autogen(text: str) -> Parsed:
-    return _blocks(
-        text.splitlines(), _AUTOGEN.match, lambda m: m["speaker"], roles=2, to_of=lambda m: m["to"]
+    """AutoGen/AG2 console output: ``name (to recipient):`` starts a message; a message
+    that is a code run's result (``exitcode: 0 (execution succeeded)``) is a tool turn
+    (context for the next message, never an example). ``>>>>>>>> USING AUTO REPLY...`` /
+    ``EXECUTING CODE BLOCK`` lines, ``Next speaker: X`` and the library's own log lines
+    (``[autogen.oai.client: ...] {164} WARNING - ...``) are log."""
+    parsed = _blocks(
+        text.splitlines(),
+        _AUTOGEN.match,
+        lambda m: m["speaker"],
+        roles=2,
+        to_of=lambda m: m["to"],
+        extra_log=_AUTOGEN_LOG,
     )
+    for t in parsed.turns:
+        if t.text.startswith("exitcode:"):
+            t.role = "tool"
+    return parsed
 
 
 def read_camel(text: str) -> Parsed:
@@ -280,49 +306,121 @@ def read_camel(text: str) -> Parsed:
 
 
 def read_chatdev(text: str) -> Parsed:
-    """A ChatDev WareHouse log. A message starts at a ``**[Role A<->Role B on : Phase,
-    turn N]**`` header, or at a log line ``[date INFO] Role: **[Role A<->Role B on : ...``
-    / ``**[Start Chat]**``; everything else that starts with the log prefix (the
-    preprocessing banner, the ``**ChatDevConfig**`` / ``**ChatGPTConfig**`` tables, phase
-    and seminar conclusions written by the environment, ``HTTP Request:`` lines) is log,
-    as is every line up to the first message."""
+    """A ChatDev WareHouse log. A message starts at a log line naming its speaker,
+    ``[date INFO] Chief Product Officer: **Chief Product Officer<->Chief Executive
+    Officer on : DemandAnalysis, turn 0**`` (addressed to the second role) or ``...
+    Chief Executive Officer: **[Start Chat]**``, or at a bare ``**[Role A<->Role B on :
+    Phase, turn N]**`` header; it runs to the next log line. The bracketed role prompt
+    that opens a message (``[ChatDev is a software company ...]``) is the role's system
+    prompt, not its message. Everything else is log: the preprocessing banner, the
+    configuration tables, ``System: **[chatting]**`` markers, seminar conclusions (the
+    environment's record of a phase), usage reports, ``HTTP Request:`` lines, ``**[Post
+    Info]**`` and ``ChatDev Ends``."""
     lines = text.splitlines()
-    parsed = _plain(text, lines)
     in_tb = _collect_tracebacks(lines)[0]
     turns: list[Turn] = []
+    log: list[tuple[int, str]] = []
     open_turn = False
     for i, line in enumerate(lines):
-        head = _CHATDEV_HEAD.search(line)
         says = _CHATDEV_SAYS.match(line)
-        if head and (says or line.lstrip().startswith("**")):
+        head = _CHATDEV_HEAD.search(line)
+        if says and says["speaker"].strip() != "System":
+            to = head["to"].strip() if head else None
+            turns.append(Turn(says["speaker"].strip(), "", line=i + 1, to=to))
+            open_turn = True
+        elif head and line.lstrip().startswith("**") and not LOG_PREFIX.match(line):
             turns.append(Turn(head["speaker"].strip(), "", line=i + 1, to=head["to"].strip()))
             rest = line[head.end() :].split("]**", 1)[-1].split("**", 1)[-1]
             if rest.strip():
                 turns[-1].text += rest.strip() + "\n"
             open_turn = True
         elif i in in_tb or LOG_PREFIX.match(line) or HTTP_LINE.search(line):
-            if (i + 1, line.strip()) not in parsed.log:
-                parsed.log.append((i + 1, line.strip()))
+            log.append((i + 1, line.strip()))
             open_turn = False
         elif open_turn and turns:
             turns[-1].text += line + "\n"
+        elif line.strip():
+            log.append((i + 1, line.strip()))
+    system = None
     for t in turns:
-        t.text = t.text.strip()
-    parsed.turns = [t for t in turns if t.text]
-    parsed.log.sort()
-    parsed.roles = 2
-    task = re.search(r"^\*\*task_prompt\*\*:\s*(.+)$", text, re.M)
+        t.text, prompt = _role_prompt(t.text.strip())
+        system = system or prompt
+    parsed = Parsed([t for t in turns if t.text], log=log, system=system, roles=2)
+    task = re.search(r"^\|?\s*\*\*task_prompt\*\*\s*[:|]\s*(.+?)\s*\|?\s*$", text, re.M)
     parsed.task = task[1].strip() if task else None
     return parsed
 
 
+def _role_prompt(text: str) -> tuple[str, str | None]:
+    """A ChatDev message without the bracketed role prompt that opens it, and the prompt."""
+    if not text.startswith("["):
+        return text, None
+    lines = text.splitlines()
+    for k, ln in enumerate(lines):
+        if ln.rstrip().endswith("]"):
+            prompt = "\n".join(lines[: k + 1]).strip()[1:-1].strip()
+            return "\n".join(lines[k + 1 :]).strip(), prompt
+    return text, None
+
+
+_AV_TURN = re.compile(
+    r"^\s*\[(?P<speaker>[^\]\n]{1,40})\]:\s*(?P<text>.*)$"
+    r"|^\s*(?P<speaker2>[A-Z][\w .-]{0,40}?) \([^)]*\):\s+(?P<text2>\S.*)$"
+)
+_AV_LOG = re.compile(
+    r"^\s*(?:(?:Loop )?Round \d+|Role Assignment:|Reviews:|Decision Plan:|Execution Result:"
+    r"|Evaluation result:|Evaluation\b.*:|(?:Good|Bad) score!|Final Result:"
+    r"|(?:Score|Advice|Tool|Tool Input|Observation|Thought|Action|Action Input):"
+    r"|\(Pdb\)|Error communicating)"
+)
+_AV_NAME = re.compile(r"^\s*[A-Z][\w.-]*(?: [A-Z][\w.-]*){0,3}\s*$")
+
+
 def read_agentverse(text: str) -> Parsed:
-    return _speaker_lines(text.splitlines(), _AGENTVERSE, skip_line=_ROUND)
+    """AgentVerse console output. A message starts at ``[Name]: text`` (or ``Name
+    (role): text``) and runs on over its continuation lines. Loop and round markers, the
+    section headers (``Role Assignment:``, ``Reviews:``, ``Decision Plan:``, ``Execution
+    Result:``, ``Evaluation result:``), the evaluator's ``Score:`` / ``Advice:`` and
+    ``Good score! Accept!`` lines, tool calls and their results (``Tool:``, ``Tool
+    Input:``, ``Observation:``, after the bare name of the agent that made them),
+    tracebacks and library lines end a message and are log."""
+    lines = text.splitlines()
+    in_tb = _collect_tracebacks(lines)[0]
+    turns: list[Turn] = []
+    log: list[tuple[int, str]] = []
+    open_turn = False
+    for i, line in enumerate(lines):
+        m = _AV_TURN.match(line)
+        if i in in_tb or LOG_PREFIX.match(line) or HTTP_LINE.search(line) or _AV_LOG.match(line):
+            log.append((i + 1, line.strip()))
+            open_turn = False
+        elif m:
+            speaker = m["speaker"] or m["speaker2"]
+            turns.append(Turn(speaker.strip(), m["text"] or m["text2"] or "", line=i + 1))
+            open_turn = True
+        elif _AV_NAME.match(line) and i + 1 < len(lines) and lines[i + 1].startswith("Tool:"):
+            log.append((i + 1, line.strip()))  # the agent a tool call belongs to
+            open_turn = False
+        elif open_turn and turns:
+            turns[-1].text += "\n" + line
+        elif line.strip():
+            log.append((i + 1, line.strip()))
+    for t in turns:
+        t.text = t.text.strip()
+    return Parsed(turns, log=log, roles=2)
+
+
+_ANNOUNCE = re.compile(r"^(?:to do|ready to) \w")
 
 
 def read_metagpt(text: str) -> Parsed:
-    """MetaGPT's loguru lines: a line ``... | INFO | module:func:line - Name(Role): text``
-    starts a message, which runs until the next log line; other log lines are log."""
+    """MetaGPT's loguru output: a line ``... | INFO | metagpt.roles.role:_act:373 -
+    Alice(Product Manager): to do WritePRD`` starts that role's message, which is the
+    raw model output printed after it, up to the next log line (the ``to do`` / ``ready
+    to`` announcement itself is not a message); cost reports, ``publish_message``
+    debug lines, warnings and tracebacks are log. MetaGPT writes no success marker:
+    add one to the source's ``success_markers`` (e.g. a file your run always writes
+    last) or its conversations' outcome is unknown."""
     lines = text.splitlines()
     parsed = _plain(text, lines)
     in_tb = _collect_tracebacks(lines)[0]
@@ -332,9 +430,8 @@ def read_metagpt(text: str) -> Parsed:
     for i, line in enumerate(lines):
         m = _METAGPT.match(line)
         if m:
-            turns.append(
-                Turn(f"{m['speaker'].strip()} ({m['role'].strip()})", m["text"] + "\n", line=i + 1)
-            )
+            said = "" if _ANNOUNCE.match(m["text"]) else m["text"] + "\n"
+            turns.append(Turn(f"{m['speaker'].strip()} ({m['role'].strip()})", said, line=i + 1))
             open_turn = True
         elif i in in_tb or LOG_PREFIX.match(line) or HTTP_LINE.search(line):
             log.append((i + 1, line.strip()))
@@ -349,45 +446,73 @@ def read_metagpt(text: str) -> Parsed:
     return parsed
 
 
+_CREW_OLD_AGENT = re.compile(r"^(?:\[[^\]]*\])?\[DEBUG\]: == Working Agent:\s*(?P<speaker>.+?)\s*$")
+_CREW_OLD_TASK = re.compile(r"^(?:\[[^\]]*\])?\[INFO\]: == Starting Task:\s*(?P<text>.*)$")
+_CREW_FINAL = re.compile(r"^\s*Final Answer:\s*(?P<text>.*)$")
+_CREW_LOG = re.compile(
+    r"^\s*(?:> (?:Entering new|Finished chain)|(?:\[[^\]]*\])?\[(?:DEBUG|INFO)\]: =="
+    r"|Thought:|Action:|Action Input:|Observation:)"
+)
+
+
 def read_crewai(text: str) -> Parsed:
-    """CrewAI's verbose output: ``# Agent: Name`` starts an agent's section; its
-    ``## Final Answer:`` (to the next agent header) is the agent's message, its ``##
-    Task:`` the task it was given. Thoughts and tool calls (``## Using tool``, ``## Tool
-    Input``, ``## Tool Output``) stay attached to the agent's section and are not
-    messages."""
+    """CrewAI's verbose output, in either of its two forms. Newer: ``# Agent: Senior
+    Researcher`` starts an agent's section; its ``## Final Answer:`` (to the next header)
+    is the agent's message and its ``## Task:`` the task it was given. Older: ``[DEBUG]:
+    == Working Agent: Senior Researcher`` and ``[INFO]: == Starting Task: ...``, then the
+    agent's executor chain, whose ``Final Answer:`` (to ``> Finished chain.``) is the
+    message. Thoughts and tool calls (``## Using tool``, ``## Tool Input``, ``## Tool
+    Output``; ``Thought:``, ``Action:``, ``Action Input:``, ``Observation:``) stay with the
+    agent's section and are never messages; chain markers and task-output echoes are
+    log. CrewAI writes no success marker either (see :func:`read_metagpt`)."""
     lines = [_ANSI.sub("", ln) for ln in text.splitlines()]
-    parsed = _plain(text, lines)
-    skip = {n - 1 for n, _ in parsed.log}
+    in_tb, log = _collect_tracebacks(lines)
     turns: list[Turn] = []
     agent = None
     section = None
     task = None
     for i, line in enumerate(lines):
-        if i in skip:
+        if i in in_tb:
             continue
-        m = _CREWAI_AGENT.match(line)
+        m = _CREWAI_AGENT.match(line) or _CREW_OLD_AGENT.match(line)
         if m:
             agent, section = m["speaker"], None
+            log.append((i + 1, line.strip()))
             continue
-        s = _CREWAI_SECTION.match(line)
+        old_task = _CREW_OLD_TASK.match(line)
+        if old_task:
+            task = task or old_task["text"].strip() or None
+            log.append((i + 1, line.strip()))
+            section = None
+            continue
+        s = _CREWAI_SECTION.match(line) or _CREW_FINAL.match(line)
         if s and agent is not None:
-            section = s["name"]
+            section = s["name"] if "name" in s.groupdict() else "Final Answer"
             if section == "Final Answer":
                 turns.append(Turn(agent, s["text"] + "\n", line=i + 1))
             elif section == "Task" and task is None:
                 task = s["text"].strip() or None
             continue
+        if LOG_PREFIX.match(line) or HTTP_LINE.search(line) or _CREW_LOG.match(line):
+            log.append((i + 1, line.strip()))
+            section = None if _CREW_LOG.match(line) else section
+            continue
         if section == "Final Answer" and turns:
             turns[-1].text += line + "\n"
+        elif line.strip():
+            log.append((i + 1, line.strip()))
     for t in turns:
         t.text = t.text.strip()
-    parsed.turns = [t for t in turns if t.text]
-    parsed.task = task
-    parsed.roles = 1
-    return parsed
+    return Parsed([t for t in turns if t.text], log=sorted(log), task=task, roles=1)
 
 
-_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def strip_ansi(text: str) -> str:
+    """``text`` without terminal colour codes (AutoGen and CrewAI colour speaker names)."""
+    return _ANSI.sub("", text)
+
 
 #: The text readers, by format name.
 TEXT_READERS: dict[str, Callable[[str], Parsed]] = {
@@ -404,7 +529,7 @@ TEXT_READERS: dict[str, Callable[[str], Parsed]] = {
 def detect_format(path: Path, raw: bytes) -> str | None:
     """The format of a file, from its first 20 kB: JSON(L) by its first line, then the
     frameworks' own headers (most specific first), then ``Name: text`` lines."""
-    head = raw[:20000].decode("utf-8", errors="replace")
+    head = strip_ansi(raw[:20000].decode("utf-8", errors="replace"))
     first = next((ln for ln in head.splitlines() if ln.strip()), "")
     if path.suffix in (".jsonl", ".json") or first.lstrip().startswith(("{", "[")):
         try:
@@ -432,7 +557,7 @@ def detect_format(path: Path, raw: bytes) -> str | None:
         return "autogen"
     if any(_METAGPT.match(ln) for ln in lines) or "| metagpt." in head:
         return "metagpt"
-    if any(_CREWAI_AGENT.match(_ANSI.sub("", ln)) for ln in lines):
+    if any(_CREWAI_AGENT.match(ln) or _CREW_OLD_AGENT.match(ln) for ln in lines):
         return "crewai"
     if "AgentVerse" in head or any(_ROUND.match(ln) for ln in lines):
         return "agentverse"

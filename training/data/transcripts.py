@@ -47,12 +47,14 @@ from training.data.readers import (
     detect_format,
     read_json_messages,
     read_speaker,
+    strip_ansi,
 )
 
 NON_AGENTS = {"system", "user", "human", "admin", "tool", "function"}
 _SCORE = re.compile(r"(?:evaluation\s+)?score\s*[:=]\s*(\d+(?:\.\d+)?)(?:\s*/\s*(\d+))?", re.I)
 _VERDICT = re.compile(
-    r"\b(?:evaluat\w*|verdict|review(?:er)?)\b[^\n]{0,20}?[:=]\s*(accept\w*|reject\w*|pass(?:ed)?|fail(?:ed)?)\b",
+    r"(?:(?:Good|Bad) score! |\b(?:evaluat\w*|verdict|review(?:er)?)\b[^\n]{0,20}?[:=]\s*)"
+    r"(accept\w*|reject\w*|pass(?:ed)?|fail(?:ed)?)\b",
     re.I,
 )
 _STATUS = re.compile(r"HTTP/\d(?:\.\d)? ([45]\d\d)[^\"\n]*|Error code: ([45]\d\d)")
@@ -112,14 +114,16 @@ def iter_records(
     if not raw.strip():
         yield None, RecordError("empty file")
         return
-    if b"\x00" in raw[:8192]:
-        yield None, RecordError("binary file (NUL bytes)")
-        return
+    binary = b"\x00" in raw[:8192]
     if fmt == "auto":
         fmt = detect_format(path, raw)
         if fmt is None:
-            yield None, RecordError("unknown format (auto-detection failed)")
+            why = "binary file (NUL bytes)" if binary else "unknown format (auto-detection failed)"
+            yield None, RecordError(why)
             return
+    if binary and fmt not in ("openai", "sharegpt"):  # JSONL: each line is judged alone
+        yield None, RecordError("binary file (NUL bytes)")
+        return
     if fmt in ("openai", "sharegpt"):
         whole = _whole_json(path, raw, max_bytes)
         if whole is not None:
@@ -139,6 +143,7 @@ def iter_records(
     except UnicodeDecodeError as exc:
         yield None, RecordError(f"invalid UTF-8 at byte {exc.start}")
         return
+    text = strip_ansi(text)
     try:
         parsed = (
             read_speaker(text, src.speaker_pattern) if fmt == "speaker" else TEXT_READERS[fmt](text)
@@ -279,6 +284,11 @@ def judge_outcome(conv: Conversation, src: Source) -> Outcome:
     failure = _log_failure(conv, src)
     if failure is not None:
         return Outcome("failure", None, failure[1])
+    after = max((t.line or 0 for t in conv.turns), default=0)
+    for n, text in conv.log:
+        hit = next((m for m in src.success_markers if m in text), None) if n > after else None
+        if hit:
+            return Outcome("success", 1.0, f"success: marker {hit!r} (line {n})")
     last = conv.turns[-2:]
     for t in reversed(last):
         hit = next((m for m in src.success_markers if m in t.text), None)
@@ -296,8 +306,9 @@ def judge_outcome(conv: Conversation, src: Source) -> Outcome:
         return Outcome("failure", None, f"failure: an empty last reply ({final.speaker})")
     if final is not None and _REFUSAL.search(final.text.strip()):
         return Outcome("failure", None, f"failure: a refusal ({_clip(final.text, 60)})")
+    after = max((t.line or 0 for t in conv.turns), default=0)
     tail = "\n".join(
-        [*(f"{t.speaker}: {t.text}" for t in last), *(text for _, text in conv.log[-3:])]
+        [*(f"{t.speaker}: {t.text}" for t in last), *(text for n, text in conv.log if n > after)]
     )
     verdict = _VERDICT.search(tail)
     if verdict:
