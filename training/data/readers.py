@@ -12,7 +12,10 @@ Formats (``format:`` in a transcripts source; one example line each):
 
 * ``openai``: JSONL, ``{"messages": [{"role": "assistant", "name": "planner", "content":
   "..."}], "metadata": {...}}`` or a bare list of messages (AutoGen/AG2's
-  ``groupchat.messages`` and ``chat_history`` are such lists).
+  ``groupchat.messages`` and ``chat_history`` are such lists; a ``.json`` file may hold
+  one such list or a list of them). CAMEL's messages as JSON (``{"role_name": "Stock
+  Trader", "role_type": "RoleType.USER", "content": "..."}``) read the same way, speakers
+  named as in its Markdown (``AI User (Stock Trader)``).
 * ``sharegpt``: JSONL, ``{"conversations": [{"from": "gpt", "value": "..."}]}``.
 * ``speaker``: plain text, ``Alice: I'll take the parser.`` (``speaker_pattern`` sets
   the regex).
@@ -140,6 +143,12 @@ def read_json_messages(obj: Any, fmt: str) -> tuple[Parsed, dict[str, Any]]:
             who, content = m.get("from"), m.get("value")
             role = "user" if who in ("human", "user") else "system" if who == "system" else "agent"
             speaker = who
+        elif "role_name" in m and "role" not in m:  # CAMEL's BaseMessage as JSON
+            content = m.get("content")
+            kind = str(m.get("role_type", "")).rsplit(".", 1)[-1].upper()
+            role = "system" if kind in ("SYSTEM", "DEFAULT") and i == 0 else "agent"
+            side = {"USER": "AI User", "ASSISTANT": "AI Assistant"}.get(kind, "AI")
+            speaker = f"{side} ({m['role_name']})" if isinstance(m["role_name"], str) else None
         else:
             role_raw, content = m.get("role"), m.get("content")
             if role_raw not in ("system", "user", "assistant", "tool", "function"):
@@ -161,6 +170,8 @@ def read_json_messages(obj: Any, fmt: str) -> tuple[Parsed, dict[str, Any]]:
     # AutoGen/AG2 group chats name every speaker, user proxies included: several named
     # agents in one list is a role play, and one of them never answering is a failure
     named = {t.speaker for t in turns if t.role in ("agent", "user") and t.speaker not in _ROLES}
+    if any(t.speaker.startswith("AI User (") for t in turns):
+        named.add("AI User")  # a CAMEL role play: two roles, even before the second answers
     return Parsed(turns, system=system, roles=2 if len(named) > 1 else 1), meta
 
 

@@ -237,3 +237,38 @@ def test_a_whole_json_file_holding_one_group_chat_is_one_conversation(tmp_path):
     records = [r for _, r in iter_records(path, "auto", src, 10**6)]
     assert len(records) == 1 and len(records[0].turns) == 3
     assert judge_outcome(records[0], src).label == "success"
+
+
+def test_camel_messages_saved_as_json_read_as_its_role_play(tmp_path):
+    path = tmp_path / "camel_chat.json"
+    msgs = [
+        {
+            "role_name": "Python Programmer",
+            "role_type": "RoleType.USER",
+            "meta_dict": None,
+            "content": "Instruction: write the parser.\nInput: None",
+        },
+        {
+            "role_name": "Stock Trader",
+            "role_type": "RoleType.ASSISTANT",
+            "meta_dict": None,
+            "content": "Solution: here is the parser. Next request.",
+        },
+        {
+            "role_name": "Python Programmer",
+            "role_type": "RoleType.USER",
+            "meta_dict": None,
+            "content": "CAMEL_TASK_DONE",
+        },
+    ]
+    path.write_text(json.dumps(msgs, indent=1))
+    src = Source(kind="transcripts", path=str(path))
+    (conv,) = [r for _, r in iter_records(path, "auto", src, 10**6)]
+    assert [t.speaker for t in conv.turns] == [
+        "AI User (Python Programmer)",
+        "AI Assistant (Stock Trader)",
+        "AI User (Python Programmer)",
+    ]
+    assert judge_outcome(conv, src).label == "success"
+    conv.turns = conv.turns[:1]  # the assistant never answered
+    assert "never answered" in judge_outcome(conv, src).evidence
