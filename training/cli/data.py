@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from swarm.cli.common import UserError, console
@@ -95,14 +96,14 @@ def _print(stats: dict) -> None:
             "outcome (evidence)",
             title="transcript files",
         )
-        for _, f, row in files:
+        for _, f, row in files:  # text from the logs themselves: never Rich markup
             t.add_row(
-                f,
+                escape(f),
                 row["format"],
                 str(row["turns_read"]),
                 str(row["turns_kept"]),
-                f"{row['turns_rejected']} ({_counts(row['reasons'])})",
-                _counts(row["outcomes"]),
+                escape(f"{row['turns_rejected']} ({_counts(row['reasons'])})"),
+                escape(_counts(row["outcomes"])),
             )
         console.print(t)
     t = Table("stage", "count", title="stages")

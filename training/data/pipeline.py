@@ -175,7 +175,10 @@ def _transcripts(
                 row["format"] = rec.meta.get("format", row["format"])
                 try:
                     reason, outcome, turns = _judge_record(rec, src)
-                    row["outcomes"][f"{outcome.label}: {outcome.evidence}"] += 1
+                    ev = outcome.evidence
+                    row["outcomes"][
+                        ev if ev.startswith(outcome.label) else f"{outcome.label}: {ev}"
+                    ] += 1
                     made_at: set[int | None] = set()
                     if reason is None:
                         made, empty, made_at = _record_examples(
@@ -189,6 +192,10 @@ def _transcripts(
                 except Exception as exc:  # an unforeseen record: rejected, never a crash
                     reason = f"unreadable record ({type(exc).__name__}: {exc})"[:200]
                     made = []
+                    row["turns_read"] += len(rec.turns)
+                    row["turns_rejected"] += len(rec.turns)
+                    row["reasons"][reason_key(reason)] += len(rec.turns)
+                    row["outcomes"][f"unread: {reason_key(reason)}"] += 1
             if reason is not None:
                 led["records_rejected"] += 1
                 led["reasons"][reason_key(reason)] += 1
@@ -263,13 +270,15 @@ def _decision_example(rec, score, how, src: Source, path: Path, line) -> Trainin
     )
 
 
-def _system_prompt(rec, src: Source) -> str:
-    """The system turn of a transcript's examples: the constitution (``system:
-    constitution``, the default), the conversation's own (``original``), or the text given."""
+def _system_prompt(rec, turn, src: Source) -> str:
+    """The system turn of a transcript example: the constitution (``system:
+    constitution``, the default), the conversation's own (``original``: the speaker's own
+    prompt where the log shows one per role, as ChatDev's does, else the conversation's),
+    or the text given."""
     if src.system == "constitution":
         return constitution_text()
     if src.system == "original":
-        return rec.system
+        return turn.system or rec.system
     return src.system
 
 
@@ -280,7 +289,6 @@ def _record_examples(rec, turns, outcome, src: Source, cfg, path: Path, line):
     score, how = outcome.score, outcome.evidence
     if is_decision_record(rec) and rec.turns[2].text.strip():
         return [_decision_example(rec, score, how, src, path, line)], [], {2}
-    system = _system_prompt(rec, src)
     labels = label_turns(rec)
     made: list[TrainingExample] = []
     made_at: set[int | None] = set()
@@ -302,7 +310,7 @@ def _record_examples(rec, turns, outcome, src: Source, cfg, path: Path, line):
         made_at.add(i)
         made.append(
             make_example(
-                system,
+                _system_prompt(rec, turn, src),
                 context(rec, i, cfg.context_chars),
                 turn.text.strip(),
                 task_type=labels[i],

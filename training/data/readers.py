@@ -55,6 +55,7 @@ class Turn:
     role: str = "agent"  # agent | user | system | tool
     line: int | None = None  # where it starts in a text log (1-based)
     to: str | None = None  # whom it is addressed to, where the log says
+    system: str | None = None  # the speaker's own system prompt, where the log shows it
 
 
 @dataclass
@@ -81,10 +82,14 @@ HTTP_LINE = re.compile(r"HTTP Request: [A-Z]+ \S+ \"HTTP/\d(?:\.\d)? \d{3}[^\"]*
 LOG_PREFIX = re.compile(
     r"^\s*(?:\[\d{4}-\d{2}-\d{2}[ T][\d:.,]+ (?:DEBUG|INFO|WARNING|ERROR|CRITICAL)\]"
     r"|\d{4}-\d{2}-\d{2}[ T][\d:.,]+\s*\|\s*(?:DEBUG|INFO|WARNING|ERROR|CRITICAL|SUCCESS)\s*\|"
-    r"|(?:DEBUG|INFO|WARNING|ERROR|CRITICAL):[\w.]+:)"
+    r"|\d{4}-\d{2}-\d{2}[ T][\d:.,]+ - [\w.]+ - (?:DEBUG|INFO|WARNING|ERROR|CRITICAL) - "
+    r"|(?:DEBUG|INFO|WARNING|ERROR|CRITICAL):(?:[\w.]+:| ))"
 )
+#: The level of a library log line, where it has one.
+LOG_LEVEL = re.compile(r"\b(DEBUG|INFO|WARNING|ERROR|CRITICAL)\b")
 _TRACEBACK = re.compile(r"Traceback \(most recent call last\):")
-_EXCEPTION = re.compile(r"^[\w.]*(?:Error|Exception)\b.*")
+#: The last line of a traceback: ``AttributeError: 'tuple' object has no attribute 'x'``.
+EXCEPTION_LINE = re.compile(r"^\s*[\w.]*(?:Error|Exception|Exit|Interrupt)(?::|$)")
 
 
 def _collect_tracebacks(lines: list[str], start: int = 1) -> tuple[set[int], list[tuple[int, str]]]:
@@ -164,6 +169,13 @@ def read_json_messages(obj: Any, fmt: str) -> tuple[Parsed, dict[str, Any]]:
         turns.append(Turn(speaker, content, role))
     if not turns:
         raise ReaderError("empty conversation")
+    names = {m.get("name") for m in messages if isinstance(m.get("name"), str)}
+    if fmt == "openai" and len(names) > 1:
+        # AG2/AutoGen group chats send every agent's message as role "user" with its
+        # name: a named message is that agent's turn (the opening one stays the task)
+        for m, t in zip(messages, turns, strict=True):
+            if t.role == "user" and isinstance(m.get("name"), str):
+                t.role = "agent"
     system = None
     if turns[0].role == "system":
         system = turns[0].text
@@ -182,7 +194,10 @@ _ROLES = {"system", "user", "assistant", "tool", "function", "human", "gpt"}
 
 _DEFAULT_SPEAKER = r"^\[?(?P<speaker>[A-Za-z][\w .'-]{0,40}?)\]?:\s?(?P<text>.*)$"
 _AUTOGEN = re.compile(r"^(?P<speaker>[\w.-]+) \(to (?P<to>[\w .-]+)\):\s*$")
-_CAMEL = re.compile(r"^AI (?P<side>User|Assistant)(?: \((?P<role>[^)]+)\)|: (?P<role2>.+?))?:?\s*$")
+_CAMEL = re.compile(r"^AI (?P<side>User|Assistant)(?: \((?P<role>[^)]+)\))?:\s*$")
+#: CAMEL's Markdown header, once its span is removed: ``AI User: Source Code Parser``.
+_CAMEL_MD = re.compile(r"^AI (?P<side>User|Assistant): (?P<role>[^<>]{1,80}?)\s*$")
+_CAMEL_SPAN_HEAD = re.compile(r"^<span style='color: \w+;'>AI (?:User|Assistant): [^<]+</span>\s*$")
 _CHATDEV_HEAD = re.compile(
     r"\*\*\[?(?P<speaker>[^<*\[\]]+?)<->(?P<to>[^*\]]+?) on : (?P<phase>[^,*\]]+)"
 )
@@ -278,7 +293,8 @@ def read_speaker(text: str, speaker_pattern: str | None = None) -> Parsed:
 
 
 _AUTOGEN_LOG = re.compile(
-    r"^\s*(?:>>>>>>>> |Next speaker: |\[autogen[\w.]*: [^\]]*\] \{\d+\} \w+ -)"
+    r"^\s*(?:>>>>>>>> |Next speaker: |\[autogen[\w.]*: [^\]]*\] \{\d+\} \w+ -"
+    r"|Provide feedback to \w+\. Press enter|ChatResult\()"
 )
 
 
@@ -306,14 +322,16 @@ def read_camel(text: str) -> Parsed:
     """CAMEL's role-play log, plain or as the Markdown with coloured spans it writes:
     spans are removed and HTML entities decoded first. The speaker is ``AI User`` /
     ``AI Assistant`` with the role played, e.g. ``AI User (Source Code Parser)``."""
+    header = _CAMEL.match
     if "<span" in text:
         text = html.unescape(_SPAN.sub("", text))
+        header = lambda ln: _CAMEL.match(ln) or _CAMEL_MD.match(ln)  # noqa: E731
 
     def speaker(m: re.Match[str]) -> str:
-        role = m["role"] or m["role2"]
+        role = m["role"]
         return f"AI {m['side']}" + (f" ({role.strip()})" if role else "")
 
-    return _blocks(text.splitlines(), _CAMEL.match, speaker, roles=2)
+    return _blocks(text.splitlines(), header, speaker, roles=2)
 
 
 def read_chatdev(text: str) -> Parsed:
@@ -345,17 +363,22 @@ def read_chatdev(text: str) -> Parsed:
             if rest.strip():
                 turns[-1].text += rest.strip() + "\n"
             open_turn = True
-        elif i in in_tb or LOG_PREFIX.match(line) or HTTP_LINE.search(line):
+        elif LOG_PREFIX.match(line) or HTTP_LINE.search(line) or (i in in_tb and not open_turn):
             log.append((i + 1, line.strip()))
             open_turn = False
         elif open_turn and turns:
-            turns[-1].text += line + "\n"
+            turns[-1].text += line + "\n"  # a traceback quoted in a message stays in it
         elif line.strip():
             log.append((i + 1, line.strip()))
-    system = None
+    prompts: dict[str, str] = {}  # ChatDev prints a role's prompt in whichever turn: by name
     for t in turns:
         t.text, prompt = _role_prompt(t.text.strip())
-        system = system or prompt
+        who = re.search(r"\bYou are ([A-Z][\w ]{1,60}?)[.,]", prompt or "")
+        if who:
+            prompts.setdefault(who[1].strip(), prompt)
+    for t in turns:
+        t.system = prompts.get(t.speaker)
+    system = next(iter(prompts.values()), None)
     parsed = Parsed([t for t in turns if t.text], log=log, system=system, roles=2)
     task = re.search(r"^\|?\s*\*\*task_prompt\*\*\s*[:|]\s*(.+?)\s*\|?\s*$", text, re.M)
     parsed.task = task[1].strip() if task else None
@@ -552,17 +575,23 @@ def detect_format(path: Path, raw: bytes) -> str | None:
                 obj = json.loads(raw.decode("utf-8"))
             except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
                 obj = None
-        if isinstance(obj, dict) and "conversations" in obj:
+        inner = obj[0] if isinstance(obj, list) and obj else obj
+        if isinstance(inner, dict) and "conversations" in inner:
             return "sharegpt"
         if isinstance(obj, list) or (isinstance(obj, dict) and "messages" in obj):
             return "openai"
         if path.suffix in (".jsonl", ".json"):
             return "openai"  # a JSONL file whose first line is bad: per-line rejects
     lines = head.splitlines()
-    plain = [_SPAN.sub("", ln) for ln in lines] if "<span" in head else lines
-    if "ChatDev" in head[:4000] or any(_CHATDEV_HEAD.search(ln) for ln in lines):
+    chatdev = ("**ChatDev Starts**" in head or "**ChatDevConfig**" in head) or any(
+        _CHATDEV_SAYS.match(ln) or (_CHATDEV_HEAD.search(ln) and ln.lstrip().startswith("**"))
+        for ln in lines
+    )
+    if chatdev:
         return "chatdev"
-    if any(_CAMEL.match(ln.strip()) for ln in plain):
+    if any(_CAMEL.match(ln.strip()) for ln in lines) or any(
+        _CAMEL_SPAN_HEAD.match(ln.strip()) for ln in lines
+    ):
         return "camel"
     if any(_AUTOGEN.match(ln) for ln in lines):
         return "autogen"
@@ -570,12 +599,24 @@ def detect_format(path: Path, raw: bytes) -> str | None:
         return "metagpt"
     if any(_CREWAI_AGENT.match(ln) or _CREW_OLD_AGENT.match(ln) for ln in lines):
         return "crewai"
-    if "AgentVerse" in head or any(_ROUND.match(ln) for ln in lines):
+    sections = sum(bool(_AV_LOG.match(ln)) for ln in lines)
+    bracketed = sum(bool(re.match(r"^\s*\[[^\]\n]{1,40}\]: ", ln)) for ln in lines)
+    if any(_ROUND.match(ln) for ln in lines) and (sections >= 3 or bracketed >= 2):
         return "agentverse"
     pattern = re.compile(_DEFAULT_SPEAKER)
-    if sum(bool(pattern.match(ln)) for ln in lines) >= 2:
+    said = [m for ln in lines if (m := pattern.match(ln)) and m["text"].strip()]
+    said = [m for m in said if m["speaker"].split()[0].lower() not in _CODE_WORDS]
+    if len(said) >= 2 and len({m["speaker"] for m in said}) >= 2:
         return "speaker"
     return None
+
+
+#: First words of code lines that look like ``Name: text`` (``class Game:``, ``else:``).
+_CODE_WORDS = {
+    "class", "def", "if", "elif", "else", "for", "while", "try", "except", "finally", "with",
+    "return", "lambda", "async", "case", "match", "http", "https", "note", "warning", "error",
+    "info", "debug", "todo", "step", "input", "output",
+}  # fmt: skip
 
 
 __all__ = [

@@ -39,7 +39,10 @@ from typing import Any
 
 from training.data.config import Source
 from training.data.readers import (
+    EXCEPTION_LINE,
     HTTP_LINE,
+    LOG_LEVEL,
+    LOG_PREFIX,
     TEXT_READERS,
     Parsed,
     ReaderError,
@@ -51,15 +54,17 @@ from training.data.readers import (
 )
 
 NON_AGENTS = {"system", "user", "human", "admin", "tool", "function"}
-_SCORE = re.compile(r"(?:evaluation\s+)?score\s*[:=]\s*(\d+(?:\.\d+)?)(?:\s*/\s*(\d+))?", re.I)
+_SCORE = re.compile(
+    r"^\s*(?:evaluation\s+)?score\s*[:=]\s*(\d+(?:\.\d+)?)(?:\s*/\s*(\d+))?\s*$", re.I | re.M
+)
 _VERDICT = re.compile(
-    r"(?:(?:Good|Bad) score! |\b(?:evaluat\w*|verdict|review(?:er)?)\b[^\n]{0,20}?[:=]\s*)"
+    r"^\s*(?:(?:Good|Bad) score! |(?:evaluation|evaluator|verdict)(?: result)?\s*[:=]\s*)"
     r"(accept\w*|reject\w*|pass(?:ed)?|fail(?:ed)?)\b",
-    re.I,
+    re.I | re.M,
 )
 _STATUS = re.compile(r"HTTP/\d(?:\.\d)? ([45]\d\d)[^\"\n]*|Error code: ([45]\d\d)")
 _RATE = re.compile(r"rate.?limit|RateLimitError|Too Many Requests|insufficient_quota", re.I)
-_FAILED_LOG = re.compile(r"^Traceback \(most recent call last\)|(?:Error|Exception)\b")
+_TRACEBACK_AT = re.compile(r"Traceback \(most recent call last\)")
 _REFUSAL = re.compile(
     r"^(?:I'm sorry|I am sorry|Sorry)[, ]+(?:but )?I (?:can(?:no|')t|am unable|won't)"
     r"|^As an AI(?: language model)?, I (?:can(?:no|')t|am unable)"
@@ -114,6 +119,11 @@ def iter_records(
     if not raw.strip():
         yield None, RecordError("empty file")
         return
+    if raw.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte-order mark (Windows editors)
+        raw = raw[3:]
+    if path.suffix.lower() in CODE_SUFFIXES:
+        yield None, RecordError(f"not a transcript (a {path.suffix} file)")
+        return
     binary = b"\x00" in raw[:8192]
     if fmt == "auto":
         fmt = detect_format(path, raw)
@@ -126,6 +136,9 @@ def iter_records(
         return
     if fmt in ("openai", "sharegpt"):
         whole = _whole_json(path, raw, max_bytes)
+        if isinstance(whole, RecordError):
+            yield None, whole
+            return
         if whole is not None:
             for n, obj in whole:
                 yield n, _json_record(obj, n, fmt, path)
@@ -151,6 +164,9 @@ def iter_records(
     except RecordError as exc:
         yield None, exc
         return
+    except Exception as exc:  # a reader's bug (or a pattern it cannot use): this file only
+        yield None, RecordError(f"unreadable as {fmt} ({type(exc).__name__}: {exc})"[:200])
+        return
     conv = _conversation(parsed, str(path), None, {"format": fmt})
     if not parsed.turns:
         failure = _log_failure(conv, anywhere=True)
@@ -160,20 +176,47 @@ def iter_records(
     yield None, conv
 
 
-def _whole_json(path: Path, raw: bytes, max_bytes: int) -> list[tuple[int, Any]] | None:
+def _whole_json(
+    path: Path, raw: bytes, max_bytes: int
+) -> list[tuple[int, Any]] | RecordError | None:
     """A ``.json`` file that is one JSON document: its records (one conversation, or a
-    list of conversations), numbered from 1; None when it is JSONL."""
-    if path.suffix != ".json" or len(raw) > max_bytes:
+    list of conversations), numbered from 1; None when it is JSONL (its first line is a
+    JSON value of its own); an error when it is neither (too large, truncated)."""
+    if path.suffix != ".json":
         return None
+    first = raw.split(b"\n", 1)[0]
+    try:
+        json.loads(first.decode("utf-8"))
+        jsonl = b"\n" in raw.strip()
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        jsonl = False
+    if len(raw) > max_bytes:
+        return None if jsonl else RecordError(f"file too large ({len(raw)} bytes > {max_bytes})")
     try:
         obj = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-        return None
+    except UnicodeDecodeError as exc:
+        return RecordError(f"invalid UTF-8 at byte {exc.start}")
+    except (json.JSONDecodeError, RecursionError) as exc:
+        if jsonl:
+            return None
+        where = (
+            f" ({exc.msg} at line {exc.lineno})" if isinstance(exc, json.JSONDecodeError) else ""
+        )
+        return RecordError(f"malformed JSON{where}: truncated or not JSON")
     if isinstance(obj, list) and obj and all(isinstance(x, list | dict) for x in obj):
-        if all(isinstance(x, dict) and ("role" in x or "content" in x) for x in obj):
+        if all(isinstance(x, dict) and ("role" in x or "role_name" in x) for x in obj):
             return [(1, obj)]  # one message list (AutoGen's groupchat.messages)
         return list(enumerate(obj, start=1))
     return [(1, obj)]
+
+
+#: Files a log directory holds beside its logs (ChatDev's WareHouse keeps the code it
+#: wrote): never transcripts, rejected without being read as one.
+CODE_SUFFIXES = {
+    ".py", ".js", ".ts", ".tsx", ".jsx", ".java", ".c", ".h", ".cpp", ".hpp", ".go", ".rs",
+    ".sh", ".toml", ".cfg", ".ini", ".yaml", ".yml", ".css", ".html", ".png", ".jpg",
+    ".jpeg", ".gif", ".svg", ".pdf", ".zip", ".gz", ".pyc", ".lock",
+}  # fmt: skip
 
 
 def _jsonl_record(
@@ -246,18 +289,31 @@ class Outcome:
 
 
 def _log_failure(conv: Conversation, src: Source | None = None, anywhere: bool = False):
-    """The first failing log line after the last message (anywhere: in the whole log)."""
+    """The first failing log line after the last message (anywhere: in the whole log).
+    Only machine lines count (a library log line, an HTTP request line, a traceback or
+    the exception that ends one), never free text a model wrote that landed in the log
+    (a phase's conclusion, an evaluator's advice): an HTTP status of 400 or more, a rate
+    limit, a traceback or exception, a library line at level ERROR or CRITICAL, or one
+    of the source's ``failure_markers``."""
     after = 0 if anywhere or not conv.turns else max(t.line or 0 for t in conv.turns)
     markers = src.failure_markers if src is not None else ()
     for n, text in conv.log:
         if n <= after:
+            continue
+        logged = bool(LOG_PREFIX.match(text))
+        http = bool(HTTP_LINE.search(text))
+        crash = bool(_TRACEBACK_AT.search(text) or EXCEPTION_LINE.match(text))
+        if not (logged or http or crash):
             continue
         status = _STATUS.search(text)
         if status:
             return n, f"failure: HTTP {status[1] or status[2]} ({_clip(text)}, line {n})"
         if _RATE.search(text):
             return n, f"failure: rate limited ({_clip(text)}, line {n})"
-        if _FAILED_LOG.search(text) and not HTTP_LINE.search(text):
+        if crash:
+            return n, f"failure: {_clip(text)} (line {n})"
+        level = LOG_LEVEL.search(text[:60]) if logged else None
+        if level and level[1] in ("ERROR", "CRITICAL"):
             return n, f"failure: {_clip(text)} (line {n})"
         hit = next((m for m in markers if m in text), None)
         if hit:
@@ -273,59 +329,57 @@ def _clip(text: str, n: int = 80) -> str:
 def judge_outcome(conv: Conversation, src: Source) -> Outcome:
     """The conversation's outcome and the evidence for it (the rules in the module
     docstring, in order)."""
+    if conv.outcome is not None:  # an explicit outcome wins over a score
+        ok = conv.outcome == "success"
+        score = conv.score if ok and conv.score is not None else (1.0 if ok else None)
+        return Outcome(conv.outcome, score, f"metadata: success={str(ok).lower()}")
     if conv.score is not None:
         label = "success" if conv.score >= 0.5 else "failure"
-        return Outcome(
-            label, conv.score if label == "success" else None, f"metadata: score {conv.score:g}"
-        )
-    if conv.outcome is not None:
-        ok = conv.outcome == "success"
-        return Outcome(conv.outcome, 1.0 if ok else None, f"metadata: success={str(ok).lower()}")
+        score = conv.score if label == "success" else None
+        return Outcome(label, score, f"metadata: score {conv.score:g}")
     failure = _log_failure(conv, src)
     if failure is not None:
         return Outcome("failure", None, failure[1])
-    after = max((t.line or 0 for t in conv.turns), default=0)
-    for n, text in conv.log:
-        hit = next((m for m in src.success_markers if m in text), None) if n > after else None
-        if hit:
-            return Outcome("success", 1.0, f"success: marker {hit!r} (line {n})")
-    last = conv.turns[-2:]
-    for t in reversed(last):
-        hit = next((m for m in src.success_markers if m in t.text), None)
-        if hit:
-            return Outcome("success", 1.0, f"success: marker {hit!r} ({t.speaker})")
-        hit = next((m for m in src.failure_markers if m in t.text), None)
-        if hit:
-            return Outcome("failure", None, f"failure: marker {hit!r} ({t.speaker})")
-    speakers = {t.speaker for t in conv.turns if t.role == "agent"}
-    if conv.roles >= 2 and len(speakers) < 2:
-        who = next(iter(speakers), "nobody")
-        return Outcome("failure", None, f"failure: only {who} spoke; the other role never answered")
     final = next((t for t in reversed(conv.turns) if t.role == "agent"), None)
     if final is not None and not final.text.strip():
         return Outcome("failure", None, f"failure: an empty last reply ({final.speaker})")
     if final is not None and _REFUSAL.search(final.text.strip()):
         return Outcome("failure", None, f"failure: a refusal ({_clip(final.text, 60)})")
     after = max((t.line or 0 for t in conv.turns), default=0)
-    tail = "\n".join(
-        [*(f"{t.speaker}: {t.text}" for t in last), *(text for n, text in conv.log if n > after)]
-    )
+    last = [t for t in conv.turns if t.role == "agent"][-2:]
+    for t in reversed(last):  # markers count in agents' turns, not in the task or a user's
+        hit = next((m for m in src.success_markers if m in t.text), None)
+        if hit:
+            return Outcome("success", 1.0, f"success: marker {hit!r} ({t.speaker})")
+        hit = next((m for m in src.failure_markers if m in t.text), None)
+        if hit:
+            return Outcome("failure", None, f"failure: marker {hit!r} ({t.speaker})")
+    for n, text in conv.log:
+        hit = next((m for m in src.success_markers if m in text), None) if n > after else None
+        if hit:
+            return Outcome("success", 1.0, f"success: marker {hit!r} (line {n})")
+    speakers = {t.speaker for t in conv.turns if t.role == "agent"}
+    if conv.roles >= 2 and len(speakers) < 2:
+        who = next(iter(speakers), "nobody")
+        return Outcome("failure", None, f"failure: only {who} spoke; the other role never answered")
+    tail = "\n".join([*(t.text for t in last), *(text for n, text in conv.log if n > after)])
     verdict = _VERDICT.search(tail)
     if verdict:
         ok = verdict[1].lower().startswith(("accept", "pass"))
         return Outcome(
-            "success" if ok else "failure", 1.0 if ok else None, f"evaluator: {_clip(verdict[0])}"
+            "success" if ok else "failure",
+            1.0 if ok else None,
+            f"{'success' if ok else 'failure'}: evaluator {_clip(verdict[0].strip())}",
         )
-    scores = _SCORE.findall(tail)
+    scores = [(v, k) for v, k in _SCORE.findall(tail) if k != "0"]
     if scores:
         value, scale = scores[-1]
         top = float(scale) if scale else (10.0 if float(value) > 1 else 1.0)
         score = min(1.0, float(value) / top)
         label = "success" if score >= 0.5 else "failure"
+        shown = value + (f"/{scale}" if scale else "")
         return Outcome(
-            label,
-            score if label == "success" else None,
-            f"evaluator: score {value}{'/' + scale if scale else ''}",
+            label, score if label == "success" else None, f"{label}: evaluator score {shown}"
         )
     if src.unknown_outcome == "keep":
         return Outcome("unknown", src.unknown_score, "unknown (kept by policy)")
@@ -338,8 +392,9 @@ def judge_outcome(conv: Conversation, src: Source) -> Outcome:
 
 
 _HANDOFF = re.compile(
-    r"\bhand(?:ing)?[ -]?(?:off|over)\b|\bpass(?:ing)? (?:it |this |the \w+ )?(?:on|over|to)\b"
-    r"|over to you|\byour turn\b",
+    r"\bhand(?:ing|ed)?[ -]?(?:it |this |the (?:work|task) )?(?:off|over)\b"
+    r"|\bpass(?:ing|ed)? (?:it|this|the (?:work|task|baton)) (?:on|over|to)\b"
+    r"|\bover to you\b|\byour turn\b",
     re.I,
 )
 _DECISION = re.compile(
@@ -357,11 +412,12 @@ def label_turns(conv: Conversation) -> list[str]:
 
     * ``synthesis``: a decision among proposals: the turn states a decision (a
       consensus, an agreement, a vote, a final choice, ChatDev's ``<INFO>`` conclusion,
-      "let's go with ...") after at least two different speakers have spoken since the
-      conversation began or since the last decision.
-    * ``handoff``: a passing of work between roles: the turn addresses someone other
-      than the speaker it answers (the log names an addressee, not a chat manager), or
-      says it passes the work on ("over to you", "handing off", "passing this to").
+      "let's go with ...") and at least one other agent has spoken since the
+      conversation began or since the last decision (so two views are in it).
+    * ``handoff``: a passing of work between roles: a new speaker addresses someone
+      other than the speaker it answers (the log names an addressee that is not a chat
+      manager), or the turn says it passes the work on ("over to you", "handing it
+      off", "passing the task to").
     * ``coordination``: every other turn.
     """
     out = []

@@ -4,6 +4,7 @@ transcripts (training.data.transcripts, training.data.readers)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -272,3 +273,111 @@ def test_camel_messages_saved_as_json_read_as_its_role_play(tmp_path):
     assert judge_outcome(conv, src).label == "success"
     conv.turns = conv.turns[:1]  # the assistant never answered
     assert "never answered" in judge_outcome(conv, src).evidence
+
+
+# Regressions from the review of the readers (each was a real input that went wrong) ----
+
+WCLOCK = Path(__file__).parent / "fixtures/transcripts/chatdev/chatdev_success_wclock_excerpt.log"
+
+
+def _read(tmp_path, name, text, **src):
+    path = tmp_path / name
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    source = Source(kind="transcripts", path=str(path), **src)
+    return source, [r for _, r in iter_records(path, "auto", source, 10**6)]
+
+
+def test_model_text_in_a_chatdev_conclusion_is_not_a_failure(tmp_path):
+    text = WCLOCK.read_text().replace(
+        "## Conclusion",
+        "If you see a ModuleNotFoundError, run pip install again.\n"
+        "    except Exception as e:\n        print(e)\n\n## Conclusion",
+    )
+    src, (conv,) = _read(tmp_path, "w.log", text)
+    assert judge_outcome(conv, src).label == "success"
+
+
+def test_ag2_group_chat_messages_sent_as_user_with_names_are_agents_turns(tmp_path):
+    msgs = [
+        {"content": "Plan the release.", "role": "user", "name": "Admin"},
+        {"content": "Here is the plan.", "role": "user", "name": "Planner"},
+        {"content": "Code written.", "role": "user", "name": "Coder"},
+    ]
+    src, (conv,) = _read(tmp_path, "groupchat.json", json.dumps(msgs))
+    assert [t.role for t in conv.turns] == ["agent", "agent", "agent"]
+    from training.data.transcripts import agent_turns
+
+    assert agent_turns(conv) == [1, 2]
+
+
+def test_an_explicit_failure_or_a_refusal_beats_a_score_or_a_quoted_marker():
+    bad = _conv(("u", "go", "user"), ("a", "done", "agent"), outcome="failure", score=0.9)
+    assert judge_outcome(bad, SRC).label == "failure"
+    refused = _conv(
+        ("User", "Solve 2+2. Reply TERMINATE when done.", "user"),
+        ("Assistant", "I'm sorry, but I can't do that.", "agent"),
+    )
+    assert "refusal" in judge_outcome(refused, SRC).evidence
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "fmt"),
+    [
+        ("a.txt", "Alice: Have you tried ChatDev?\nBob: Not yet, is it good?\n", "speaker"),
+        ("b.txt", "Human: write a haiku\nAI Assistant: Sure, here it is: ...\n", "speaker"),
+        ("c.txt", "Round 1\nAlice: tabs\nBob: spaces\nRound 2\nAlice: fine\n", "speaker"),
+        ("d.json", json.dumps([{"conversations": [{"from": "human", "value": "hi"}]}]), "sharegpt"),
+        ("e.py", "class Game:\n    pass\nelse: x\n", None),
+    ],
+)
+def test_ordinary_files_are_not_mistaken_for_a_framework(tmp_path, name, text, fmt):
+    path = tmp_path / name
+    path.write_text(text)
+    from training.data.readers import detect_format
+
+    if fmt is None:
+        src, (rec,) = _read(tmp_path, name, text)
+        assert "not a transcript" in str(rec)
+    else:
+        assert detect_format(path, path.read_bytes()) == fmt
+
+
+def test_original_system_gives_each_chatdev_role_its_own_prompt(tmp_path):
+    from training.data.readers import read_chatdev
+
+    parsed = read_chatdev(WCLOCK.read_text())
+    by = {t.speaker: t.system for t in parsed.turns}
+    assert "You are Chief Executive Officer" in by["Chief Executive Officer"]
+    assert "You are Chief Product Officer" in by["Chief Product Officer"]
+
+
+def test_library_log_lines_and_evaluator_lookalikes_are_not_dialogue_or_verdicts(tmp_path):
+    text = (
+        "Alice: I will fetch the data.\n"
+        "2024-05-01 10:00:00,123 - openai._base_client - INFO - Retrying request\n"
+        "WARNING: rate limit reached for requests\n"
+        "Bob: Reviewer: Failed builds are retried twice; looks good\n"
+        "high_score = 0\n"
+        "  score: 7/0\n"
+    )
+    src, (conv,) = _read(tmp_path, "chat.txt", text)
+    assert [t.speaker for t in conv.turns] == ["Alice", "Bob"]
+    assert "Retrying" not in conv.turns[0].text
+    out = judge_outcome(conv, src)  # a retried rate limit mid-run, no verdict: unknown
+    assert out.label == "unknown", out
+
+
+def test_a_reader_error_rejects_its_file_and_the_rest_curates(tmp_path):
+    d = tmp_path / "logs"
+    d.mkdir()
+    (d / "a.txt").write_text("Alice: hi\nBob: hello\nAlice: TERMINATE\n")
+    (d / "half.json").write_text('[{"role": "user", "content": "x"},\n {"role": "ass')
+    (d / "bom.jsonl").write_bytes(b"\xef\xbb\xbf" + json.dumps(GOOD).encode() + b"\n")
+    src = {"kind": "transcripts", "path": str(d)}
+    odd = {"speaker_pattern": r"^(?:(?P<speaker>[A-Z]\w+): )?(?P<text>.+)$"}
+    stats = curate(_cfg([src | odd]), tmp_path / "ds")
+    files = next(iter(stats["sources"].values()))["files"]
+    half = files[str(d / "half.json")]
+    assert half["records"] == 1 and "malformed JSON" in next(iter(half["outcomes"]))  # one reject
+    assert files[str(d / "bom.jsonl")]["turns_kept"] == 2
+    assert all(r["turns_read"] == r["turns_kept"] + r["turns_rejected"] for r in files.values())
