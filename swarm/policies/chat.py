@@ -208,17 +208,23 @@ class ChatPolicy:
 
     # Deciding -----------------------------------------------------------------------------
 
-    def request_of(self, obs: Observation) -> dict[str, Any]:
-        """The chat-completions request for one observation (also the cache key's content)."""
+    def _request(self, messages: list[dict[str, str]]) -> dict[str, Any]:
+        """A chat-completions request for these messages, with the settings' sampling."""
         s = self.settings
         req: dict[str, Any] = {
             "model": s.model,
-            "messages": render_observation(obs),
+            "messages": messages,
             "temperature": s.temperature,
             "max_tokens": s.max_tokens,
         }
         if s.seed is not None:
             req["seed"] = s.seed
+        return req
+
+    def request_of(self, obs: Observation) -> dict[str, Any]:
+        """The chat-completions request for one observation (also the cache key's content)."""
+        s = self.settings
+        req = self._request(render_observation(obs))
         if s.constrain:
             req["extra_body"] = {"guided_choice": [render_action(c) for c in obs.candidates]}
         if s.logprobs:
@@ -262,14 +268,7 @@ class ChatPolicy:
         decisions). An error or an answer that is not a legal proposal falls back to the
         reading's first choices, counted in ``stats["proposal_fallbacks"]``."""
         s = self.settings
-        req: dict[str, Any] = {
-            "model": s.model,
-            "messages": render_proposal_messages(view),
-            "temperature": s.temperature,
-            "max_tokens": s.max_tokens,
-        }
-        if s.seed is not None:
-            req["seed"] = s.seed
+        req = self._request(render_proposal_messages(view))
         self.stats["proposals"] += 1
         answer = self._cached(req)
         if answer is None:
