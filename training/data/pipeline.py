@@ -11,6 +11,7 @@ import glob
 import io
 import json
 import math
+import re
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
@@ -126,8 +127,10 @@ def _file_row(fmt: str) -> dict[str, Any]:
     }
 
 
-def _turn_reasons(rec, made_lines: set[int | None], turns: list[int], reason: str | None):
-    """Why each turn of ``rec`` that made no example made none."""
+def _turn_reasons(rec, made, turns: list[int], reason: str | None):
+    """Why each turn of ``rec`` that made no example made none (``made``: the turns that
+    did, and why the others among ``turns`` did not)."""
+    made_lines, skipped = made
     out = Counter()
     chosen = set(turns)
     for i, t in enumerate(rec.turns):
@@ -135,7 +138,7 @@ def _turn_reasons(rec, made_lines: set[int | None], turns: list[int], reason: st
             out[reason_key(reason)] += 1
         elif i in chosen:
             if i not in made_lines:
-                out["empty assistant turn"] += 1
+                out[skipped.get(i, "empty assistant turn")] += 1
         elif t.role == "system":
             out["the system prompt"] += 1
         elif t.role in ("user", "tool") or t.speaker.lower() in NON_AGENT_NAMES:
@@ -179,7 +182,7 @@ def _transcripts(
                     row["outcomes"][
                         ev if ev.startswith(outcome.label) else f"{outcome.label}: {ev}"
                     ] += 1
-                    made_at: set[int | None] = set()
+                    made_at: tuple = (set(), {})
                     if reason is None:
                         made, empty, made_at = _record_examples(
                             rec, turns, outcome, src, cfg, path, line
@@ -288,19 +291,26 @@ def _record_examples(rec, turns, outcome, src: Source, cfg, path: Path, line):
     an example."""
     score, how = outcome.score, outcome.evidence
     if is_decision_record(rec) and rec.turns[2].text.strip():
-        return [_decision_example(rec, score, how, src, path, line)], [], {2}
+        return [_decision_example(rec, score, how, src, path, line)], [], ({2}, {})
     labels = label_turns(rec)
     made: list[TrainingExample] = []
     made_at: set[int | None] = set()
+    skipped: dict[int, str] = {}
     empty: list[Reject] = []
     for i in turns:
         turn = rec.turns[i]
         where = line if line is not None else (turn.line or i)
+        why = None
         if not turn.text.strip():  # the schema cannot hold it: rejected here
+            why = "empty assistant turn"
+        elif _marker_only(turn.text, src):
+            why = "a termination marker only, not a message"
+        if why is not None:
+            skipped[i] = why
             empty.append(
                 Reject(
                     stage="filter",
-                    reason="empty assistant turn",
+                    reason=why,
                     source=src.label,
                     source_file=str(path),
                     line=where,
@@ -322,7 +332,21 @@ def _record_examples(rec, turns, outcome, src: Source, cfg, path: Path, line):
                 outcome_from=how,
             )
         )
-    return made, empty, made_at
+    return made, empty, (made_at, skipped)
+
+
+_LABELS = re.compile(
+    r"^\s*(?:Instruction|Input|Solution(?:&Action)?|Output)\s*:\s*$|^\s*None\s*$", re.M
+)
+
+
+def _marker_only(text: str, src: Source) -> bool:
+    """A turn that says nothing but a success marker (``TERMINATE``; CAMEL's
+    ``Instruction: CAMEL_TASK_DONE`` / ``Input: None``): the protocol, not a message."""
+    rest = text
+    for m in src.success_markers:
+        rest = rest.replace(m, "")
+    return bool(rest != text) and not _LABELS.sub("", rest).strip()
 
 
 class SimulationRuns:

@@ -381,3 +381,22 @@ def test_a_reader_error_rejects_its_file_and_the_rest_curates(tmp_path):
     assert half["records"] == 1 and "malformed JSON" in next(iter(half["outcomes"]))  # one reject
     assert files[str(d / "bom.jsonl")]["turns_kept"] == 2
     assert all(r["turns_read"] == r["turns_kept"] + r["turns_rejected"] for r in files.values())
+
+
+def test_a_turn_that_is_only_a_termination_marker_is_no_example(tmp_path):
+    chat = {
+        "messages": [
+            {"role": "user", "content": "Plan the release."},
+            {"role": "assistant", "name": "planner", "content": "The plan: ship Monday."},
+            {"role": "assistant", "name": "critic", "content": "TERMINATE"},
+        ]
+    }
+    path = tmp_path / "c.jsonl"
+    path.write_text(json.dumps(chat) + "\n")
+    stats = curate(
+        _cfg([{"kind": "transcripts", "path": str(path)}], eval_fraction=0), tmp_path / "d"
+    )
+    row = next(iter(stats["sources"].values()))["files"][str(path)]
+    assert (
+        row["turns_kept"] == 1 and row["reasons"]["a termination marker only, not a message"] == 1
+    )
