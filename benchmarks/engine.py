@@ -2,8 +2,14 @@
 
 Measures, in one run on one machine:
 
-* agent-steps per second of ``SwarmModel`` with the heuristic policy at 100, 1,000 and
-  10,000 agents (the grid grows with the population: 20 agents per 30x30 cells);
+* agent-steps per second of ``SwarmModel`` with the heuristic policy at 100, 1,000,
+  10,000 and (full mode) 100,000 agents (the grid grows with the population: 20 agents
+  per 30x30 cells), and the seconds each model takes to build (``build_s``);
+* Mesa's own floor at the same counts: agent-steps per second of
+  ``model.agents.shuffle_do("step")`` over as many agents whose ``step`` does nothing
+  (``mesa_floor_agent_steps_per_s``, and ``vs_mesa_floor``: our rate over it);
+* peak memory per agent while a model is built and stepped twice, from ``tracemalloc``
+  (``bytes_per_agent``: 1,000 agents in quick mode, 1,000 to 100,000 in full mode);
 * the same rules written the naive way (per-agent decisions, reading cells one by one
   through Mesa's per-cell property access: ``observe="cells"`` with
   ``NaiveHeuristicPolicy``) on the same worlds; ``speedup_vs_naive`` is the ratio at
@@ -18,7 +24,9 @@ from __future__ import annotations
 
 import math
 import time
+import tracemalloc
 
+import mesa
 import numpy as np
 
 from benchmarks._common import best_of, emit, parser
@@ -31,19 +39,58 @@ def side_for(n_agents: int) -> int:
     return max(10, round(30 * math.sqrt(n_agents / 20)))
 
 
-def agent_steps_per_s(n_agents: int, steps: int, seed: int, naive: bool = False) -> float:
+def build(n_agents: int, seed: int, naive: bool = False) -> tuple[SwarmModel, float]:
+    """A benchmark model of ``n_agents`` and the seconds building it took."""
     side = side_for(n_agents)
     kw = dict(n_agents=n_agents, width=side, height=side, rng=seed)
+    t = time.perf_counter()
     if naive:
         model = SwarmModel(
             **kw, policy=NaiveHeuristicPolicy(), observe="cells", agent_report_every=0
         )
     else:
         model = SwarmModel(**kw, policy="heuristic", agent_report_every=0)
-    rollout(model, 10)  # warm up: tasks arrive, traces build
+    return model, time.perf_counter() - t
+
+
+def agent_steps_per_s(n_agents: int, steps: int, seed: int, naive: bool = False) -> float:
+    return timed_run(n_agents, steps, seed, naive)[0]
+
+
+def timed_run(n_agents: int, steps: int, seed: int, naive: bool = False) -> tuple[float, float]:
+    """(agent-steps per second over ``steps`` after a warm-up, build seconds)."""
+    model, build_s = build(n_agents, seed, naive)
+    rollout(model, 3 if n_agents >= 100_000 else 10)  # warm up: tasks arrive, traces build
     t = time.perf_counter()
     rollout(model, steps)
+    return n_agents * steps / (time.perf_counter() - t), build_s
+
+
+class _Idle(mesa.Agent):
+    def step(self) -> None:
+        pass
+
+
+def mesa_floor(n_agents: int, steps: int, seed: int) -> float:
+    """Agent-steps per second of Mesa's own activation over agents that do nothing."""
+    model = mesa.Model(rng=seed)
+    _Idle.create_agents(model, n_agents)
+    t = time.perf_counter()
+    for _ in range(steps):
+        model.agents.shuffle_do("step")
     return n_agents * steps / (time.perf_counter() - t)
+
+
+def bytes_per_agent(n_agents: int, seed: int) -> float:
+    """Peak traced memory of building a model and stepping it twice, per agent."""
+    tracemalloc.start()
+    try:
+        model, _ = build(n_agents, seed)
+        rollout(model, 2)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return peak / n_agents
 
 
 def trace_update_vs_copy(size: int, repeats: int, seed: int) -> tuple[float, float, float]:
@@ -62,15 +109,22 @@ def trace_update_vs_copy(size: int, repeats: int, seed: int) -> tuple[float, flo
 
 def main() -> None:
     args = parser(__doc__.splitlines()[0]).parse_args()
-    steps = {100: 30, 1000: 10, 10000: 5} if args.quick else {100: 200, 1000: 50, 10000: 20}
-    rates = {}
-    for n, s in steps.items():
-        rates[str(n)] = agent_steps_per_s(n, s, args.seed)
+    if args.quick:
+        steps = {100: 30, 1000: 10, 10000: 5}
+    else:
+        steps = {100: 200, 1000: 50, 10000: 20, 100_000: 5}
+    rates, builds, floors = {}, {}, {}
+    for n, k in steps.items():
+        rate, built = timed_run(n, k, args.seed)
+        rates[str(n)], builds[str(n)] = rate, built
+        floors[str(n)] = mesa_floor(n, max(k, 5), args.seed)
         if not args.json:
             print(
-                f"{n:>6} agents: {rates[str(n)]:>10.0f} agent-steps/s "
-                f"({rates[str(n)] / n:.1f} steps/s)"
+                f"{n:>7} agents: {rate:>10.0f} agent-steps/s ({rate / n:.2f} steps/s), "
+                f"built in {built:.2f} s; Mesa's empty-step floor {floors[str(n)]:>10.0f}"
             )
+    sizes = (1000,) if args.quick else tuple(n for n in steps if n >= 1000)
+    memory = {str(n): bytes_per_agent(n, args.seed) for n in sizes}
     naive_steps = 3 if args.quick else 10
     naive = {
         str(n): agent_steps_per_s(
@@ -83,6 +137,8 @@ def main() -> None:
     if not args.json:
         print(f"naive: {naive}; speedup at 1,000 agents: {speedup:.1f}x")
         print(f"trace update {t_step * 1e3:.1f} ms vs copy {t_copy * 1e3:.1f} ms: {ratio:.2f}x")
+        print("bytes per agent: " + ", ".join(f"{k}: {v:,.0f}" for k, v in memory.items()))
+    biggest = str(max(steps))
     emit(
         {
             "agent_steps_per_s": {k: round(v, 1) for k, v in rates.items()},
@@ -92,6 +148,12 @@ def main() -> None:
             "trace_update_vs_copy": round(ratio, 2),
             "trace_update_ms": round(t_step * 1e3, 2),
             "copy_ms": round(t_copy * 1e3, 2),
+            "build_s": {k: round(v, 3) for k, v in builds.items()},
+            "mesa_floor_agent_steps_per_s": {k: round(v, 1) for k, v in floors.items()},
+            "vs_mesa_floor": {k: round(rates[k] / floors[k], 3) for k in rates},
+            "bytes_per_agent": {k: round(v, 1) for k, v in memory.items()},
+            "scaling_largest_vs_1000": round(rates[biggest] / rates["1000"], 3),
+            "build_largest_vs_1000": round(builds[biggest] / builds["1000"], 1),
             "quick": args.quick,
         },
         args.json,
