@@ -26,10 +26,11 @@ Meta-learning (``rules.learning``; ``lr = metaLearning.learningRate``,
       failure; ``preferredTaskTypes`` are the ``top_k`` types whose estimate is at least
       ``preferred_threshold``, ``strengthDomains`` the ``top_k`` domains whose estimate
       is at least ``strength_threshold``, best first (ties by name). So preferences
-      drift towards where the soul succeeds, as fast as ``adaptabilityScore`` says. A
-      preference given in ``metaLearning`` starts its estimate at
-      :data:`soul.schema.SEEDED_ESTIMATE` (0.8); a soul with no records keeps the lists it
-      was given.
+      drift towards where the soul succeeds, as fast as ``adaptabilityScore`` says (at
+      0 an estimate never moves, and the lists stay as given). A preference given in
+      ``metaLearning`` starts its estimate at :data:`soul.schema.SEEDED_ESTIMATE` (0.8);
+      a soul with no records keeps the lists it was given. Once an estimate moves, the
+      list is recomputed and holds at most ``top_k`` entries.
     * ``ProposalJudged``: the domain's track record as a voter (components right and
       wrong), from which :meth:`soul.Soul.expertise` estimates its accuracy (a Beta
       posterior with the prior ``accuracy_prior``).
@@ -195,7 +196,10 @@ _HANDLERS = {
 def _domain(soul: Soul, domain: str, rules: Rules) -> DomainRecord:
     rec = soul.domains.get(domain)
     if rec is None:
-        rec = soul.domains[domain] = DomainRecord(skill=rules.learning.initial_skill)
+        rec = soul.domains[domain] = DomainRecord(
+            skill=rules.learning.initial_skill,
+            success_estimate=rules.learning.initial_success_estimate,
+        )
     return rec
 
 
@@ -207,7 +211,10 @@ def _learn_skill(soul: Soul, domain: str, quality: float, rules: Rules) -> None:
 
 def _learn_strength(soul: Soul, domain: str, outcome: float, rules: Rules) -> None:
     rec = _domain(soul, domain, rules)
+    before = rec.success_estimate
     rec.success_estimate += soul.meta_learning.adaptability_score * (outcome - rec.success_estimate)
+    if rec.success_estimate == before:  # nothing moved (adaptabilityScore 0): keep the list
+        return
     keep = [
         d
         for d, r in soul.domains.items()
@@ -224,7 +231,10 @@ def _learn_task_type(soul: Soul, task_type: str, outcome: float, rules: Rules) -
             success_estimate=rules.learning.initial_success_estimate
         )
     a = soul.meta_learning.adaptability_score
+    before = rec.success_estimate
     rec.success_estimate += a * (outcome - rec.success_estimate)
+    if rec.success_estimate == before:  # nothing moved (adaptabilityScore 0): keep the list
+        return rec
     keep = [
         t
         for t, r in soul.task_types.items()

@@ -6,7 +6,7 @@ Override any value by building your own rules, e.g.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from soul.achievements import DEFAULT_ACHIEVEMENTS, AchievementRule
 
@@ -56,6 +56,14 @@ class LearningRules(BaseModel):
     accuracy_prior: tuple[float, float] = Field(
         (1.0, 1.0), description="Beta prior (pseudo-counts right, wrong) of proposal accuracy"
     )
+
+    @field_validator("accuracy_prior")
+    @classmethod
+    def _positive_prior(cls, v: tuple[float, float]) -> tuple[float, float]:
+        if not all(x > 0 for x in v):
+            raise ValueError(f"both pseudo-counts must be > 0, got {v}")
+        return v
+
     failure_lessons: dict[str, str] = Field(
         default_factory=lambda: {"missed the deadline": "rushed decisions"},
         description="the pattern a recurring failure reason teaches to avoid (else itself)",

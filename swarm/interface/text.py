@@ -200,13 +200,18 @@ def _soul_line(obs: Observation) -> str:
     types it prefers, its strengths, the behaviours it avoids (with their meaning)."""
     parts = []
     if obs.prefers:
-        parts.append("prefers " + ", ".join(obs.prefers) + " tasks")
+        parts.append("prefers " + ", ".join(map(_one_line, obs.prefers)) + " tasks")
     if obs.strengths:
-        parts.append("strengths " + ", ".join(obs.strengths))
+        parts.append("strengths " + ", ".join(map(_one_line, obs.strengths)))
     known = [p for p in obs.avoids if p in AVOIDABLE]
     if known:
         parts.append("avoids " + "; ".join(f"{p} ({AVOIDABLE[p]})" for p in known))
     return ("Soul: " + "; ".join(parts) + ".") if parts else ""
+
+
+def _one_line(text: str) -> str:
+    """A name from a soul file as one line of the prompt (line breaks become spaces)."""
+    return " ".join(str(text).split())
 
 
 def deferred_takes(obs: Observation) -> list[Action]:

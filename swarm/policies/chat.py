@@ -266,12 +266,16 @@ class ChatPolicy:
         """A group decision's proposal from the endpoint, in the text format
         (:func:`swarm.interface.text.render_proposal_user`; cached and replayed like
         decisions). An error or an answer that is not a legal proposal falls back to the
-        reading's first choices, counted in ``stats["proposal_fallbacks"]``."""
+        reading's first choices, counted in ``stats["proposal_fallbacks"]``; its tokens,
+        cost, cache hits and time add to the same ``stats`` as decisions'."""
         s = self.settings
+        start = time.perf_counter()
         req = self._request(render_proposal_messages(view))
         self.stats["proposals"] += 1
         answer = self._cached(req)
-        if answer is None:
+        if answer is not None:
+            self.stats["cache_hits"] += 1
+        else:
             if s.replay_only:
                 raise ReplayMiss(
                     f"replay-only: no cached proposal for agent {view.agent_id} at step "
@@ -281,6 +285,14 @@ class ChatPolicy:
             answer = asyncio.run_coroutine_threadsafe(self._send(req), loop).result()
             if answer.get("error") is None:
                 self._store(req, answer)
+            else:
+                self.stats["timeouts" if answer["error"] == "timeout" else "server_errors"] += 1
+        for k in ("prompt_tokens", "completion_tokens", "cached_tokens"):
+            self.stats[k] += answer.get(k, 0) or 0
+        self.stats["cost_usd"] += s.price.cost(
+            answer.get("prompt_tokens", 0) or 0, answer.get("completion_tokens", 0) or 0
+        )
+        self.stats["seconds"] += time.perf_counter() - start
         try:
             if answer.get("error") is not None:
                 raise ActionParseError(str(answer["error"]), "no answer")

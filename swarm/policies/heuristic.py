@@ -13,6 +13,10 @@ Rules, for one agent (:func:`expert_action`):
    (nearer first, ties: lower id; ``Observation.place_in_line``) is within the task's
    places (1, or a synthesis' open slots).
 5. Idle, with open tasks in view: ``approach`` the best one (a step towards it).
+6. Otherwise follow the traces: score each neighbour cell
+   ``help_w*help + success_w*success - explored_w*explored - claim_w*claim`` (plus a
+   tiny deterministic tie-breaker) and move to the best, or ``explore`` when no score
+   beats ``min_score``. The no-traces ablation always explores here.
 
 In rules 4 and 5 the soul's meta-learning steers the choice: a task of a type in
 ``preferredTaskTypes`` is worth ``PREFER_BONUS`` more, one needing a domain in
@@ -20,10 +24,6 @@ In rules 4 and 5 the soul's meta-learning steers the choice: a task of a type in
 is a behaviour in ``avoidPatterns`` (``rushed decisions``, ``crowding``:
 :data:`swarm.interface.observation.AVOIDABLE`) is left alone
 (``Observation.avoids_taking``).
-6. Otherwise follow the traces: score each neighbour cell
-   ``help_w*help + success_w*success - explored_w*explored - claim_w*claim`` (plus a
-   tiny deterministic tie-breaker) and move to the best, or ``explore`` when no score
-   beats ``min_score``. The no-traces ablation always explores here.
 
 :class:`HeuristicPolicy` applies rule 6 to all simple agents at once with numpy;
 :class:`NaiveHeuristicPolicy` applies the same rules agent by agent, reading traces from

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 
 from swarm.interface.observation import Decision, Observation
-from swarm.policies.base import bind
+from swarm.policies.base import bind, proposal_of
 
 
 def arm_of(agent_id: int, split: float, seed: int) -> str:
@@ -36,6 +36,11 @@ class SplitPolicy:
 
     def arm(self, agent_id: int) -> str:
         return arm_of(agent_id, self.split, self.seed)
+
+    def propose(self, view, options: int) -> tuple[int, ...]:
+        """A group member's proposal, from its own arm's policy."""
+        policy = self.test if self.arm(view.agent_id) == "test" else self.control
+        return proposal_of(policy, view)
 
     def decide(self, observations: list[Observation]) -> list[Decision]:
         arms = [self.arm(o.agent_id) for o in observations]

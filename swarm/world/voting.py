@@ -8,8 +8,14 @@ Voting rules (:data:`RULES`):
 * ``log_odds``: Nitzan and Paroush (1982): with independent voters of accuracy ``p_i``
   the optimal weights are ``log(p_i / (1 - p_i))`` for two options, plus ``log(m - 1)``
   for ``m`` options with symmetric errors. ``p_i`` is each agent's *estimated* accuracy.
-* ``oracle``: the same log-odds weights from the voters' *true* accuracies (hidden from
-  the agents): the upper bound that learned weights are measured against.
+* ``oracle``: the same log-odds weights from the accuracies of the voters' *readings*
+  (hidden from the agents): the upper bound that learned weights are measured against
+  when members propose what their reading ranks first, as the expert does (a policy
+  that proposes otherwise votes with other accuracies than these).
+
+Log-odds weights of an estimated accuracy below ``1/m`` are negative (the optimal weight
+of a voter worse than chance); with per-component plurality over the options someone
+proposed, they are a close, not an exact, optimum.
 * ``borda``: voters rank all options; an option gets ``m - 1 - position`` points from each
   ranking (equal weights).
 * ``dictator``: no vote: one member, drawn at random, decides alone (the "no voting"

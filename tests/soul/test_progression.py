@@ -204,3 +204,26 @@ def test_events_validate_their_ranges_and_round_trip_as_json():
     assert EVENT_ADAPTER.validate_json(ev.model_dump_json()) == ev
     with pytest.raises(TypeError, match="not a soul event"):
         Soul(id="s").apply("nope")
+
+
+def test_with_adaptability_zero_the_given_lists_stay_as_given():
+    from soul import MetaLearning, Soul, TaskCompleted
+
+    meta = MetaLearning(
+        preferred_task_types=["synthesis", "handoff", "coordination"],
+        strength_domains=["writing", "technical", "research"],
+        adaptability_score=0.0,
+    )
+    soul = Soul(id="a", name="A", meta_learning=meta)
+    soul.apply(TaskCompleted(domain="writing", task_type="synthesis", difficulty=0.5, quality=0.9))
+    assert soul.meta_learning.preferred_task_types == ["synthesis", "handoff", "coordination"]
+    assert soul.meta_learning.strength_domains == ["writing", "technical", "research"]
+
+
+def test_a_prior_without_pseudo_counts_is_refused():
+    import pytest
+
+    from soul import LearningRules
+
+    with pytest.raises(ValueError, match="accuracy_prior"):
+        LearningRules(accuracy_prior=(0.0, 1.0))

@@ -27,6 +27,7 @@ from swarm.interface.constitution import complies
 from swarm.interface.observation import TAKE_KINDS, Decision, Observation
 from swarm.metrics import StepRecord, TaskCounts
 from swarm.policies import bind, make_policy
+from swarm.policies.base import proposal_of
 
 ALL = "all"
 
@@ -41,6 +42,10 @@ class Timed:
 
     def bind(self, model) -> None:
         bind(self.policy, model)
+
+    def propose(self, view, options: int) -> tuple[int, ...]:
+        """A group decision's proposal: the wrapped policy's (:func:`proposal_of`)."""
+        return proposal_of(self.policy, view)
 
     def decide(self, observations: list[Observation]) -> list[Decision]:
         start = time.perf_counter()

@@ -93,12 +93,13 @@ def _coordination(obs: Observation) -> frozenset[Action] | None:
     good = _good_takes(obs, takes)
     if good:
         return good
-    targets = [v for v in obs.tasks if v.open_to_take]
-    if not targets:
+    targets = [v for v in obs.tasks if v.open_to_take and not obs.avoids_taking(v)]
+    if not targets:  # nothing it may go for: the situation tests nothing here
         return None
+    wanted = {v.id for v in targets}
     closer = set()
     for c in obs.candidates:
-        if c.kind is ActionKind.APPROACH:
+        if c.kind is ActionKind.APPROACH and c.task in wanted:
             closer.add(c)
         if c.kind is not ActionKind.MOVE:
             continue

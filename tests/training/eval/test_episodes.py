@@ -57,3 +57,23 @@ def test_split_arms_partition_the_decisions_and_the_events():
 def test_run_episode_is_the_meter_over_a_rollout():
     arms = run_episode("heuristic", 5, n_agents=8, steps=40)
     assert set(arms) == {ALL} and arms[ALL].decisions == 8 * 40
+
+
+def test_wrappers_pass_group_decisions_to_the_policy_they_wrap():
+    from swarm.interface.observation import ProposalView
+    from swarm.policies import HeuristicPolicy
+    from swarm.policies.base import proposal_of
+    from swarm.policies.split import SplitPolicy
+    from training.eval.episodes import Timed
+
+    class Last(HeuristicPolicy):
+        name = "last"
+
+        def propose(self, view, options):
+            return tuple(r[-1] for r in view.reading)
+
+    view = ProposalView(3, 0, 1, "research", 0.5, "novice", 3, ((2, 0, 1), (1, 2, 0)))
+    assert proposal_of(Timed(Last()), view) == (1, 0)
+    split = SplitPolicy(HeuristicPolicy(), Last(), split=0.5, seed=0)
+    arm = split.arm(view.agent_id)
+    assert proposal_of(split, view) == ((1, 0) if arm == "test" else (2, 1))
