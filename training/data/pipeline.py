@@ -30,6 +30,7 @@ from training.data.config import CurationConfig, Source, as_config
 from training.data.schema import Reject, TrainingExample, make_example
 from training.data.stages import Deduplicator, apply_filters, augment, is_eval, reason_key
 from training.data.transcripts import (
+    NON_AGENTS,
     RecordError,
     agent_turns,
     context,
@@ -141,7 +142,7 @@ def _turn_reasons(rec, made, turns: list[int], reason: str | None):
                 out[skipped.get(i, "empty assistant turn")] += 1
         elif t.role == "system":
             out["the system prompt"] += 1
-        elif t.role in ("user", "tool") or t.speaker.lower() in NON_AGENT_NAMES:
+        elif t.role in ("user", "tool") or t.speaker.lower() in NON_AGENTS:
             out["not an agent's turn (user, tool)"] += 1
         else:
             out["the opening message (the task)"] += 1
@@ -218,9 +219,6 @@ def _transcripts(
             out.extend(made)
     led["examples"] += len(out)
     return out
-
-
-NON_AGENT_NAMES = {"system", "user", "human", "admin", "tool", "function"}
 
 
 def _uniform(rec) -> float:

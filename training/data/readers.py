@@ -87,7 +87,8 @@ LOG_PREFIX = re.compile(
 )
 #: The level of a library log line, where it has one.
 LOG_LEVEL = re.compile(r"\b(DEBUG|INFO|WARNING|ERROR|CRITICAL)\b")
-_TRACEBACK = re.compile(r"Traceback \(most recent call last\):")
+#: The first line of a Python traceback (anywhere in a line: ``(Pdb) Traceback ...``).
+TRACEBACK = re.compile(r"Traceback \(most recent call last\):")
 #: The last line of a traceback: ``AttributeError: 'tuple' object has no attribute 'x'``.
 EXCEPTION_LINE = re.compile(r"^\s*[\w.]*(?:Error|Exception|Exit|Interrupt)(?::|$)")
 
@@ -99,7 +100,7 @@ def _collect_tracebacks(lines: list[str], start: int = 1) -> tuple[set[int], lis
     log = []
     i = 0
     while i < len(lines):
-        if _TRACEBACK.search(lines[i]):
+        if TRACEBACK.search(lines[i]):
             j = i + 1
             while j < len(lines) and (lines[j].startswith((" ", "\t")) or not lines[j].strip()):
                 j += 1
@@ -218,17 +219,14 @@ _CREWAI_SECTION = re.compile(
 _SPAN = re.compile(r"</?span[^>]*>")
 
 
-def _plain(text: str, lines: list[str]) -> Parsed:
-    """Shared by the line-oriented readers: tracebacks and library log lines are log."""
+def _plain(lines: list[str]) -> tuple[Parsed, set[int]]:
+    """Shared by the line-oriented readers: tracebacks and library log lines are log.
+    Returns the parse so far and the indices of every line that is not dialogue."""
     inside, log = _collect_tracebacks(lines)
     for i, ln in enumerate(lines):
         if i not in inside and (LOG_PREFIX.match(ln) or HTTP_LINE.search(ln)):
             log.append((i + 1, ln.strip()))
-    return Parsed([], log=sorted(log))
-
-
-def _is_log(i: int, line: str, skip: set[int]) -> bool:
-    return i in skip or bool(LOG_PREFIX.match(line) or HTTP_LINE.search(line))
+    return Parsed([], log=sorted(log)), inside | {n - 1 for n, _ in log}
 
 
 def _blocks(
@@ -241,13 +239,11 @@ def _blocks(
 ) -> Parsed:
     """Turns from a log where a header line starts each message; log lines (and lines
     matching ``extra_log``) end one."""
-    parsed = _plain("", lines)
+    parsed, skip = _plain(lines)
     if extra_log is not None:
-        parsed.log = sorted(
-            set(parsed.log)
-            | {(i + 1, ln.strip()) for i, ln in enumerate(lines) if extra_log.match(ln)}
-        )
-    skip = {n - 1 for n, _ in parsed.log} | _collect_tracebacks(lines)[0]
+        extra = {i for i, ln in enumerate(lines) if extra_log.match(ln)}
+        parsed.log = sorted(set(parsed.log) | {(i + 1, lines[i].strip()) for i in extra})
+        skip |= extra
     turns: list[Turn] = []
     open_turn = False
     for i, line in enumerate(lines):
@@ -255,7 +251,7 @@ def _blocks(
         if m:
             turns.append(Turn(speaker_of(m), "", line=i + 1, to=to_of(m)))
             open_turn = True
-        elif _is_log(i, line, skip):
+        elif i in skip:
             open_turn = False
         elif turns and open_turn:
             if set(line.strip()) <= {"-"} and len(line.strip()) >= 10:
@@ -269,11 +265,10 @@ def _blocks(
 
 
 def _speaker_lines(lines: list[str], pattern: re.Pattern[str], skip_line=None) -> Parsed:
-    parsed = _plain("", lines)
-    skip = {n - 1 for n, _ in parsed.log} | _collect_tracebacks(lines)[0]
+    parsed, skip = _plain(lines)
     turns: list[Turn] = []
     for i, line in enumerate(lines):
-        if _is_log(i, line, skip) or (skip_line is not None and skip_line.match(line)):
+        if i in skip or (skip_line is not None and skip_line.match(line)):
             continue
         m = pattern.match(line)
         if m:
@@ -456,26 +451,22 @@ def read_metagpt(text: str) -> Parsed:
     add one to the source's ``success_markers`` (e.g. a file your run always writes
     last) or its conversations' outcome is unknown."""
     lines = text.splitlines()
-    parsed = _plain(text, lines)
-    in_tb = _collect_tracebacks(lines)[0]
+    parsed, skip = _plain(lines)
     turns: list[Turn] = []
     open_turn = False
-    log = []
     for i, line in enumerate(lines):
         m = _METAGPT.match(line)
         if m:
             said = "" if _ANNOUNCE.match(m["text"]) else m["text"] + "\n"
             turns.append(Turn(f"{m['speaker'].strip()} ({m['role'].strip()})", said, line=i + 1))
             open_turn = True
-        elif i in in_tb or LOG_PREFIX.match(line) or HTTP_LINE.search(line):
-            log.append((i + 1, line.strip()))
+        elif i in skip:
             open_turn = False
         elif open_turn:
             turns[-1].text += line + "\n"
     for t in turns:
         t.text = t.text.strip()
     parsed.turns = [t for t in turns if t.text]
-    parsed.log = sorted(set(log) | set(parsed.log))
     parsed.roles = 2
     return parsed
 
@@ -623,6 +614,7 @@ __all__ = [
     "HTTP_LINE",
     "LOG_PREFIX",
     "TEXT_READERS",
+    "TRACEBACK",
     "Parsed",
     "ReaderError",
     "Turn",

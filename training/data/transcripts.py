@@ -44,6 +44,7 @@ from training.data.readers import (
     LOG_LEVEL,
     LOG_PREFIX,
     TEXT_READERS,
+    TRACEBACK,
     Parsed,
     ReaderError,
     Turn,
@@ -64,7 +65,6 @@ _VERDICT = re.compile(
 )
 _STATUS = re.compile(r"HTTP/\d(?:\.\d)? ([45]\d\d)[^\"\n]*|Error code: ([45]\d\d)")
 _RATE = re.compile(r"rate.?limit|RateLimitError|Too Many Requests|insufficient_quota", re.I)
-_TRACEBACK_AT = re.compile(r"Traceback \(most recent call last\)")
 _REFUSAL = re.compile(
     r"^(?:I'm sorry|I am sorry|Sorry)[, ]+(?:but )?I (?:can(?:no|')t|am unable|won't)"
     r"|^As an AI(?: language model)?, I (?:can(?:no|')t|am unable)"
@@ -79,7 +79,6 @@ __all__ = [
     "RecordError",
     "Turn",
     "agent_turns",
-    "classify",
     "context",
     "detect_format",
     "iter_records",
@@ -302,7 +301,7 @@ def _log_failure(conv: Conversation, src: Source | None = None, anywhere: bool =
             continue
         logged = bool(LOG_PREFIX.match(text))
         http = bool(HTTP_LINE.search(text))
-        crash = bool(_TRACEBACK_AT.search(text) or EXCEPTION_LINE.match(text))
+        crash = bool(TRACEBACK.search(text) or EXCEPTION_LINE.match(text))
         if not (logged or http or crash):
             continue
         status = _STATUS.search(text)
@@ -446,16 +445,6 @@ def label_turns(conv: Conversation) -> list[str]:
         out.append(label)
         prev = t
     return out
-
-
-def classify(text: str) -> str:
-    """A single message's task type by its words alone (:func:`label_turns` without the
-    conversation: a decision phrase is synthesis, a passing phrase handoff)."""
-    if _HANDOFF.search(text):
-        return "handoff"
-    if _DECISION.search(text):
-        return "synthesis"
-    return "coordination"
 
 
 def context(conv: Conversation, upto: int, budget: int) -> str:
