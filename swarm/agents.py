@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from mesa.discrete_space import CellAgent
-
 from soul import Soul
+from swarm.space import SpaceAgent
 
 
-class SwarmAgent(CellAgent):
-    """An agent on the grid with a soul. Its decisions come from the model's policy;
+class SwarmAgent(SpaceAgent):
+    """An agent on the grid with a soul: a Mesa ``CellAgent`` whose position is a row of
+    the model's arrays (:mod:`swarm.space`). Its decisions come from the model's policy;
     the model keeps the arrays (position, task held, skills) the policy reads."""
 
     def __init__(self, model, soul: Soul, index: int) -> None:
-        super().__init__(model)
+        super().__init__(model, index)  # index: row in the model's agent arrays
         self.soul = soul
-        self.index = index  # row in the model's agent arrays
         self.task: int | None = None
         self.tasks_done = 0
 

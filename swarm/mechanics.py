@@ -30,7 +30,13 @@ from soul import (
     TaskCompleted,
     TaskFailed,
 )
-from swarm.interface.observation import Decision, Observation, Observations, ProposalView
+from swarm.interface.observation import (
+    EXPLORE_CODE,
+    Decision,
+    Observation,
+    Observations,
+    ProposalView,
+)
 from swarm.metrics import StepRecord
 from swarm.policies.base import proposal_of
 from swarm.world.actions import DIRECTIONS, Action, ActionKind, step_towards
@@ -41,16 +47,20 @@ if TYPE_CHECKING:  # type hints only: the model imports this module
     from swarm.model import SwarmModel
 
 _DIR_LIST = list(DIRECTIONS.values())
+_DX = np.array([d[0] for d in _DIR_LIST], dtype=np.int64)
+_DY = np.array([d[1] for d in _DIR_LIST], dtype=np.int64)
 
 
 @dataclass
 class Turn:
     """The act phase in progress: the record it fills, the moves it has collected, and
-    the agents that received a task this step (their own plans are stale)."""
+    the agents that received a task this step (each with the place in the activation
+    order at which it did: its own plan, if it comes later, is stale)."""
 
     record: StepRecord
     moves: list[tuple[int, int, int]] = field(default_factory=list)  # (agent, dx, dy)
-    received: set[int] = field(default_factory=set)
+    received: dict[int, int] = field(default_factory=dict)  # agent -> place in order
+    place: int = 0  # the place in the activation order of the agent acting now
     _explore: np.ndarray | None = None
 
     def explore_draws(self, model: SwarmModel) -> np.ndarray:
@@ -64,35 +74,70 @@ class Turn:
     def move(self, i: int, d: tuple[int, int]) -> None:
         self.moves.append((i, d[0], d[1]))
 
-    def apply_moves(self, model: SwarmModel) -> None:
-        """Every collected move at once; an ``explored`` trace where each mover lands."""
-        if not self.moves:
+    def apply_moves(self, model: SwarmModel, coded: np.ndarray | None = None) -> None:
+        """Every collected move at once, plus the moves of the ``coded`` agents (rows
+        moving by the decisions' codes, :class:`Decisions`); an ``explored`` trace where
+        each mover lands. The array engine moves them in :mod:`swarm.space` in one
+        batch; the reference engine (``act="agents"``) through Mesa's cell setter, one
+        by one."""
+        parts = [np.array(c, dtype=np.int64) for c in zip(*self.moves, strict=True)]
+        idx, dx, dy = parts if parts else (np.zeros(0, dtype=np.int64),) * 3
+        if coded is not None and len(coded[0]):
+            idx = np.concatenate([idx, coded[0]])
+            dx = np.concatenate([dx, coded[1]])
+            dy = np.concatenate([dy, coded[2]])
+        if not len(idx):
             return
-        idx, dx, dy = (np.array(c) for c in zip(*self.moves, strict=True))
         x, y = model.ax[idx] + dx, model.ay[idx] + dy
         if model.torus:
             x, y = x % model.width, y % model.height
-        model.ax[idx], model.ay[idx] = x, y
-        cells = model._cells
-        for i, cx, cy in zip(idx.tolist(), x.tolist(), y.tolist(), strict=True):
-            model.swarm[i].cell = cells[(cx, cy)]
+        if model.act_mode == "agents":
+            cells = model._cells
+            for i, cx, cy in zip(idx.tolist(), x.tolist(), y.tolist(), strict=True):
+                model.swarm[i].cell = cells[(cx, cy)]
+        else:
+            model.space.move(idx, x, y)
         model.traces.deposit_many("explored", x, y, 1.0)
 
 
 def act(model: SwarmModel, obs: Observations, decisions: Sequence[Decision], turn: Turn) -> None:
-    """Apply the decisions in a random order (step 3 of the step; the ``order`` stream)."""
-    turn.explore_draws(model)  # drawn every step, so the stream stays aligned
-    for i in model.streams.order.permutation(len(model.swarm)).tolist():
+    """Apply the decisions in a random order (step 3 of the step; the ``order`` stream).
+
+    Agents whose decision comes as a move code (:class:`Decisions`, for agents with
+    plain observations) are moved as arrays, the rest go through :data:`HANDLERS` one by
+    one in the order; moves read nothing that takes change, so the result is the one of
+    handling everyone in order (``act="agents"``, the reference, does that; a test
+    checks they agree).
+    """
+    u = turn.explore_draws(model)  # drawn every step, so the stream stays aligned
+    order = model.streams.order.permutation(len(model.swarm))
+    codes = getattr(decisions, "codes", None)
+    if model.act_mode == "agents" or codes is None or obs.simple is None:
+        coded = None
+    else:
+        coded = (codes >= 0) & obs.simple
+    place = np.empty(len(order), dtype=np.int64)
+    place[order] = np.arange(len(order))
+    for i in (order if coded is None else order[~coded[order]]).tolist():
         if i in turn.received:
             continue  # took a task handed over this step; its own plan is stale
+        turn.place = int(place[i])
         action = decisions[i].action
         if action not in obs[i].candidates:
             turn.record.illegal.append(i)
             continue
         HANDLERS[action.kind](model, turn, i, action, obs[i])
-    turn.apply_moves(model)
-
-
+    moves = None
+    if coded is not None:
+        rows = np.flatnonzero(coded)
+        if turn.received:  # a coded agent handed a task before its turn keeps it still
+            late = [j for j, at in turn.received.items() if coded[j] and place[j] > at]
+            rows = np.setdiff1d(rows, late)
+        c = codes[rows].copy()
+        explore = c == EXPLORE_CODE
+        c[explore] = (u[rows[explore]] * 8).astype(np.int64)  # plain agents: all 8 legal
+        moves = (rows, _DX[c], _DY[c])
+    turn.apply_moves(model, moves)
 # Moving --------------------------------------------------------------------------------
 
 
@@ -235,7 +280,7 @@ def _handoff(model: SwarmModel, turn: Turn, i: int, task: Task, action: Action) 
     task.holder = int(model.swarm[j].unique_id)
     task.awaiting_handoff = False
     model.hold(j, task)
-    turn.received.add(j)
+    turn.received[j] = turn.place
     turn.record.taken_up.append(i)
     model.soul_event(j, HelpedAgent(agent_id=giver))
     model.soul_event(i, LearnedPattern(pattern="hand off stages outside my domains"))

@@ -22,7 +22,6 @@ from typing import Any
 
 import mesa
 import numpy as np
-from mesa.discrete_space import OrthogonalMooreGrid
 
 from soul import DomainRecord, LearningRules, Rules, Soul, SoulStore
 from swarm import mechanics
@@ -32,6 +31,7 @@ from swarm.metrics import Counts, StepRecord, datacollector, field_centre
 from swarm.observe import build_observations, build_observations_naive
 from swarm.params import DEFAULT_DOMAINS, ModelParams
 from swarm.policies import bind, make_policy
+from swarm.space import AgentSpace
 from swarm.streams import Streams, root_seed
 from swarm.world.tasks import Task, TaskBoard, TaskMix
 from swarm.world.traces import TraceGrid
@@ -87,12 +87,13 @@ class SwarmModel(mesa.Model):
         self.deference = p.deference
         self.handoffs = p.handoffs
         self.observe_mode = p.observe
+        self.act_mode = p.act
         self.rules = Rules() if p.learn else Rules(learning=LearningRules(skill_step=0.0))
 
-        self.grid = OrthogonalMooreGrid(
-            (self.width, self.height), torus=self.torus, random=self.random
-        )
-        self._cells = self.grid._cells  # coordinate -> cell, for the hot move path
+        #: Positions as arrays, Mesa's grid a view over them (:mod:`swarm.space`).
+        self.space = AgentSpace(self.width, self.height, self.torus, self.random)
+        self.grid = self.space.grid
+        self._cells = self.grid._cells  # coordinate -> cell, for the reference move path
         self.traces = TraceGrid.on_grid(self.grid, p.channel_specs())
         self.traces.muted = not p.stigmergy
         self.channel_names = tuple(self.traces.channels)
@@ -143,11 +144,9 @@ class SwarmModel(mesa.Model):
                 _seed_skill(soul, self.domains[home[i]], float(home_skill[i]))
                 if has_second[i]:
                     _seed_skill(soul, self.domains[second[i]], float(second_skill[i]))
-            agent = SwarmAgent(self, soul, row)
-            agent.cell = self.grid[(int(xs[row]), int(ys[row]))]
-            self.swarm.append(agent)
-        self.ax = xs.astype(np.int64)
-        self.ay = ys.astype(np.int64)
+            self.swarm.append(SwarmAgent(self, soul, row))
+        self.space.place(self.swarm, xs, ys)
+        self.ax, self.ay = self.space.x, self.space.y  # the same arrays
         self.agent_ids = np.array([a.unique_id for a in self.swarm], dtype=np.int64)
         self.index_of = {int(a.unique_id): a.index for a in self.swarm}
         n = len(keep)
@@ -200,23 +199,19 @@ class SwarmModel(mesa.Model):
 
     def nearby_agents(self, i: int) -> tuple[NearbyAgent, ...]:
         """Other agents within the view radius of agent ``i`` (sorted by id)."""
-        me = self.swarm[i]
         x, y = int(self.ax[i]), int(self.ay[i])
         out = []
-        for cell in me.cell.get_neighborhood(radius=self.view_radius, include_center=True):
-            for other in cell.agents:
-                if other is me:
-                    continue
-                j = other.index
-                dx, dy = int(self.ax[j]) - x, int(self.ay[j]) - y
-                if self.torus:
-                    dx = (dx + self.width // 2) % self.width - self.width // 2
-                    dy = (dy + self.height // 2) % self.height - self.height // 2
-                out.append(
-                    NearbyAgent(
-                        int(other.unique_id), dx, dy, self.holding[j] < 0, other.soul.main_domain
-                    )
+        for j in self.space.nearby(i, self.view_radius).tolist():
+            other = self.swarm[j]
+            dx, dy = int(self.ax[j]) - x, int(self.ay[j]) - y
+            if self.torus:
+                dx = (dx + self.width // 2) % self.width - self.width // 2
+                dy = (dy + self.height // 2) % self.height - self.height // 2
+            out.append(
+                NearbyAgent(
+                    int(other.unique_id), dx, dy, self.holding[j] < 0, other.soul.main_domain
                 )
+            )
         out.sort(key=lambda a: a.id)
         return tuple(out)
 

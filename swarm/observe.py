@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
+from scipy import ndimage
 
 from swarm.interface.observation import OFFSETS, NearbyAgent, Observation, Observations, TaskView
 from swarm.world import actions as A
@@ -100,7 +101,13 @@ def _legal_moves(model: SwarmModel, x: int, y: int) -> tuple[Action, ...]:
 
 
 def build_observations(model: SwarmModel) -> Observations:
-    """Observations of every agent, from array slices (see the module docstring)."""
+    """Observations of every agent, from array slices (see the module docstring).
+
+    The plain observations (idle, no task in view, away from a bounded grid's edge) are
+    built lazily, from this step's arrays, only if something reads them
+    (:class:`~swarm.interface.observation.Observations`): an array policy decides those
+    agents from ``traces`` and ``simple`` alone.
+    """
     n = len(model.swarm)
     ax, ay = model.ax, model.ay
     r = model.view_radius
@@ -109,54 +116,56 @@ def build_observations(model: SwarmModel) -> Observations:
         [model.traces.window(c, ax, ay, 1).reshape(n, 9)[:, _ORDER9] for c in model.channel_names],
         axis=1,
     )  # (n, C, 9)
-    offs = np.arange(-r, r + 1)
-    gx = ax[:, None, None] + offs[None, :, None]
-    gy = ay[:, None, None] + offs[None, None, :]
-    if model.torus:
-        win = model.board.task_at[gx % model.width, gy % model.height]
-    else:
-        inside = (gx >= 0) & (gx < model.width) & (gy >= 0) & (gy < model.height)
-        win = np.where(
-            inside,
-            model.board.task_at[np.clip(gx, 0, model.width - 1), np.clip(gy, 0, model.height - 1)],
-            -1,
-        )
-    busy = (win >= 0).reshape(n, -1).any(axis=1) | (model.holding >= 0)
+    task_at = model.board.task_at
+    # which cells have a task within r: one filter of the grid, then one read per agent
+    near = ndimage.maximum_filter(
+        task_at >= 0, size=2 * r + 1, mode="wrap" if model.torus else "constant"
+    )
+    busy = near[ax, ay] | (model.holding >= 0)
     simple = ~busy
     if not model.torus:
         edge = (ax == 0) | (ay == 0) | (ax == model.width - 1) | (ay == model.height - 1)
         simple &= ~edge
-    obs = Observations(traces=traces, agent_ids=model.agent_ids, step=now, simple=simple)
-    level = model.level_names
-    ids = model.agent_ids
-    skills = model.skills.copy()  # observations keep the skills of this step
-    chans = model.channel_names
-    domains = model.domains
-    meta = model.meta
-    append = obs.append
-    for i in range(n):
-        if simple[i]:
-            append(
-                Observation(
-                    int(ids[i]),
-                    now,
-                    int(ax[i]),
-                    int(ay[i]),
-                    level[i],
-                    domains,
-                    skills[i],
-                    chans,
-                    traces[i],
-                    A.IDLE_CANDIDATES,
-                    index=i,
-                    prefers=meta[i][0],
-                    strengths=meta[i][1],
-                    avoids=meta[i][2],
-                )
-            )
+    # what a lazy observation needs, as of now (the arrays change in the act phase)
+    ids, xs, ys = model.agent_ids, ax.copy(), ay.copy()
+    level, meta = list(model.level_names), list(model.meta)
+    skills = model.skills.copy()
+    chans, domains = model.channel_names, model.domains
+
+    def plain(i: int) -> Observation:
+        return Observation(
+            int(ids[i]),
+            now,
+            int(xs[i]),
+            int(ys[i]),
+            level[i],
+            domains,
+            skills[i],
+            chans,
+            traces[i],
+            A.IDLE_CANDIDATES,
+            index=i,
+            prefers=meta[i][0],
+            strengths=meta[i][1],
+            avoids=meta[i][2],
+        )
+
+    obs = Observations(
+        traces=traces, agent_ids=ids, step=now, simple=simple, lazy=plain, n=n
+    )
+    offs = np.arange(-r, r + 1)
+    for i in np.flatnonzero(~simple).tolist():
+        gx, gy = ax[i] + offs[:, None], ay[i] + offs[None, :]
+        if model.torus:
+            win = task_at[gx % model.width, gy % model.height]
         else:
-            tids = win[i][win[i] >= 0]
-            append(_full_observation(model, i, [int(t) for t in tids], traces[i]))
+            inside = (gx >= 0) & (gx < model.width) & (gy >= 0) & (gy < model.height)
+            win = np.where(
+                inside,
+                task_at[np.clip(gx, 0, model.width - 1), np.clip(gy, 0, model.height - 1)],
+                -1,
+            )
+        obs[i] = _full_observation(model, i, win[win >= 0].tolist(), traces[i])
     return obs
 
 

@@ -84,6 +84,12 @@ class ModelParams(BaseModel):
     observe: Literal["arrays", "cells"] = Field(
         "arrays", description="arrays (fast) or cells (per-cell Mesa reads; a baseline)"
     )
+    act: Literal["arrays", "agents"] = Field(
+        "arrays",
+        description="arrays (moves of agents with nothing in view as one batch, Mesa's side "
+        "synced on read) or agents (every decision handled one by one and every move through "
+        "Mesa's cell setter: the reference the array engine is tested against)",
+    )
     agent_report_every: int = Field(
         1, ge=0, description="record agent reporters every this many steps (0: never)"
     )

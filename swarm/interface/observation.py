@@ -8,7 +8,7 @@ them without a simulation. The model builds them in :mod:`swarm.observe`.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -205,8 +205,39 @@ class Decision:
     info: dict = field(default_factory=dict)
 
 
-class Observations(list):
-    """A list of observations plus the arrays they were cut from (for array policies)."""
+#: The move codes of :class:`Decisions`: 0-7 the moves in compass order, 8 explore.
+EXPLORE_CODE = 8
+
+
+class Decisions(list):
+    """A policy's decisions as a list, plus ``codes``: per agent, the move it decided as
+    a code (0-7: ``MOVES[code]``, 8: explore), or -1 where the decision is something
+    else. The act phase moves the coded agents all at once; it reads only ``codes`` for
+    them, so a policy must keep the two in agreement (:meth:`of_codes` does)."""
+
+    codes: np.ndarray
+
+    @classmethod
+    def of_codes(cls, codes: np.ndarray) -> Decisions:
+        """Decisions for ``codes`` (one new :class:`Decision` per coded agent, None
+        where the code is -1, for the caller to fill)."""
+        from swarm.world.actions import EXPLORE, MOVES
+
+        kinds = (*MOVES, EXPLORE)
+        out = cls(Decision(kinds[c]) if c >= 0 else None for c in codes.tolist())
+        out.codes = codes
+        return out
+
+
+class Observations(Sequence):
+    """The observations of one step, in agent order, plus the arrays they were cut from
+    (for array policies).
+
+    Items may be built lazily: ``lazy(i)`` builds observation ``i`` the first time it is
+    read (the model builds the plain observations of agents with nothing in view this
+    way, so a step of an array policy builds none of them). Reading, iterating, ``len``
+    and ``list(...)`` behave as for a list.
+    """
 
     def __init__(
         self,
@@ -216,9 +247,37 @@ class Observations(list):
         agent_ids: np.ndarray | None = None,
         step: int = 0,
         simple: np.ndarray | None = None,
+        lazy: Callable[[int], Observation] | None = None,
+        n: int | None = None,
     ) -> None:
-        super().__init__(items)
+        self._items: list[Observation | None] = list(items) if n is None else [None] * n
+        self._lazy = lazy
         self.traces = traces  # (n, channels, 9)
         self.agent_ids = agent_ids  # (n,)
         self.step = step
         self.simple = simple  # (n,) bool: idle, nothing in view, shared candidates
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        item = self._items[i]
+        if item is None:
+            item = self._items[i] = self._lazy(i % len(self._items))
+        return item
+
+    def __setitem__(self, i: int, obs: Observation) -> None:
+        self._items[i] = obs
+
+    def append(self, obs: Observation) -> None:
+        self._items.append(obs)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Sequence) and list(self) == list(other)
+
+    __hash__ = None  # mutable, like a list
+
+    def __repr__(self) -> str:
+        return f"Observations(step={self.step}, n={len(self)})"

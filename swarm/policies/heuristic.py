@@ -38,7 +38,9 @@ import numpy as np
 
 from swarm.interface.observation import (
     OFFSETS,
+    EXPLORE_CODE,
     Decision,
+    Decisions,
     Observation,
     Observations,
     ProposalView,
@@ -189,18 +191,23 @@ class HeuristicPolicy:
             if self.use_traces:
                 scores = np.stack([self._scores_of(o) for o in observations])
             simple = np.zeros(n, dtype=bool)
-        out = []
-        explore = Decision(A.EXPLORE)
-        for i, obs in enumerate(observations):
+        if not simple.any():
+            return [
+                Decision(expert_action(o, self.w, None if scores is None else scores[i]))
+                for i, o in enumerate(observations)
+            ]
+        # the simple agents at once: the best neighbour if it beats min_score, else explore
+        if scores is None:
+            codes = np.full(n, EXPLORE_CODE, dtype=np.int64)
+        else:
+            best = np.argmax(scores, axis=1)
+            beats = scores[np.arange(n), best] > self.w.min_score
+            codes = np.where(beats, best, EXPLORE_CODE)
+        codes[~simple] = -1
+        out = Decisions.of_codes(codes)
+        for i in np.flatnonzero(~simple).tolist():
             s = None if scores is None else scores[i]
-            if simple[i]:
-                if s is None:
-                    out.append(explore)
-                    continue
-                k = int(np.argmax(s))
-                out.append(Decision(A.MOVES[k]) if s[k] > self.w.min_score else explore)
-            else:
-                out.append(Decision(expert_action(obs, self.w, s)))
+            out[i] = Decision(expert_action(observations[i], self.w, s))
         return out
 
     def _scores_of(self, obs: Observation) -> np.ndarray:

@@ -83,7 +83,11 @@ class TraceGrid:
             else:
                 arr = np.zeros((self.width, self.height), dtype=dtype)
             self._data[name] = arr
-        self._buf = np.empty((self.width, self.height), dtype=dtype)
+        dtypes = {a.dtype for a in self._data.values()}
+        if len(dtypes) > 1:
+            raise ValueError(f"channels must share one dtype, got {sorted(map(str, dtypes))}")
+        self._buf = np.empty((self.width, self.height), dtype=dtypes.pop() if dtypes else dtype)
+        self._layers: dict[str, Any] = {}  # channel -> Mesa property layer (on_grid)
         self.muted = False  # True: deposits are dropped (a world without stigmergy)
         self._mode = "wrap" if self.torus else "constant"
         # On a bounded grid, cells with fewer than 8 neighbours keep the missing shares.
@@ -111,7 +115,9 @@ class TraceGrid:
         for name in specs:
             layer = grid.create_property_layer(LAYER_PREFIX + name, default_value=0.0, dtype=float)
             arrays[name] = layer.data
-        return cls(width, height, specs, torus=grid.torus, _arrays=arrays)
+        out = cls(width, height, specs, torus=grid.torus, _arrays=arrays)
+        out._layers = {name: grid._mesa_property_layers[LAYER_PREFIX + name] for name in specs}
+        return out
 
     # Reading ---------------------------------------------------------------------------
 
@@ -178,7 +184,25 @@ class TraceGrid:
             arr.fill(0.0)
 
     def step(self) -> None:
-        """Advance every channel one step: decay, then diffusion, then the floor."""
+        """Advance every channel one step: decay, then diffusion, then the floor (one
+        fused pass per channel; see the module docstring)."""
+        from swarm.world.kernels import step_channel  # numba: compiled on first use
+
+        for name, spec in self.specs.items():
+            v = self._data[name]
+            if spec.diffusion == 0.0:
+                self._step_channel(v, spec)  # no neighbours to read: in place
+                continue
+            out = self._buf
+            step_channel(v, out, 1.0 - spec.decay, spec.diffusion, spec.floor, self.torus)
+            self._data[name], self._buf = out, v
+            layer = self._layers.get(name)
+            if layer is not None:
+                layer._mesa_data = out  # Mesa's setter would copy; the layer shows `out`
+
+    def step_reference(self) -> None:
+        """The same step as whole-array numpy/scipy operations, in place (the fused
+        kernels' reference; equal to :meth:`step` up to rounding)."""
         for name, spec in self.specs.items():
             self._step_channel(self._data[name], spec)
 
