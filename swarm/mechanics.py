@@ -440,11 +440,13 @@ def advance_world(model: SwarmModel, record: StepRecord) -> None:
 def _expire(model: SwarmModel, record: StepRecord, task: Task) -> None:
     task.state = TaskState.FAILED
     record.failed.append((task.id, task.task_type))
+    # each holder failed in its own domain: a synthesis member in its slot's
+    slots = {a: d for d, a in task.members.items()} if task.task_type.group else {}
     for uid in task.holders:
         j = model.index_of[uid]
+        domain = slots.get(uid, task.domain)
         model.soul_event(
-            j,
-            TaskFailed(domain=task.domain, task_type=task.task_type, reason="missed the deadline"),
+            j, TaskFailed(domain=domain, task_type=task.task_type, reason="missed the deadline")
         )
         model.drop(j)
     model.board.remove(task)

@@ -93,12 +93,15 @@ def position_entropy(xs: Any, ys: Any, width: int, height: int, bins: int = 6) -
 def field_concentration(values: Any, top: float = 0.05) -> float:
     """Share of a non-negative field's mass in its top ``top`` fraction of cells: about
     ``top`` when uniform, 1 when the mass sits in so few cells; NaN for an empty field."""
-    v = np.clip(np.asarray(values, dtype=float).ravel(), 0.0, None)
-    total = v.sum()
+    v = np.asarray(values, dtype=float).ravel()
+    mass = v[v > 0]  # a sparse field: select among the cells with mass only
+    total = mass.sum()
     if total <= 0:
         return float("nan")
     k = max(1, int(round(top * v.size)))
-    return float(np.partition(v, v.size - k)[v.size - k :].sum() / total)
+    if mass.size <= k:
+        return 1.0
+    return float(np.partition(mass, mass.size - k)[mass.size - k :].sum() / total)
 
 
 def field_centre(values: Any, torus: bool) -> tuple[float, float]:
@@ -155,7 +158,13 @@ def field_entropy(values: Any) -> float:
     """Entropy of a non-negative field taken as a distribution over its cells, normalised
     by ``log2(cells)``: 1 uniform, towards 0 concentrated; NaN for an empty field."""
     v = np.asarray(values, dtype=float).ravel()
-    return _normalised_entropy(np.clip(v, 0.0, None), v.size)
+    mass = v[v > 0]
+    total = mass.sum()
+    if total <= 0 or v.size < 2:
+        return float("nan")
+    # -sum p log2 p with p = m / total, as log2(total) - sum m log2 m / total
+    h = np.log2(total) - float(np.dot(mass, np.log2(mass))) / total
+    return float(max(h, 0.0) / np.log2(v.size))
 
 
 # Events and counts ---------------------------------------------------------------------
@@ -286,7 +295,7 @@ MODEL_REPORTERS: dict[str, Callable[[Any], Any]] = {
     "conflict_rate": _count("conflict_rate"),
     "handoffs": _count("handoffs"),
     "handoff_success_rate": _count("handoff_success_rate"),
-    "mean_xp": lambda m: float(np.mean([a.soul.xp for a in m.swarm])),
+    "mean_xp": lambda m: float(np.mean(m.xp)),
     "open_tasks": lambda m: len(m.board),
     "mean_quality": _count("mean_quality"),
     "completion_rate": _count("completion_rate"),

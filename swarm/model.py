@@ -40,10 +40,13 @@ __all__ = ["DEFAULT_DOMAINS", "ENGINE_VERSION", "SwarmModel"]
 
 #: The version of what a run computes: bumped whenever a change alters the numbers a
 #: seed's run produces (2: common random numbers, tasks waiting under occupied cells;
-#: 3: souls' meta-learning steers the expert, vote weights from track records).
+#: 3: souls' meta-learning steers the expert, vote weights from track records; 4: the
+#: array engine: a fused trace step that rounds differently, arrivals drawn per step not
+#: per task, trace reporters computed over the cells with mass, a failed synthesis
+#: charged to each member's own slot domain).
 #: Sweeps and benchmarks key their stored runs by it, so a resumed sweep never mixes
 #: runs of two engines.
-ENGINE_VERSION = 3
+ENGINE_VERSION = 4
 
 
 class SwarmModel(mesa.Model):
@@ -153,6 +156,8 @@ class SwarmModel(mesa.Model):
         self.holding = np.full(n, -1, dtype=np.int64)
         self.skills = np.zeros((n, len(self.domains)))
         self.level_names = [""] * n
+        self.xp = np.zeros(n, dtype=np.int64)  # each soul's XP (kept by _refresh)
+        self.main_domains: list[str | None] = [None] * n
         #: Per agent, its soul's (preferredTaskTypes, strengthDomains, avoidPatterns).
         self.meta: list[tuple[tuple[str, ...], ...]] = [((), (), ())] * n
         for i in range(n):
@@ -162,6 +167,8 @@ class SwarmModel(mesa.Model):
         soul = self.swarm[i].soul
         self.skills[i] = [soul.skill(d, self.rules) for d in self.domains]
         self.level_names[i] = soul.level.value
+        self.xp[i] = soul.xp
+        self.main_domains[i] = soul.main_domain
         m = soul.meta_learning
         self.meta[i] = (
             tuple(m.preferred_task_types),

@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import ndimage
 
 from swarm.interface.observation import OFFSETS, NearbyAgent, Observation, Observations, TaskView
 from swarm.world import actions as A
@@ -112,16 +111,9 @@ def build_observations(model: SwarmModel) -> Observations:
     ax, ay = model.ax, model.ay
     r = model.view_radius
     now = model.steps
-    traces = np.stack(
-        [model.traces.window(c, ax, ay, 1).reshape(n, 9)[:, _ORDER9] for c in model.channel_names],
-        axis=1,
-    )  # (n, C, 9)
+    traces = model.traces.neighbourhoods(model.channel_names, ax, ay)[:, :, _ORDER9]  # (n, C, 9)
     task_at = model.board.task_at
-    # which cells have a task within r: one filter of the grid, then one read per agent
-    near = ndimage.maximum_filter(
-        task_at >= 0, size=2 * r + 1, mode="wrap" if model.torus else "constant"
-    )
-    busy = near[ax, ay] | (model.holding >= 0)
+    busy = _tasks_within(task_at, r, model.torus)[ax, ay] | (model.holding >= 0)
     simple = ~busy
     if not model.torus:
         edge = (ax == 0) | (ay == 0) | (ax == model.width - 1) | (ay == model.height - 1)
@@ -150,9 +142,7 @@ def build_observations(model: SwarmModel) -> Observations:
             avoids=meta[i][2],
         )
 
-    obs = Observations(
-        traces=traces, agent_ids=ids, step=now, simple=simple, lazy=plain, n=n
-    )
+    obs = Observations(traces=traces, agent_ids=ids, step=now, simple=simple, lazy=plain, n=n)
     offs = np.arange(-r, r + 1)
     for i in np.flatnonzero(~simple).tolist():
         gx, gy = ax[i] + offs[:, None], ay[i] + offs[None, :]
@@ -167,6 +157,23 @@ def build_observations(model: SwarmModel) -> Observations:
             )
         obs[i] = _full_observation(model, i, win[win >= 0].tolist(), traces[i])
     return obs
+
+
+def _tasks_within(task_at: np.ndarray, r: int, torus: bool) -> np.ndarray:
+    """Which cells have a visible task within Chebyshev distance ``r`` (wrapping on a
+    torus): the task cells dilated, by scattering each of them over its window."""
+    w, h = task_at.shape
+    near = np.zeros((w, h), dtype=bool)
+    tx, ty = np.nonzero(task_at >= 0)
+    for dx in range(-r, r + 1):
+        for dy in range(-r, r + 1):
+            x, y = tx + dx, ty + dy
+            if torus:
+                near[x % w, y % h] = True
+            else:
+                ok = (x >= 0) & (x < w) & (y >= 0) & (y < h)
+                near[x[ok], y[ok]] = True
+    return near
 
 
 def _full_observation(

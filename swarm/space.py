@@ -88,7 +88,9 @@ class AgentSpace:
         self._sx = self.x.copy()  # the positions Mesa's side shows
         self._sy = self.y.copy()
         self._index: tuple | None = None
-        self.grid = OrthogonalMooreGrid((width, height), torus=torus, random=random, cell_klass=klass)
+        self.grid = OrthogonalMooreGrid(
+            (width, height), torus=torus, random=random, cell_klass=klass
+        )
         self._cells = self.grid._cells
 
     # Placing and moving ------------------------------------------------------------------
@@ -130,7 +132,8 @@ class AgentSpace:
         old = zip(self._sx[moved].tolist(), self._sy[moved].tolist(), strict=True)
         for i, o in zip(moved.tolist(), old, strict=True):
             _AGENTS.__get__(cells[o]).remove(agents[i])
-        for i, n in zip(moved.tolist(), zip(self.x[moved].tolist(), self.y[moved].tolist())):
+        new = zip(self.x[moved].tolist(), self.y[moved].tolist(), strict=True)
+        for i, n in zip(moved.tolist(), new, strict=True):
             cell = cells[n]
             _AGENTS.__get__(cell).append(agents[i])
             agents[i]._mesa_cell = cell
@@ -163,5 +166,6 @@ class AgentSpace:
         want = (gx[:, None] * self.height + gy[None, :]).ravel()
         lo = np.searchsorted(keys, want, "left")
         hi = np.searchsorted(keys, want, "right")
-        rows = np.concatenate([order[a:b] for a, b in zip(lo.tolist(), hi.tolist()) if b > a])
+        ranges = [order[a:b] for a, b in zip(lo.tolist(), hi.tolist(), strict=True) if b > a]
+        rows = np.concatenate(ranges)
         return rows[rows != i]

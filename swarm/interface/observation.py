@@ -209,24 +209,42 @@ class Decision:
 EXPLORE_CODE = 8
 
 
-class Decisions(list):
-    """A policy's decisions as a list, plus ``codes``: per agent, the move it decided as
-    a code (0-7: ``MOVES[code]``, 8: explore), or -1 where the decision is something
-    else. The act phase moves the coded agents all at once; it reads only ``codes`` for
-    them, so a policy must keep the two in agreement (:meth:`of_codes` does)."""
+class Decisions(Sequence):
+    """A policy's decisions, read like a list, plus ``codes``: per agent, the move it
+    decided as a code (0-7: ``MOVES[code]``, 8: explore), or -1 where the decision is
+    something else. The act phase moves the coded agents all at once from ``codes``; a
+    coded agent's :class:`Decision` is built only if something reads it."""
 
-    codes: np.ndarray
+    def __init__(self, codes: np.ndarray) -> None:
+        self.codes = codes
+        self._items: list[Decision | None] = [None] * len(codes)
 
-    @classmethod
-    def of_codes(cls, codes: np.ndarray) -> Decisions:
-        """Decisions for ``codes`` (one new :class:`Decision` per coded agent, None
-        where the code is -1, for the caller to fill)."""
-        from swarm.world.actions import EXPLORE, MOVES
+    def __len__(self) -> int:
+        return len(self._items)
 
-        kinds = (*MOVES, EXPLORE)
-        out = cls(Decision(kinds[c]) if c >= 0 else None for c in codes.tolist())
-        out.codes = codes
-        return out
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        item = self._items[i]
+        if item is None:
+            from swarm.world.actions import EXPLORE, MOVES
+
+            code = int(self.codes[i])
+            if code < 0:
+                raise RuntimeError(f"decision {i} was never made")
+            item = self._items[i] = Decision(MOVES[code] if code < 8 else EXPLORE)
+        return item
+
+    def __setitem__(self, i: int, decision: Decision) -> None:
+        self._items[i] = decision
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Sequence) and list(self) == list(other)
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        return f"Decisions(n={len(self)})"
 
 
 class Observations(Sequence):

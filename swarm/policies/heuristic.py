@@ -37,8 +37,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from swarm.interface.observation import (
-    OFFSETS,
     EXPLORE_CODE,
+    OFFSETS,
     Decision,
     Decisions,
     Observation,
@@ -204,7 +204,7 @@ class HeuristicPolicy:
             beats = scores[np.arange(n), best] > self.w.min_score
             codes = np.where(beats, best, EXPLORE_CODE)
         codes[~simple] = -1
-        out = Decisions.of_codes(codes)
+        out = Decisions(codes)
         for i in np.flatnonzero(~simple).tolist():
             s = None if scores is None else scores[i]
             out[i] = Decision(expert_action(observations[i], self.w, s))

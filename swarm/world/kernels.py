@@ -71,4 +71,6 @@ def step_channel(v: np.ndarray, out: np.ndarray, keep: float, d: float, floor: f
     """One decay + diffusion + floor step of ``v`` written into ``out`` (same shape and
     dtype; ``v`` is left as it was)."""
     kernel = step_torus if torus else step_bounded
-    kernel(v, out, v.dtype.type(keep * (1.0 - d)), v.dtype.type(keep * d / 8.0), v.dtype.type(floor))
+    kernel(
+        v, out, v.dtype.type(keep * (1.0 - d)), v.dtype.type(keep * d / 8.0), v.dtype.type(floor)
+    )

@@ -13,6 +13,7 @@ Three task types (the spec's ``task_type``):
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -55,6 +56,9 @@ class TaskType(StrEnum):
 
 
 TASK_TYPES: tuple[str, ...] = tuple(TaskType)
+
+
+_TYPES = tuple(TaskType(t) for t in TASK_TYPES)
 
 
 class TaskState(StrEnum):
@@ -164,6 +168,7 @@ class TaskBoard:
         self.task_at = np.full((width, height), -1, dtype=np.int64)
         self._next_id = 0
         self._waiting: dict[tuple[int, int], list[Task]] = {}  # unseen, under a cell's task
+        self._deadlines: list[tuple[int, int]] = []  # a heap of (deadline, id), live or not
         self.hotspots = np.column_stack(
             [rng.integers(0, width, mix.hotspots), rng.integers(0, height, mix.hotspots)]
         )
@@ -193,20 +198,23 @@ class TaskBoard:
             len(TASK_TYPES), size=n, p=np.asarray(mix.type_weights) / sum(mix.type_weights)
         )
         difficulty = rng.uniform(0.1, 1.0, n)
+        # every task's draws at once (one draw per quantity per step, not per task)
+        stage_counts = rng.integers(mix.handoff_stages[0], mix.handoff_stages[1] + 1, n)
+        slot_counts = rng.integers(mix.synthesis_slots[0], mix.synthesis_slots[1] + 1, n)
+        domain_order = np.argsort(rng.random((n, len(self.domains))), axis=1)  # a shuffle each
+        approaches = rng.integers(0, mix.approach_options, (n, mix.approach_components))
         born = []
         for i in range(n):
             x, y = int(pos[i, 0]), int(pos[i, 1])
-            task_type = TaskType(TASK_TYPES[types[i]])
+            task_type = _TYPES[types[i]]
             if task_type.staged:
-                k = int(rng.integers(mix.handoff_stages[0], mix.handoff_stages[1] + 1))
+                k = int(stage_counts[i])
             elif task_type.group:
-                k = int(rng.integers(mix.synthesis_slots[0], mix.synthesis_slots[1] + 1))
+                k = int(slot_counts[i])
             else:
                 k = 1
-            doms = tuple(self.domains[j] for j in rng.choice(len(self.domains), k, replace=False))
-            approach = None
-            if task_type.group:
-                approach = rng.integers(0, mix.approach_options, mix.approach_components)
+            doms = tuple(self.domains[j] for j in domain_order[i, :k].tolist())
+            approach = approaches[i].copy() if task_type.group else None
             stages = task_type.stages(doms)
             task = Task(
                 id=self._next_id,
@@ -222,6 +230,7 @@ class TaskBoard:
             )
             self._next_id += 1
             self.tasks[task.id] = task
+            heapq.heappush(self._deadlines, (task.deadline, task.id))
             if self.task_at[x, y] >= 0:
                 self._waiting.setdefault((x, y), []).append(task)
             else:
@@ -247,4 +256,11 @@ class TaskBoard:
             del self._waiting[cell]
 
     def expired(self, now: int) -> list[Task]:
-        return [t for t in self.tasks.values() if now >= t.deadline]
+        """The live tasks whose deadline is ``now`` or earlier, by id."""
+        heap, out = self._deadlines, []
+        while heap and heap[0][0] <= now:
+            task = self.tasks.get(heapq.heappop(heap)[1])
+            if task is not None:
+                out.append(task)
+        out.sort(key=lambda t: t.id)
+        return out

@@ -147,6 +147,23 @@ class TraceGrid:
         out = arr[np.clip(gx, 0, self.width - 1), np.clip(gy, 0, self.height - 1)]
         return np.where(inside, out, np.nan)
 
+    def neighbourhoods(self, channels: Sequence[str], xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+        """The 3x3 windows of several channels at once: shape ``(n, channels, 9)``, cell
+        ``(dx + 1) * 3 + (dy + 1)``, off-grid ``nan`` (the index is computed once)."""
+        dx, dy = np.repeat(np.arange(-1, 2), 3), np.tile(np.arange(-1, 2), 3)
+        gx = np.asarray(xs)[:, None] + dx
+        gy = np.asarray(ys)[:, None] + dy
+        if self.torus:
+            flat = (gx % self.width) * self.height + gy % self.height
+            inside = None
+        else:
+            inside = (gx >= 0) & (gx < self.width) & (gy >= 0) & (gy < self.height)
+            flat = np.clip(gx, 0, self.width - 1) * self.height + np.clip(gy, 0, self.height - 1)
+        out = np.stack([self._array(c).ravel().take(flat) for c in channels], axis=1)
+        if inside is not None:
+            out[~np.broadcast_to(inside[:, None, :], out.shape)] = np.nan
+        return out
+
     # Writing ---------------------------------------------------------------------------
 
     def deposit(self, channel: str, pos: tuple[int, int], amount: float) -> None:

@@ -1,0 +1,70 @@
+"""The array engine against the per-agent reference (act="agents"), and Mesa's view of
+the arrays (swarm.space)."""
+
+import mesa
+import numpy as np
+import pandas as pd
+import pytest
+
+from swarm import SwarmModel
+from swarm.metrics import agents_frame, model_frame, table_frame
+
+
+def _run(act, steps, **kw):
+    m = SwarmModel(act=act, **kw)
+    decisions = []
+    m.on_decisions.append(lambda model, obs, ds: decisions.append([d.action for d in ds]))
+    for _ in range(steps):
+        m.step()
+    return m, decisions
+
+
+@pytest.mark.parametrize("torus", [True, False])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_array_engine_matches_the_per_agent_reference(torus, seed):
+    kw = dict(n_agents=40, width=16, height=16, torus=torus, rng=seed, policy="heuristic")
+    fast, fd = _run("arrays", 70, **kw)
+    ref, rd = _run("agents", 70, **kw)
+    assert fd == rd
+    pd.testing.assert_frame_equal(model_frame(fast), model_frame(ref))
+    pd.testing.assert_frame_equal(agents_frame(fast), agents_frame(ref))
+    for table in ("arrivals", "work", "decisions"):
+        pd.testing.assert_frame_equal(table_frame(fast, table), table_frame(ref, table))
+    assert fast.counts.completed > 0 and fast.counts.takes > 0  # the runs did something
+    np.testing.assert_array_equal(fast.ax, ref.ax)
+    # Mesa's view of the array engine is the reference's: same agents in every cell
+    for cell in fast.grid.all_cells:
+        ids = sorted(a.unique_id for a in cell.agents)
+        assert ids == sorted(a.unique_id for a in ref.grid[cell.coordinate].agents)
+    empty = fast.grid._mesa_property_layers["empty"].data
+    np.testing.assert_array_equal(empty, ref.grid._mesa_property_layers["empty"].data)
+
+
+def test_a_handoff_receiver_with_nothing_in_view_keeps_still():
+    """Agents handed a task before their turn do not also move (the codes path)."""
+    kw = dict(n_agents=60, width=14, height=14, rng=5, policy="heuristic")
+    fast, fd = _run("arrays", 120, **kw)
+    ref, rd = _run("agents", 120, **kw)
+    assert fast.counts.handoffs_taken > 0
+    assert fd == rd
+    np.testing.assert_array_equal(fast.ax, ref.ax)
+    np.testing.assert_array_equal(fast.ay, ref.ay)
+
+
+def test_mesa_cell_agent_semantics_hold_over_the_arrays():
+    m = SwarmModel(n_agents=12, width=8, height=8, rng=3)
+    for _ in range(5):
+        m.step()
+    a = m.swarm[0]
+    assert a.cell.coordinate == (a.x, a.y)
+    assert a in a.cell.agents
+    target = m.grid[((a.x + 3) % 8, (a.y + 2) % 8)]
+    a.cell = target  # Mesa's way of moving an agent moves the arrays too
+    assert (m.ax[0], m.ay[0]) == target.coordinate and a in target.agents
+    a.move_relative((1, 0))
+    assert (m.ax[0], m.ay[0]) == ((target.coordinate[0] + 1) % 8, target.coordinate[1])
+    m.step()
+    occupied = {c.coordinate for c in m.grid.all_cells if not c.is_empty}
+    assert occupied == set(zip(m.ax.tolist(), m.ay.tolist(), strict=True))
+    assert all(isinstance(x, mesa.discrete_space.CellAgent) for x in m.swarm)
+    assert sum(len(c.agents) for c in m.grid.all_cells) == 12
