@@ -15,10 +15,17 @@ Measures, in one run on one machine:
   through Mesa's per-cell property access: ``observe="cells"`` with
   ``NaiveHeuristicPolicy``) on the same worlds; ``speedup_vs_naive`` is the ratio at
   1,000 agents (the naive run takes the same decisions, a test checks it);
-* one trace update (decay + diffusion, 4 channels, 1000x1000) against a plain numpy
-  copy of the same arrays.
+* one trace update (decay + diffusion + floor, 4 channels, 1000x1000) against a plain
+  numpy copy of the same arrays into arrays allocated beforehand (``np.copyto``: a copy
+  that allocates measures the allocator and varies from run to run);
+* what Mesa's side of the array engine costs when something reads it
+  (``mesa_sync_us_per_agent``: one :meth:`swarm.space.AgentSpace.sync` after a step, per
+  agent; a step nobody reads through Mesa does not pay it).
 
-    python -m benchmarks.engine [--quick] [--json]
+``--plot FIG.png`` draws agent-steps/s (ours and Mesa's floor) and memory per agent
+against the number of agents.
+
+    python -m benchmarks.engine [--quick] [--json] [--plot FIG.png]
 """
 
 from __future__ import annotations
@@ -83,6 +90,16 @@ def mesa_floor(n_agents: int, steps: int, seed: int) -> float:
     return n_agents * steps / (time.perf_counter() - t)
 
 
+def sync_us_per_agent(n_agents: int, seed: int) -> float:
+    """Microseconds per agent of bringing Mesa's cells up to date after one step."""
+    model, _ = build(n_agents, seed)
+    rollout(model, 2)
+    model.step()
+    t = time.perf_counter()
+    model.space.sync()
+    return (time.perf_counter() - t) / n_agents * 1e6
+
+
 def bytes_per_agent(n_agents: int, seed: int) -> float:
     """Peak traced memory of building a model and stepping it twice, per agent."""
     tracemalloc.start()
@@ -105,13 +122,18 @@ def trace_update_vs_copy(size: int, repeats: int, seed: int) -> tuple[float, flo
     arrays = [grid._data[c] for c in specs]
     for a in arrays:
         a[:] = rng.random(a.shape)
+    grid.step()  # compile the kernels (numba) before timing
     t_step = best_of(grid.step, repeats)
-    t_copy = best_of(lambda: [a.copy() for a in arrays], repeats)
+    dest = [np.empty_like(a) for a in arrays]
+    t_copy = best_of(lambda: [np.copyto(d, a) for d, a in zip(dest, arrays, strict=True)], repeats)
     return t_step, t_copy, t_step / t_copy
 
 
 def main() -> None:
-    args = parser(__doc__.splitlines()[0]).parse_args()
+    p = parser(__doc__.splitlines()[0])
+    p.add_argument("--plot", metavar="FIG.png", help="write the scaling figure here")
+    args = p.parse_args()
+    rollout(build(100, args.seed)[0], 2)  # compile the trace kernels before any timing
     if args.quick:
         steps = {100: 30, 1000: 10, 10000: 5}
     else:
@@ -138,12 +160,15 @@ def main() -> None:
         for n in (100, 1000)
     }
     speedup = rates["1000"] / naive["1000"]
+    sync = {str(n): sync_us_per_agent(n, args.seed) for n in steps if n >= 1000}
     t_step, t_copy, ratio = trace_update_vs_copy(1000, 3 if args.quick else 10, args.seed)
     if not args.json:
         print(f"naive: {naive}; speedup at 1,000 agents: {speedup:.1f}x")
         print(f"trace update {t_step * 1e3:.1f} ms vs copy {t_copy * 1e3:.1f} ms: {ratio:.2f}x")
         print("bytes per agent: " + ", ".join(f"{k}: {v:,.0f}" for k, v in memory.items()))
     biggest = str(max(steps))
+    if args.plot:
+        scaling_figure(rates, floors, memory, args.plot)
     emit(
         {
             "agent_steps_per_s": {k: round(v, 1) for k, v in rates.items()},
@@ -157,12 +182,38 @@ def main() -> None:
             "mesa_floor_agent_steps_per_s": {k: round(v, 1) for k, v in floors.items()},
             "vs_mesa_floor": {k: round(rates[k] / floors[k], 3) for k in rates},
             "bytes_per_agent": {k: round(v, 1) for k, v in memory.items()},
+            "mesa_sync_us_per_agent": {k: round(v, 3) for k, v in sync.items()},
             "scaling_largest_vs_1000": round(rates[biggest] / rates["1000"], 3),
             "build_largest_vs_1000": round(builds[biggest] / builds["1000"], 1),
             "quick": args.quick,
         },
         args.json,
     )
+
+
+def scaling_figure(rates: dict, floors: dict, memory: dict, path: str) -> None:
+    """Agent-steps/s (ours and Mesa's empty-step floor) and bytes per agent vs agents."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.6))
+    n = [int(k) for k in rates]
+    left.loglog(n, list(rates.values()), "o-", label="SwarmModel.step (heuristic)")
+    left.loglog(n, [floors[k] for k in rates], "s--", label="Mesa floor: empty shuffle_do")
+    left.set_xlabel("agents")
+    left.set_ylabel("agent-steps per second")
+    left.legend(fontsize=8)
+    left.grid(True, which="both", alpha=0.3)
+    right.semilogx([int(k) for k in memory], [v / 1024 for v in memory.values()], "o-")
+    right.set_xlabel("agents")
+    right.set_ylabel("peak KiB per agent (tracemalloc)")
+    right.set_ylim(bottom=0)
+    right.grid(True, which="both", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
 
 
 if __name__ == "__main__":

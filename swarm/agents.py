@@ -15,7 +15,11 @@ class SwarmAgent(SpaceAgent):
         super().__init__(model, index)  # index: row in the model's agent arrays
         self.soul = soul
         self.task: int | None = None
-        self.tasks_done = 0
+
+    @property
+    def tasks_done(self) -> int:
+        """Units of work done (tasks, stages, synthesis slots)."""
+        return int(self.model.tasks_done[self.index])
 
     @property
     def busy(self) -> int:

@@ -138,6 +138,8 @@ def act(model: SwarmModel, obs: Observations, decisions: Sequence[Decision], tur
         c[explore] = (u[rows[explore]] * 8).astype(np.int64)  # plain agents: all 8 legal
         moves = (rows, _DX[c], _DY[c])
     turn.apply_moves(model, moves)
+
+
 # Moving --------------------------------------------------------------------------------
 
 
@@ -375,7 +377,7 @@ def _slot_of(model: SwarmModel, task: Task, i: int) -> str:
 
 
 def _stage_done(model: SwarmModel, i: int, task: Task, domain: str, quality: float) -> None:
-    model.swarm[i].tasks_done += 1
+    model.tasks_done[i] += 1
     model.datacollector.add_table_row(
         "work",
         {
@@ -411,7 +413,10 @@ def _finish(
 def advance_world(model: SwarmModel, record: StepRecord) -> None:
     """Step 4: claim traces on held tasks, trace decay and diffusion, deadlines, arrivals,
     and the end of a day for every soul."""
-    held = [t for t in model.board.tasks.values() if t.state is TaskState.HELD]
+    # a held task is on view on its cell (tasks waiting under it are not held)
+    board = model.board
+    shown = board.task_at[board.task_at >= 0].tolist()
+    held = [t for t in map(board.tasks.__getitem__, shown) if t.state is TaskState.HELD]
     if held:
         model.traces.deposit_many("claim", [t.x for t in held], [t.y for t in held], 1.0)
     model.traces.step()

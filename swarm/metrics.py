@@ -27,7 +27,7 @@ Imports nothing of the model (it reads the model it is given).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -319,16 +319,39 @@ SUMMARY_METRICS: tuple[str, ...] = (
     "mean_xp",
     "open_tasks",
 )
-AGENT_REPORTERS = {
-    "xp": "xp",
-    "level": "level",
-    "main_domain": "main_domain",
-    "tasks_done": "tasks_done",
-    "busy": "busy",
-    "x": "x",
-    "y": "y",
-    "work_domain": "work_domain",
-    "near_hotspot": "near_hotspot",
+
+
+def _near_hotspot(m) -> np.ndarray:
+    """1 for agents within two spreads of a hotspot's centre (wrapping on a torus)."""
+    dx = np.abs(m.board.hotspots[:, 0][None, :] - m.ax[:, None])
+    dy = np.abs(m.board.hotspots[:, 1][None, :] - m.ay[:, None])
+    if m.torus:
+        dx, dy = np.minimum(dx, m.width - dx), np.minimum(dy, m.height - dy)
+    near = (dx * dx + dy * dy).min(axis=1) <= (2 * m.board.mix.spread) ** 2
+    return near.astype(np.int64)
+
+
+def _work_domains(m) -> np.ndarray:
+    out = np.full(len(m.swarm), "", dtype=object)
+    for i in np.flatnonzero(m.holding >= 0).tolist():
+        out[i] = m.swarm[i].work_domain
+    return out
+
+
+#: Agent reporters: name -> function of the model giving one value per agent (in the
+#: order of ``model.swarm``), collected as arrays (one frame per report, not one Python
+#: row per agent). Each matches the :class:`~swarm.agents.SwarmAgent` attribute of the
+#: same name.
+AGENT_REPORTERS: dict[str, Callable[[Any], np.ndarray]] = {
+    "xp": lambda m: m.xp.copy(),
+    "level": lambda m: np.array(m.level_names, dtype=object),
+    "main_domain": lambda m: np.array(m.main_domains, dtype=object),
+    "tasks_done": lambda m: m.tasks_done.copy(),
+    "busy": lambda m: (m.holding >= 0).astype(np.int64),
+    "x": lambda m: m.ax.copy(),
+    "y": lambda m: m.ay.copy(),
+    "work_domain": _work_domains,
+    "near_hotspot": _near_hotspot,
 }
 #: Columns of the DataCollector tables: one row per task arrival (the world's task stream:
 #: the same under every condition that does not change the world), one per synthesis
@@ -381,24 +404,59 @@ def channel_reporter(prefix: str, channel: str) -> Callable[[Any], float]:
     return report
 
 
-class SwarmDataCollector(mesa.DataCollector):
-    """Mesa's DataCollector, recording agent rows only every ``agent_every`` steps
-    (0: never). Per-agent reporters dominate a step at 10,000 agents."""
+class _AgentFrames(Mapping):
+    """Mesa's ``_agent_records`` (step -> list of ``(step, agent_id, *values)`` rows) over
+    per-step column arrays: rows are built only when something asks for them (Mesa's
+    ``batch_run`` does)."""
 
-    def __init__(self, *args, agent_every: int = 1, **kwargs) -> None:
+    def __init__(self) -> None:
+        self.frames: dict[int, tuple[np.ndarray, dict[str, np.ndarray]]] = {}
+
+    def __getitem__(self, step: int) -> list[tuple]:
+        ids, cols = self.frames[step]
+        return list(zip([step] * len(ids), ids.tolist(), *(c.tolist() for c in cols.values())))
+
+    def __iter__(self):
+        return iter(self.frames)
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+
+class SwarmDataCollector(mesa.DataCollector):
+    """Mesa's DataCollector with the agent reporters collected as arrays
+    (:data:`AGENT_REPORTERS`: functions of the model), every ``agent_every`` steps
+    (0: never)."""
+
+    def __init__(self, *args, agent_reporters=None, agent_every: int = 1, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self.agent_reporters = dict(agent_reporters or {})
+        self._agent_records = _AgentFrames()
         self.agent_every = agent_every
 
     def collect(self, model) -> None:
-        due = self.agent_every and model.steps % self.agent_every == 0
-        if due:
-            super().collect(model)
-            return
         reporters, self.agent_reporters = self.agent_reporters, {}
         try:
-            super().collect(model)
+            super().collect(model)  # model reporters and tables
         finally:
             self.agent_reporters = reporters
+        if reporters and self.agent_every and model.steps % self.agent_every == 0:
+            cols = {name: np.asarray(fn(model)) for name, fn in reporters.items()}
+            self._agent_records.frames[model.steps] = (model.agent_ids.copy(), cols)
+
+    def get_agent_vars_dataframe(self) -> pd.DataFrame:
+        """One row per agent per recorded step, indexed ``(Step, AgentID)`` as Mesa's."""
+        frames = self._agent_records.frames
+        names = list(self.agent_reporters)
+        if not frames:
+            return pd.DataFrame(
+                columns=names, index=pd.MultiIndex.from_arrays([[], []], names=["Step", "AgentID"])
+            )
+        steps = np.concatenate([np.full(len(ids), s) for s, (ids, _) in frames.items()])
+        ids = np.concatenate([ids for ids, _ in frames.values()])
+        data = {n: np.concatenate([cols[n] for _, cols in frames.values()]) for n in names}
+        index = pd.MultiIndex.from_arrays([steps, ids], names=["Step", "AgentID"])
+        return pd.DataFrame(data, index=index)
 
 
 def datacollector(channels: tuple[str, ...], agent_every: int = 1) -> SwarmDataCollector:

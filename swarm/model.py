@@ -157,6 +157,7 @@ class SwarmModel(mesa.Model):
         self.skills = np.zeros((n, len(self.domains)))
         self.level_names = [""] * n
         self.xp = np.zeros(n, dtype=np.int64)  # each soul's XP (kept by _refresh)
+        self.tasks_done = np.zeros(n, dtype=np.int64)  # units of work each agent did
         self.main_domains: list[str | None] = [None] * n
         #: Per agent, its soul's (preferredTaskTypes, strengthDomains, avoidPatterns).
         self.meta: list[tuple[tuple[str, ...], ...]] = [((), (), ())] * n

@@ -26,8 +26,18 @@ if TYPE_CHECKING:  # type hints only: the model imports this module
 
 
 def task_view(
-    task: Task, agent_id: int, ax: int, ay: int, now: int, width: int, height: int, torus: bool
+    task: Task,
+    agent_id: int,
+    ax: int,
+    ay: int,
+    now: int,
+    width: int,
+    height: int,
+    torus: bool,
+    facts: dict[int, dict] | None = None,
 ) -> TaskView:
+    """``task`` as agent ``agent_id`` at ``(ax, ay)`` sees it. ``facts``: a cache, for one
+    step's observations, of what every viewer sees alike."""
     dx, dy = task.x - ax, task.y - ay
     if torus:  # shortest way round
         dx = (dx + width // 2) % width - width // 2
@@ -40,25 +50,26 @@ def task_view(
         state = "held"
     else:
         state = "open"
-    stages = task.task_type.stages(task.domains)
-    return TaskView(
-        id=task.id,
-        task_type=task.task_type,
-        dx=int(dx),
-        dy=int(dy),
-        domain=task.domain,
-        difficulty=round(task.difficulty, 2),
-        state=state,
-        open_slots=task.open_slots,
-        steps_left=task.deadline - now,
-        progress=round(min(task.progress / task.work, 1.0), 2),
-        stage=task.stage,
-        stages=stages,
-        holder=task.holder,
-        members=len(task.members),
-        awaiting=task.awaiting_handoff,
-        work=round(task.work, 2),
-    )
+    common = None if facts is None else facts.get(task.id)
+    if common is None:
+        common = dict(
+            id=task.id,
+            task_type=task.task_type,
+            domain=task.domain,
+            difficulty=round(task.difficulty, 2),
+            open_slots=task.open_slots,
+            steps_left=task.deadline - now,
+            progress=round(min(task.progress / task.work, 1.0), 2),
+            stage=task.stage,
+            stages=task.task_type.stages(task.domains),
+            holder=task.holder,
+            members=len(task.members),
+            awaiting=task.awaiting_handoff,
+            work=round(task.work, 2),
+        )
+        if facts is not None:
+            facts[task.id] = common
+    return TaskView(dx=int(dx), dy=int(dy), state=state, **common)
 
 
 def candidates_for(
@@ -144,6 +155,7 @@ def build_observations(model: SwarmModel) -> Observations:
 
     obs = Observations(traces=traces, agent_ids=ids, step=now, simple=simple, lazy=plain, n=n)
     offs = np.arange(-r, r + 1)
+    facts: dict[int, dict] = {}  # what every viewer of a task sees alike, this step
     for i in np.flatnonzero(~simple).tolist():
         gx, gy = ax[i] + offs[:, None], ay[i] + offs[None, :]
         if model.torus:
@@ -155,7 +167,7 @@ def build_observations(model: SwarmModel) -> Observations:
                 task_at[np.clip(gx, 0, model.width - 1), np.clip(gy, 0, model.height - 1)],
                 -1,
             )
-        obs[i] = _full_observation(model, i, win[win >= 0].tolist(), traces[i])
+        obs[i] = _full_observation(model, i, win[win >= 0].tolist(), traces[i], facts)
     return obs
 
 
@@ -177,7 +189,11 @@ def _tasks_within(task_at: np.ndarray, r: int, torus: bool) -> np.ndarray:
 
 
 def _full_observation(
-    model: SwarmModel, i: int, task_ids: list[int], traces: np.ndarray
+    model: SwarmModel,
+    i: int,
+    task_ids: list[int],
+    traces: np.ndarray,
+    facts: dict[int, dict] | None = None,
 ) -> Observation:
     agent_id = int(model.agent_ids[i])
     x, y = int(model.ax[i]), int(model.ay[i])
@@ -194,6 +210,7 @@ def _full_observation(
                     model.width,
                     model.height,
                     model.torus,
+                    facts,
                 )
                 for t in task_ids
             ),
@@ -203,7 +220,7 @@ def _full_observation(
     held = None
     if model.holding[i] >= 0:
         t = model.board.tasks[int(model.holding[i])]
-        held = task_view(t, agent_id, x, y, now, model.width, model.height, model.torus)
+        held = task_view(t, agent_id, x, y, now, model.width, model.height, model.torus, facts)
     agents = model.nearby_agents(i) if (held is not None or views) else ()
     cands = candidates_for(held, views, agents, _legal_moves(model, x, y), model.handoffs)
     return Observation(

@@ -75,6 +75,33 @@ class SpaceAgent(CellAgent):
             space.placed(self.index, *cell.coordinate)
 
 
+class SpaceGrid(OrthogonalMooreGrid):
+    """Mesa's ``OrthogonalMooreGrid``, its cells connected faster: the same connections
+    in the same order, written straight into the new cells' ``connections`` (Mesa's
+    ``Cell.connect`` clears a neighbourhood cache each time, which new cells do not
+    have; that is most of the time building a large grid took)."""
+
+    _OFFSETS = ((-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1))
+
+    def _connect_cells_2d(self) -> None:
+        d0, d1 = self.dimensions
+        cells = list(self._cells.values())  # in coordinate order: flat index i * d1 + j
+        i, j = np.divmod(np.arange(d0 * d1), d1)
+        off = np.array(self._OFFSETS)
+        ni, nj = i[:, None] + off[:, 0], j[:, None] + off[:, 1]
+        if self.torus:
+            ni, nj = ni % d0, nj % d1
+        inside = (ni >= 0) & (ni < d0) & (nj >= 0) & (nj < d1)
+        flat = np.where(inside, ni * d1 + nj, -1)
+        table = np.array([*cells, None], dtype=object)  # index -1: no neighbour
+        keys = self._OFFSETS
+        for cell, row in zip(cells, table[flat].tolist(), strict=True):
+            if self.torus:
+                cell.connections = dict(zip(keys, row, strict=True))
+            else:
+                cell.connections = {k: c for k, c in zip(keys, row, strict=True) if c is not None}
+
+
 class AgentSpace:
     """An ``OrthogonalMooreGrid`` of ``width`` × ``height`` and the agents' positions."""
 
@@ -88,9 +115,7 @@ class AgentSpace:
         self._sx = self.x.copy()  # the positions Mesa's side shows
         self._sy = self.y.copy()
         self._index: tuple | None = None
-        self.grid = OrthogonalMooreGrid(
-            (width, height), torus=torus, random=random, cell_klass=klass
-        )
+        self.grid = SpaceGrid((width, height), torus=torus, random=random, cell_klass=klass)
         self._cells = self.grid._cells
 
     # Placing and moving ------------------------------------------------------------------

@@ -68,3 +68,19 @@ def test_mesa_cell_agent_semantics_hold_over_the_arrays():
     assert occupied == set(zip(m.ax.tolist(), m.ay.tolist(), strict=True))
     assert all(isinstance(x, mesa.discrete_space.CellAgent) for x in m.swarm)
     assert sum(len(c.agents) for c in m.grid.all_cells) == 12
+
+
+@pytest.mark.parametrize("torus", [True, False])
+def test_space_grid_connects_cells_as_mesa_does(torus):
+    from random import Random
+
+    from mesa.discrete_space import OrthogonalMooreGrid
+
+    from swarm.space import SpaceGrid
+
+    ours = SpaceGrid((7, 5), torus=torus, random=Random(0))
+    mesa_grid = OrthogonalMooreGrid((7, 5), torus=torus, random=Random(0))
+    for coord, cell in mesa_grid._cells.items():
+        theirs = {k: c.coordinate for k, c in cell.connections.items()}
+        mine = {k: c.coordinate for k, c in ours._cells[coord].connections.items()}
+        assert list(mine.items()) == list(theirs.items())
