@@ -414,7 +414,8 @@ class _AgentFrames(Mapping):
 
     def __getitem__(self, step: int) -> list[tuple]:
         ids, cols = self.frames[step]
-        return list(zip([step] * len(ids), ids.tolist(), *(c.tolist() for c in cols.values())))
+        columns = (c.tolist() for c in cols.values())
+        return list(zip([step] * len(ids), ids.tolist(), *columns, strict=True))
 
     def __iter__(self):
         return iter(self.frames)
