@@ -34,7 +34,7 @@ def task_view(
     width: int,
     height: int,
     torus: bool,
-    facts: dict[int, dict] | None = None,
+    facts: dict[int, tuple] | None = None,
 ) -> TaskView:
     """``task`` as agent ``agent_id`` at ``(ax, ay)`` sees it. ``facts``: a cache, for one
     step's observations, of what every viewer sees alike."""
@@ -52,24 +52,24 @@ def task_view(
         state = "open"
     common = None if facts is None else facts.get(task.id)
     if common is None:
-        common = dict(
-            id=task.id,
-            task_type=task.task_type,
-            domain=task.domain,
-            difficulty=round(task.difficulty, 2),
-            open_slots=task.open_slots,
-            steps_left=task.deadline - now,
-            progress=round(min(task.progress / task.work, 1.0), 2),
-            stage=task.stage,
-            stages=task.task_type.stages(task.domains),
-            holder=task.holder,
-            members=len(task.members),
-            awaiting=task.awaiting_handoff,
-            work=round(task.work, 2),
+        common = (
+            task.domain,
+            round(task.difficulty, 2),
+            task.open_slots,
+            task.deadline - now,
+            round(min(task.progress / task.work, 1.0), 2),
+            task.stage,
+            task.task_type.stages(task.domains),
+            task.holder,
+            len(task.members),
+            task.awaiting_handoff,
+            round(task.work, 2),
         )
         if facts is not None:
             facts[task.id] = common
-    return TaskView(dx=int(dx), dy=int(dy), state=state, **common)
+    # TaskView's fields in order: id, task_type, dx, dy, domain, difficulty, state, ...
+    d, difficulty, *rest = common
+    return TaskView(task.id, task.task_type, int(dx), int(dy), d, difficulty, state, *rest)
 
 
 def candidates_for(
@@ -155,7 +155,7 @@ def build_observations(model: SwarmModel) -> Observations:
 
     obs = Observations(traces=traces, agent_ids=ids, step=now, simple=simple, lazy=plain, n=n)
     offs = np.arange(-r, r + 1)
-    facts: dict[int, dict] = {}  # what every viewer of a task sees alike, this step
+    facts: dict[int, tuple] = {}  # what every viewer of a task sees alike, this step
     for i in np.flatnonzero(~simple).tolist():
         gx, gy = ax[i] + offs[:, None], ay[i] + offs[None, :]
         if model.torus:
@@ -193,7 +193,7 @@ def _full_observation(
     i: int,
     task_ids: list[int],
     traces: np.ndarray,
-    facts: dict[int, dict] | None = None,
+    facts: dict[int, tuple] | None = None,
 ) -> Observation:
     agent_id = int(model.agent_ids[i])
     x, y = int(model.ax[i]), int(model.ay[i])

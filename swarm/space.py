@@ -184,7 +184,9 @@ class AgentSpace:
         gx = self.x[i] + offs
         gy = self.y[i] + offs
         if self.torus:
-            gx, gy = np.unique(gx % self.width), np.unique(gy % self.height)
+            gx, gy = gx % self.width, gy % self.height
+            if len(offs) > min(self.width, self.height):  # the window wraps onto itself
+                gx, gy = np.unique(gx), np.unique(gy)
         else:
             gx = gx[(gx >= 0) & (gx < self.width)]
             gy = gy[(gy >= 0) & (gy < self.height)]

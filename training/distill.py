@@ -506,6 +506,8 @@ def policy_table(policies: dict[str, Any], cfg: DistillConfig, ev_cfg) -> dict[s
 
 
 def _mean_ci(x: np.ndarray) -> tuple[float, float, float]:
+    """Mean and t interval of a rate over episodes, the interval clipped to [0, 1] (with
+    few episodes a t interval reaches past what a rate can be)."""
     from scipy import stats
 
     x = x[np.isfinite(x)]
@@ -513,7 +515,8 @@ def _mean_ci(x: np.ndarray) -> tuple[float, float, float]:
         m = float(x.mean()) if len(x) else float("nan")
         return m, float("nan"), float("nan")
     half = float(stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x)))
-    return float(x.mean()), float(x.mean() - half), float(x.mean() + half)
+    m = float(x.mean())
+    return m, max(m - half, 0.0), min(m + half, 1.0)
 
 
 def table_markdown(table: dict[str, Any]) -> str:

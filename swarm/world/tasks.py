@@ -167,7 +167,8 @@ class TaskBoard:
         self.tasks: dict[int, Task] = {}
         self.task_at = np.full((width, height), -1, dtype=np.int64)
         self._next_id = 0
-        self._waiting: dict[tuple[int, int], list[Task]] = {}  # unseen, under a cell's task
+        # unseen tasks under a cell's task, by cell, in order of arrival (id -> task)
+        self._waiting: dict[tuple[int, int], dict[int, Task]] = {}
         self._deadlines: list[tuple[int, int]] = []  # a heap of (deadline, id), live or not
         self.hotspots = np.column_stack(
             [rng.integers(0, width, mix.hotspots), rng.integers(0, height, mix.hotspots)]
@@ -232,7 +233,7 @@ class TaskBoard:
             self.tasks[task.id] = task
             heapq.heappush(self._deadlines, (task.deadline, task.id))
             if self.task_at[x, y] >= 0:
-                self._waiting.setdefault((x, y), []).append(task)
+                self._waiting.setdefault((x, y), {})[task.id] = task
             else:
                 self.task_at[x, y] = task.id
             born.append(task)
@@ -249,9 +250,9 @@ class TaskBoard:
         cell = (task.x, task.y)
         queue = self._waiting.get(cell)
         if self.task_at[cell] == task.id:
-            self.task_at[cell] = queue.pop(0).id if queue else -1
+            self.task_at[cell] = queue.pop(next(iter(queue))).id if queue else -1
         elif queue:
-            queue[:] = [t for t in queue if t.id != task.id]
+            queue.pop(task.id, None)
         if queue is not None and not queue:
             del self._waiting[cell]
 

@@ -53,7 +53,7 @@ def test_level_correlates_with_later_competence_when_it_should():
 
 def test_a_run_records_each_members_estimate_and_outcome():
     m = SwarmModel(n_agents=20, size=25, task_rate=2.0, rng=1)
-    for _ in range(150):
+    for _ in range(300):
         m.step()
     dec = m.datacollector.get_table_dataframe("decisions")
     assert len(dec) > 3

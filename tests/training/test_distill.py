@@ -67,7 +67,7 @@ def _recipe(tmp_path):
                     "n_agents": 8,
                     "steps": 40,
                 },
-                "episodes": {"n_agents": 6, "steps": 40},
+                "episodes": {"n_agents": 6, "steps": 80},
             },
             "agreement": {"seeds": [0], "n_agents": 4, "steps": 6, "every": 2},
             "episodes": 2,
