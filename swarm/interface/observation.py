@@ -209,15 +209,15 @@ class Decision:
 EXPLORE_CODE = 8
 
 
-class Decisions(Sequence):
-    """A policy's decisions, read like a list, plus ``codes``: per agent, the move it
-    decided as a code (0-7: ``MOVES[code]``, 8: explore), or -1 where the decision is
-    something else. The act phase moves the coded agents all at once from ``codes``; a
-    coded agent's :class:`Decision` is built only if something reads it."""
+class LazyList(Sequence):
+    """A list whose missing items are built the first time they are read, by
+    ``self._build(i)``: reading, iterating, slicing, ``len`` and ``list(...)`` behave as
+    for a list; ``x[i] = item`` sets one."""
 
-    def __init__(self, codes: np.ndarray) -> None:
-        self.codes = codes
-        self._items: list[Decision | None] = [None] * len(codes)
+    _items: list
+
+    def _build(self, i: int):
+        raise NotImplementedError
 
     def __len__(self) -> int:
         return len(self._items)
@@ -227,34 +227,47 @@ class Decisions(Sequence):
             return [self[j] for j in range(*i.indices(len(self)))]
         item = self._items[i]
         if item is None:
-            from swarm.world.actions import EXPLORE, MOVES
-
-            code = int(self.codes[i])
-            if code < 0:
-                raise RuntimeError(f"decision {i} was never made")
-            item = self._items[i] = Decision(MOVES[code] if code < 8 else EXPLORE)
+            item = self._items[i] = self._build(i % len(self._items))
         return item
 
-    def __setitem__(self, i: int, decision: Decision) -> None:
-        self._items[i] = decision
+    def __setitem__(self, i: int, item) -> None:
+        self._items[i] = item
 
     def __eq__(self, other) -> bool:
         return isinstance(other, Sequence) and list(self) == list(other)
 
-    __hash__ = None
+    __hash__ = None  # mutable, like a list
+
+
+class Decisions(LazyList):
+    """A policy's decisions, read like a list, plus ``codes``: per agent, the move it
+    decided as a code (0-7: ``MOVES[code]``, 8: explore), or -1 where the decision is
+    something else. The act phase moves the coded agents all at once from ``codes``; a
+    coded agent's :class:`Decision` is built only if something reads it."""
+
+    def __init__(self, codes: np.ndarray) -> None:
+        self.codes = codes
+        self._items: list[Decision | None] = [None] * len(codes)
+
+    def _build(self, i: int) -> Decision:
+        from swarm.world.actions import EXPLORE, MOVES
+
+        code = int(self.codes[i])
+        if code < 0:
+            raise RuntimeError(f"decision {i} was never made")
+        return Decision(MOVES[code] if code < EXPLORE_CODE else EXPLORE)
 
     def __repr__(self) -> str:
         return f"Decisions(n={len(self)})"
 
 
-class Observations(Sequence):
+class Observations(LazyList):
     """The observations of one step, in agent order, plus the arrays they were cut from
     (for array policies).
 
     Items may be built lazily: ``lazy(i)`` builds observation ``i`` the first time it is
     read (the model builds the plain observations of agents with nothing in view this
-    way, so a step of an array policy builds none of them). Reading, iterating, ``len``
-    and ``list(...)`` behave as for a list.
+    way, so a step of an array policy builds none of them).
     """
 
     def __init__(
@@ -275,27 +288,11 @@ class Observations(Sequence):
         self.step = step
         self.simple = simple  # (n,) bool: idle, nothing in view, shared candidates
 
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def __getitem__(self, i):
-        if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(len(self)))]
-        item = self._items[i]
-        if item is None:
-            item = self._items[i] = self._lazy(i % len(self._items))
-        return item
-
-    def __setitem__(self, i: int, obs: Observation) -> None:
-        self._items[i] = obs
+    def _build(self, i: int) -> Observation:
+        return self._lazy(i)
 
     def append(self, obs: Observation) -> None:
         self._items.append(obs)
-
-    def __eq__(self, other) -> bool:
-        return isinstance(other, Sequence) and list(self) == list(other)
-
-    __hash__ = None  # mutable, like a list
 
     def __repr__(self) -> str:
         return f"Observations(step={self.step}, n={len(self)})"

@@ -84,3 +84,16 @@ def test_space_grid_connects_cells_as_mesa_does(torus):
         theirs = {k: c.coordinate for k, c in cell.connections.items()}
         mine = {k: c.coordinate for k, c in ours._cells[coord].connections.items()}
         assert list(mine.items()) == list(theirs.items())
+
+
+def test_lazy_observations_and_decisions_read_like_lists():
+    m = SwarmModel(n_agents=30, width=20, height=20, rng=4)
+    for _ in range(3):
+        m.step()
+    obs = m.observe()
+    assert obs.simple.any() and obs._items.count(None) == int(obs.simple.sum())
+    whole = list(obs)  # builds the plain ones
+    assert len(whole) == len(obs) == 30 and obs[-1] is whole[-1] and obs[2:5] == whole[2:5]
+    assert all(o.index == i for i, o in enumerate(obs))
+    decisions = m.policy.decide(m.observe())
+    assert [d.action for d in decisions][:3] == [decisions[i].action for i in range(3)]
