@@ -90,15 +90,23 @@ def position_entropy(xs: Any, ys: Any, width: int, height: int, bins: int = 6) -
     return _normalised_entropy(counts, min(len(xs), bx * by))
 
 
+def field_mass(values: Any) -> tuple[np.ndarray, int]:
+    """The positive values of a field (the cells with mass) and its number of cells."""
+    v = np.asarray(values, dtype=float).ravel()
+    return v[v > 0], v.size
+
+
 def field_concentration(values: Any, top: float = 0.05) -> float:
     """Share of a non-negative field's mass in its top ``top`` fraction of cells: about
     ``top`` when uniform, 1 when the mass sits in so few cells; NaN for an empty field."""
-    v = np.asarray(values, dtype=float).ravel()
-    mass = v[v > 0]  # a sparse field: select among the cells with mass only
+    return _concentration(*field_mass(values), top)
+
+
+def _concentration(mass: np.ndarray, size: int, top: float = 0.05) -> float:
     total = mass.sum()
     if total <= 0:
         return float("nan")
-    k = max(1, int(round(top * v.size)))
+    k = max(1, int(round(top * size)))
     if mass.size <= k:
         return 1.0
     return float(np.partition(mass, mass.size - k)[mass.size - k :].sum() / total)
@@ -157,14 +165,16 @@ def agent_clusters(xs: Any, ys: Any, width: int, height: int, torus: bool) -> in
 def field_entropy(values: Any) -> float:
     """Entropy of a non-negative field taken as a distribution over its cells, normalised
     by ``log2(cells)``: 1 uniform, towards 0 concentrated; NaN for an empty field."""
-    v = np.asarray(values, dtype=float).ravel()
-    mass = v[v > 0]
+    return _entropy(*field_mass(values))
+
+
+def _entropy(mass: np.ndarray, size: int) -> float:
     total = mass.sum()
-    if total <= 0 or v.size < 2:
+    if total <= 0 or size < 2:
         return float("nan")
     # -sum p log2 p with p = m / total, as log2(total) - sum m log2 m / total
     h = np.log2(total) - float(np.dot(mass, np.log2(mass))) / total
-    return float(max(h, 0.0) / np.log2(v.size))
+    return float(max(h, 0.0) / np.log2(size))
 
 
 # Events and counts ---------------------------------------------------------------------
@@ -382,9 +392,11 @@ TABLES: dict[str, list[str]] = {
 
 
 #: Per-channel reporters: ``<prefix><channel>`` for every trace channel.
-CHANNEL_REPORTERS: dict[str, Callable[[Any], float]] = {
-    "trace_entropy_": field_entropy,
-    "trace_concentration_": field_concentration,
+#: Each is a function of a channel's mass (its positive values, :func:`field_mass`, found
+#: once a step for both) and its number of cells.
+CHANNEL_REPORTERS: dict[str, Callable[[np.ndarray, int], float]] = {
+    "trace_entropy_": _entropy,
+    "trace_concentration_": _concentration,
 }
 
 
@@ -398,7 +410,7 @@ def channel_reporter(prefix: str, channel: str) -> Callable[[Any], float]:
     fn = CHANNEL_REPORTERS[prefix]
 
     def report(model) -> float:
-        return fn(model.traces.values(channel))
+        return fn(*model.traces.mass(channel))
 
     report.__name__ = f"{prefix}{channel}"
     return report

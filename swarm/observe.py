@@ -122,7 +122,7 @@ def build_observations(model: SwarmModel) -> Observations:
     ax, ay = model.ax, model.ay
     r = model.view_radius
     now = model.steps
-    traces = model.traces.neighbourhoods(model.channel_names, ax, ay)[:, :, _ORDER9]  # (n, C, 9)
+    traces = model.traces.neighbourhoods(model.channel_names, ax, ay, OFFSETS)  # (n, C, 9)
     task_at = model.board.task_at
     busy = _tasks_within(task_at, r, model.torus)[ax, ay] | (model.holding >= 0)
     simple = ~busy
@@ -272,7 +272,3 @@ def build_observations_naive(model: SwarmModel) -> Observations:
                     task_ids.append(int(c.task))
         out.append(_full_observation(model, i, task_ids, traces))
     return out
-
-
-# window(..., radius=1) returns [dx+1, dy+1]; reorder its 9 cells into OFFSETS order.
-_ORDER9 = np.array([(dx + 1) * 3 + (dy + 1) for dx, dy in OFFSETS])

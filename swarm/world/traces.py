@@ -88,6 +88,8 @@ class TraceGrid:
             raise ValueError(f"channels must share one dtype, got {sorted(map(str, dtypes))}")
         self._buf = np.empty((self.width, self.height), dtype=dtypes.pop() if dtypes else dtype)
         self._layers: dict[str, Any] = {}  # channel -> Mesa property layer (on_grid)
+        self.version = 0  # bumped by every change of the values
+        self._mass: dict[str, tuple[int, tuple[np.ndarray, int]]] = {}
         self.muted = False  # True: deposits are dropped (a world without stigmergy)
         self._mode = "wrap" if self.torus else "constant"
         # On a bounded grid, cells with fewer than 8 neighbours keep the missing shares.
@@ -131,6 +133,15 @@ class TraceGrid:
         view.flags.writeable = False
         return view
 
+    def mass(self, channel: str) -> tuple[np.ndarray, int]:
+        """The positive values of a channel and its number of cells, found once per
+        change of the values (the trace reporters share them)."""
+        got = self._mass.get(channel)
+        if got is None or got[0] != self.version:
+            arr = self._array(channel).ravel()
+            got = self._mass[channel] = (self.version, (arr[arr > 0], arr.size))
+        return got[1]
+
     def total(self, channel: str) -> float:
         return float(self._array(channel).sum())
 
@@ -147,10 +158,19 @@ class TraceGrid:
         out = arr[np.clip(gx, 0, self.width - 1), np.clip(gy, 0, self.height - 1)]
         return np.where(inside, out, np.nan)
 
-    def neighbourhoods(self, channels: Sequence[str], xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
-        """The 3x3 windows of several channels at once: shape ``(n, channels, 9)``, cell
-        ``(dx + 1) * 3 + (dy + 1)``, off-grid ``nan`` (the index is computed once)."""
-        dx, dy = np.repeat(np.arange(-1, 2), 3), np.tile(np.arange(-1, 2), 3)
+    def neighbourhoods(
+        self,
+        channels: Sequence[str],
+        xs: np.ndarray,
+        ys: np.ndarray,
+        offsets: Sequence[tuple[int, int]] | None = None,
+    ) -> np.ndarray:
+        """The values of several channels at ``offsets`` (default: the 3x3 window, cell
+        ``(dx + 1) * 3 + (dy + 1)``) around each point: shape ``(n, channels, offsets)``,
+        off-grid ``nan`` (the index is computed once for all channels)."""
+        if offsets is None:
+            offsets = [(dx, dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1)]
+        dx, dy = (np.array(c, dtype=np.int64) for c in zip(*offsets, strict=True))
         gx = np.asarray(xs)[:, None] + dx
         gy = np.asarray(ys)[:, None] + dy
         if self.torus:
@@ -172,6 +192,7 @@ class TraceGrid:
             raise ValueError(f"deposit amount must be >= 0, got {amount}")
         if self.muted:
             return
+        self.version += 1
         arr = self._array(channel)
         x, y = pos
         arr[x, y] = min(arr[x, y] + amount, self.specs[channel].cap)
@@ -186,6 +207,7 @@ class TraceGrid:
         """Vectorised :meth:`deposit`; repeated cells accumulate before the cap."""
         if self.muted:
             return
+        self.version += 1
         arr = self._array(channel)
         xs, ys = np.asarray(xs, dtype=np.intp), np.asarray(ys, dtype=np.intp)
         if xs.size == 0:
@@ -197,6 +219,7 @@ class TraceGrid:
         arr[xs, ys] = np.minimum(arr[xs, ys], self.specs[channel].cap)
 
     def clear(self) -> None:
+        self.version += 1
         for arr in self._data.values():
             arr.fill(0.0)
 
@@ -205,6 +228,7 @@ class TraceGrid:
         fused pass per channel; see the module docstring)."""
         from swarm.world.kernels import step_channel  # numba: compiled on first use
 
+        self.version += 1
         for name, spec in self.specs.items():
             v = self._data[name]
             if spec.diffusion == 0.0:
@@ -220,6 +244,7 @@ class TraceGrid:
     def step_reference(self) -> None:
         """The same step as whole-array numpy/scipy operations, in place (the fused
         kernels' reference; equal to :meth:`step` up to rounding)."""
+        self.version += 1
         for name, spec in self.specs.items():
             self._step_channel(self._data[name], spec)
 

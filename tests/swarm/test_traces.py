@@ -121,3 +121,16 @@ def test_mesa_layer_follows_the_swapped_arrays():
         g.step()
         assert grid._mesa_property_layers["trace_help"].data is g._data["help"]
         assert grid[(1, 1)].trace_help == g.values("help")[1, 1] > 0
+
+
+def test_mass_follows_every_change():
+    g = TraceGrid(4, 4, {"a": ChannelSpec(decay=0.5, diffusion=0.0, floor=0.0)})
+    assert g.mass("a")[0].size == 0 and g.mass("a")[1] == 16
+    g.deposit("a", (1, 1), 2.0)
+    np.testing.assert_array_equal(g.mass("a")[0], [2.0])
+    g.deposit_many("a", [0, 0], [1, 1], 1.0)
+    np.testing.assert_array_equal(np.sort(g.mass("a")[0]), [2.0, 2.0])
+    g.step()
+    np.testing.assert_array_equal(g.mass("a")[0], [1.0, 1.0])
+    g.clear()
+    assert g.mass("a")[0].size == 0
