@@ -6,8 +6,9 @@ Measures, in one run on one machine:
   10,000 and (full mode) 100,000 agents (the grid grows with the population: 20 agents
   per 30x30 cells), and the seconds each model takes to build (``build_s``);
 * Mesa's own floor at the same counts: agent-steps per second of
-  ``model.agents.shuffle_do("step")`` over as many agents whose ``step`` does nothing
-  (``mesa_floor_agent_steps_per_s``, and ``vs_mesa_floor``: our rate over it);
+  ``model.agents.shuffle_do("step")`` over as many agents whose ``step`` does nothing,
+  the best of three timings (``mesa_floor_agent_steps_per_s``, and ``vs_mesa_floor``: our
+  rate over it);
 * peak memory per agent while a model is built and stepped twice, from ``tracemalloc``
   (``bytes_per_agent``: 1,000 agents in quick mode, 1,000 and 10,000 in full mode;
   tracing 100,000 agents' objects needs more than the 24 GiB of the reference machine);
@@ -80,14 +81,18 @@ class _Idle(mesa.Agent):
         pass
 
 
-def mesa_floor(n_agents: int, steps: int, seed: int) -> float:
-    """Agent-steps per second of Mesa's own activation over agents that do nothing."""
+def mesa_floor(n_agents: int, steps: int, seed: int, repeats: int = 3) -> float:
+    """Agent-steps per second of Mesa's own activation over agents that do nothing: the
+    best of ``repeats`` timings of ``steps`` steps (one short timing swings by a third
+    on a busy machine)."""
     model = mesa.Model(rng=seed)
     _Idle.create_agents(model, n_agents)
-    t = time.perf_counter()
-    for _ in range(steps):
-        model.agents.shuffle_do("step")
-    return n_agents * steps / (time.perf_counter() - t)
+
+    def run() -> None:
+        for _ in range(steps):
+            model.agents.shuffle_do("step")
+
+    return n_agents * steps / best_of(run, repeats)
 
 
 def sync_us_per_agent(n_agents: int, seed: int) -> float:
