@@ -74,12 +74,14 @@ class Turn:
     def move(self, i: int, d: tuple[int, int]) -> None:
         self.moves.append((i, d[0], d[1]))
 
-    def apply_moves(self, model: SwarmModel, coded: np.ndarray | None = None) -> None:
+    def apply_moves(
+        self, model: SwarmModel, coded: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    ) -> None:
         """Every collected move at once, plus the moves of the ``coded`` agents (rows
-        moving by the decisions' codes, :class:`Decisions`); an ``explored`` trace where
-        each mover lands. The array engine moves them in :mod:`swarm.space` in one
-        batch; the reference engine (``act="agents"``) through Mesa's cell setter, one
-        by one."""
+        moving by the decisions' codes, :class:`Decisions`, as ``(rows, dx, dy)``); an
+        ``explored`` trace where each mover lands. The array engine moves them in
+        :mod:`swarm.space` in one batch; the reference engine (``act="agents"``) through
+        Mesa's cell setter, one by one."""
         parts = [np.array(c, dtype=np.int64) for c in zip(*self.moves, strict=True)]
         idx, dx, dy = parts if parts else (np.zeros(0, dtype=np.int64),) * 3
         if coded is not None and len(coded[0]):

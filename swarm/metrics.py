@@ -331,16 +331,6 @@ SUMMARY_METRICS: tuple[str, ...] = (
 )
 
 
-def _near_hotspot(m) -> np.ndarray:
-    """1 for agents within two spreads of a hotspot's centre (wrapping on a torus)."""
-    dx = np.abs(m.board.hotspots[:, 0][None, :] - m.ax[:, None])
-    dy = np.abs(m.board.hotspots[:, 1][None, :] - m.ay[:, None])
-    if m.torus:
-        dx, dy = np.minimum(dx, m.width - dx), np.minimum(dy, m.height - dy)
-    near = (dx * dx + dy * dy).min(axis=1) <= (2 * m.board.mix.spread) ** 2
-    return near.astype(np.int64)
-
-
 def _work_domains(m) -> np.ndarray:
     out = np.full(len(m.swarm), "", dtype=object)
     for i in np.flatnonzero(m.holding >= 0).tolist():
@@ -361,7 +351,7 @@ AGENT_REPORTERS: dict[str, Callable[[Any], np.ndarray]] = {
     "x": lambda m: m.ax.copy(),
     "y": lambda m: m.ay.copy(),
     "work_domain": _work_domains,
-    "near_hotspot": _near_hotspot,
+    "near_hotspot": lambda m: m.near_hotspots().astype(np.int64),
 }
 #: Columns of the DataCollector tables: one row per task arrival (the world's task stream:
 #: the same under every condition that does not change the world), one per synthesis

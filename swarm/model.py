@@ -190,12 +190,16 @@ class SwarmModel(mesa.Model):
     def near_hotspot(self, i: int) -> bool:
         """Whether agent ``i`` is within two spreads (about 95 % of a hotspot's arrivals)
         of a hotspot's centre, wrapping on a torus."""
-        dx = np.abs(self.board.hotspots[:, 0] - self.ax[i])
-        dy = np.abs(self.board.hotspots[:, 1] - self.ay[i])
+        return bool(self.near_hotspots(np.array([i]))[0])
+
+    def near_hotspots(self, rows: np.ndarray | None = None) -> np.ndarray:
+        """:meth:`near_hotspot` for agents ``rows`` (default: all), as a bool array."""
+        ax, ay = (self.ax, self.ay) if rows is None else (self.ax[rows], self.ay[rows])
+        dx = np.abs(self.board.hotspots[:, 0][None, :] - ax[:, None])
+        dy = np.abs(self.board.hotspots[:, 1][None, :] - ay[:, None])
         if self.torus:
-            dx = np.minimum(dx, self.width - dx)
-            dy = np.minimum(dy, self.height - dy)
-        return bool(np.min(dx * dx + dy * dy) <= (2 * self.board.mix.spread) ** 2)
+            dx, dy = np.minimum(dx, self.width - dx), np.minimum(dy, self.height - dy)
+        return (dx * dx + dy * dy).min(axis=1) <= (2 * self.board.mix.spread) ** 2
 
     def trace_centre(self) -> tuple[float, float]:
         """Centre of mass of all trace channels together (:func:`swarm.metrics.field_centre`),
