@@ -4,7 +4,9 @@ Measures, in one run on one machine:
 
 * agent-steps per second of ``SwarmModel`` with the heuristic policy at 100, 1,000,
   10,000 and (full mode) 100,000 agents (the grid grows with the population: 20 agents
-  per 30x30 cells), and the seconds each model takes to build (``build_s``);
+  per 30x30 cells), a day end of every soul counted in its share (one in
+  ``steps_per_day`` steps: :func:`timed_run`), and the seconds each model takes to build
+  (``build_s``);
 * Mesa's own floor at the same counts: agent-steps per second of
   ``model.agents.shuffle_do("step")`` over as many agents whose ``step`` does nothing,
   the best of three timings (``mesa_floor_agent_steps_per_s``, and ``vs_mesa_floor``: our
@@ -40,7 +42,7 @@ import mesa
 import numpy as np
 
 from benchmarks._common import best_of, emit, parser
-from swarm import SwarmModel, rollout
+from swarm import SwarmModel, mechanics, rollout
 from swarm.policies import NaiveHeuristicPolicy
 from swarm.world.traces import ChannelSpec, TraceGrid
 
@@ -68,12 +70,22 @@ def agent_steps_per_s(n_agents: int, steps: int, seed: int, naive: bool = False)
 
 
 def timed_run(n_agents: int, steps: int, seed: int, naive: bool = False) -> tuple[float, float]:
-    """(agent-steps per second over ``steps`` after a warm-up, build seconds)."""
+    """(agent-steps per second over ``steps`` after a warm-up, a day end's share
+    included, build seconds).
+
+    Souls end a day every ``steps_per_day`` steps (every soul at once): a window of a few
+    steps would count a day end whole or not at all, so the window runs without one and
+    one day end, timed on its own, is added in its share ``steps / steps_per_day``."""
     model, build_s = build(n_agents, seed, naive)
     rollout(model, 3 if n_agents >= 100_000 else 10)  # warm up: tasks arrive, traces build
+    per_day, model.steps_per_day = model.steps_per_day, 10**9  # no day end in the window
     t = time.perf_counter()
     rollout(model, steps)
-    return n_agents * steps / (time.perf_counter() - t), build_s
+    window = time.perf_counter() - t
+    t = time.perf_counter()
+    mechanics.end_day(model, model.steps // per_day)
+    day_end = time.perf_counter() - t
+    return n_agents * steps / (window + day_end * steps / per_day), build_s
 
 
 class _Idle(mesa.Agent):

@@ -1,7 +1,9 @@
 """The act and world phases of a step: what each action does, and the world's turn.
 
 :data:`HANDLERS` maps each :class:`~swarm.world.actions.ActionKind` to a handler
-``handler(model, turn, i, action, obs)`` for agent ``i``. Handlers change the task board
+``handler(model, turn, i, action, obs)`` for agent ``i`` (``obs``: the step's
+:class:`~swarm.interface.observation.Observations`; a handler reads ``obs[i]`` only if
+it needs it, so an observation nobody reads is never built). Handlers change the task board
 and the agents' holdings, and write what happened into the step's record
 (:class:`swarm.metrics.StepRecord`); they do not move agents. Moves are collected in the
 :class:`Turn` and applied together at the end of the act phase as array operations
@@ -33,7 +35,6 @@ from soul import (
 from swarm.interface.observation import (
     EXPLORE_CODE,
     Decision,
-    Observation,
     Observations,
     ProposalView,
 )
@@ -125,10 +126,10 @@ def act(model: SwarmModel, obs: Observations, decisions: Sequence[Decision], tur
             continue  # took a task handed over this step; its own plan is stale
         turn.place = int(place[i])
         action = decisions[i].action
-        if action not in obs[i].candidates:
+        if action not in obs.candidates_of(i):
             turn.record.illegal.append(i)
             continue
-        HANDLERS[action.kind](model, turn, i, action, obs[i])
+        HANDLERS[action.kind](model, turn, i, action, obs)
     moves = None
     if coded is not None:
         rows = np.flatnonzero(coded)
@@ -145,33 +146,33 @@ def act(model: SwarmModel, obs: Observations, decisions: Sequence[Decision], tur
 # Moving --------------------------------------------------------------------------------
 
 
-def _move(model: SwarmModel, turn: Turn, i: int, action: Action, obs: Observation) -> None:
+def _move(model: SwarmModel, turn: Turn, i: int, action: Action, obs: Observations) -> None:
     turn.move(i, DIRECTIONS[action.direction])
 
 
-def _approach(model: SwarmModel, turn: Turn, i: int, action: Action, obs: Observation) -> None:
-    view = next(t for t in obs.tasks if t.id == action.task)
+def _approach(model: SwarmModel, turn: Turn, i: int, action: Action, obs: Observations) -> None:
+    view = next(t for t in obs[i].tasks if t.id == action.task)
     turn.move(i, step_towards(view.dx, view.dy))
 
 
-def _explore(model: SwarmModel, turn: Turn, i: int, action: Action, obs: Observation) -> None:
+def _explore(model: SwarmModel, turn: Turn, i: int, action: Action, obs: Observations) -> None:
     u = turn.explore_draws(model)[i]  # this agent's own draw of the step
     if model.torus:
         turn.move(i, _DIR_LIST[int(u * 8)])
         return
-    legal = [m for m in obs.candidates if m.kind is ActionKind.MOVE]
+    legal = [m for m in obs.candidates_of(i) if m.kind is ActionKind.MOVE]
     if legal:
         turn.move(i, DIRECTIONS[legal[int(u * len(legal))].direction])
 
 
-def _wait(model: SwarmModel, turn: Turn, i: int, action: Action, obs: Observation) -> None:
+def _wait(model: SwarmModel, turn: Turn, i: int, action: Action, obs: Observations) -> None:
     pass
 
 
 # Taking --------------------------------------------------------------------------------
 
 
-def _claim(model: SwarmModel, turn: Turn, i: int, action: Action, obs: Observation) -> None:
+def _claim(model: SwarmModel, turn: Turn, i: int, action: Action, obs: Observations) -> None:
     task = model.board.get(action.task)
     turn.record.takes.append(i)
     if task is None or task.holder is not None:
@@ -187,7 +188,7 @@ def _claim(model: SwarmModel, turn: Turn, i: int, action: Action, obs: Observati
             model.soul_event(i, HelpedAgent(agent_id=task.last_holder))
 
 
-def _join(model: SwarmModel, turn: Turn, i: int, action: Action, obs: Observation) -> None:
+def _join(model: SwarmModel, turn: Turn, i: int, action: Action, obs: Observations) -> None:
     task = model.board.get(action.task)
     turn.record.takes.append(i)
     if task is None or not task.open_slots:
@@ -214,7 +215,7 @@ def _held(handler):
     """Run ``handler(model, turn, i, task, action)`` only if agent ``i`` still holds the
     action's task (a fellow member may have finished it earlier this step)."""
 
-    def run(model: SwarmModel, turn: Turn, i: int, action: Action, obs: Observation) -> None:
+    def run(model: SwarmModel, turn: Turn, i: int, action: Action, obs: Observations) -> None:
         task = model.board.get(action.task)
         if task is None or model.holding[i] != action.task:
             return
@@ -439,9 +440,15 @@ def advance_world(model: SwarmModel, record: StepRecord) -> None:
             },
         )
     if now % model.steps_per_day == 0:
-        day = now // model.steps_per_day - 1
-        for i in range(len(model.swarm)):
-            model.soul_event(i, DayEnded(day=day))
+        end_day(model, now // model.steps_per_day - 1)
+
+
+def end_day(model: SwarmModel, day: int) -> None:
+    """Every soul ends day ``day`` (a day end changes none of what the model keeps of a
+    soul in its arrays: skills, level, XP, main domain, meta-learning)."""
+    event = DayEnded(day=day)
+    for agent in model.swarm:
+        agent.soul.apply(event, model.rules)
 
 
 def _expire(model: SwarmModel, record: StepRecord, task: Task) -> None:

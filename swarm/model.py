@@ -26,7 +26,7 @@ import numpy as np
 from soul import DomainRecord, LearningRules, Rules, Soul, SoulStore
 from swarm import mechanics
 from swarm.agents import SwarmAgent
-from swarm.interface.observation import Decision, NearbyAgent, Observations
+from swarm.interface.observation import Decision, Observations
 from swarm.metrics import Counts, StepRecord, datacollector, field_centre
 from swarm.observe import build_observations, build_observations_naive
 from swarm.params import DEFAULT_DOMAINS, ModelParams
@@ -208,24 +208,6 @@ class SwarmModel(mesa.Model):
             total = sum(self.traces.values(c) for c in self.channel_names)
             self._centre = (self.steps, field_centre(total, self.torus))
         return self._centre[1]
-
-    def nearby_agents(self, i: int) -> tuple[NearbyAgent, ...]:
-        """Other agents within the view radius of agent ``i`` (sorted by id)."""
-        x, y = int(self.ax[i]), int(self.ay[i])
-        out = []
-        for j in self.space.nearby(i, self.view_radius).tolist():
-            other = self.swarm[j]
-            dx, dy = int(self.ax[j]) - x, int(self.ay[j]) - y
-            if self.torus:
-                dx = (dx + self.width // 2) % self.width - self.width // 2
-                dy = (dy + self.height // 2) % self.height - self.height // 2
-            out.append(
-                NearbyAgent(
-                    int(other.unique_id), dx, dy, self.holding[j] < 0, other.soul.main_domain
-                )
-            )
-        out.sort(key=lambda a: a.id)
-        return tuple(out)
 
     def draw_quality(self, skill: float, task_id: int, stage: int) -> float:
         """Quality of stage ``stage`` of task ``task_id`` done at ``skill`` (noisy, in

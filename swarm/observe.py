@@ -25,51 +25,56 @@ if TYPE_CHECKING:  # type hints only: the model imports this module
     from swarm.model import SwarmModel
 
 
-def task_view(
-    task: Task,
-    agent_id: int,
-    ax: int,
-    ay: int,
-    now: int,
-    width: int,
-    height: int,
-    torus: bool,
-    facts: dict[int, tuple] | None = None,
+def task_facts(task: Task, now: int) -> tuple:
+    """What decides how ``task`` looks to any agent at step ``now``: the fields every
+    viewer sees alike, who holds it and where it is (a snapshot; the task changes later)."""
+    common = (
+        task.domain,
+        round(task.difficulty, 2),
+        task.open_slots,
+        task.deadline - now,
+        round(min(task.progress / task.work, 1.0), 2),
+        task.stage,
+        task.task_type.stages(task.domains),
+        task.holder,
+        len(task.members),
+        task.awaiting_handoff,
+        round(task.work, 2),
+    )
+    held = task.state is TaskState.HELD
+    members = tuple(task.members.values())
+    return (task.id, task.task_type, task.x, task.y, common, task.holder, members, held)
+
+
+def view_from(
+    facts: tuple, agent_id: int, ax: int, ay: int, width: int, height: int, torus: bool
 ) -> TaskView:
-    """``task`` as agent ``agent_id`` at ``(ax, ay)`` sees it. ``facts``: a cache, for one
-    step's observations, of what every viewer sees alike."""
-    dx, dy = task.x - ax, task.y - ay
+    """The task of ``facts`` (:func:`task_facts`) as agent ``agent_id`` at ``(ax, ay)``
+    sees it: positions relative to it (the shortest way round on a torus) and its state."""
+    tid, task_type, x, y, common, holder, members, held = facts
+    dx, dy = x - ax, y - ay
     if torus:  # shortest way round
         dx = (dx + width // 2) % width - width // 2
         dy = (dy + height // 2) % height - height // 2
-    if task.holder == agent_id or agent_id in task.members.values():
+    awaiting = common[9]
+    if holder == agent_id or agent_id in members:
         state = "mine"
-    elif task.awaiting_handoff:
+    elif awaiting:
         state = "awaiting handoff"
-    elif task.state is TaskState.HELD:
+    elif held:
         state = "held"
     else:
         state = "open"
-    common = None if facts is None else facts.get(task.id)
-    if common is None:
-        common = (
-            task.domain,
-            round(task.difficulty, 2),
-            task.open_slots,
-            task.deadline - now,
-            round(min(task.progress / task.work, 1.0), 2),
-            task.stage,
-            task.task_type.stages(task.domains),
-            task.holder,
-            len(task.members),
-            task.awaiting_handoff,
-            round(task.work, 2),
-        )
-        if facts is not None:
-            facts[task.id] = common
     # TaskView's fields in order: id, task_type, dx, dy, domain, difficulty, state, ...
     d, difficulty, *rest = common
-    return TaskView(task.id, task.task_type, int(dx), int(dy), d, difficulty, state, *rest)
+    return TaskView(tid, task_type, int(dx), int(dy), d, difficulty, state, *rest)
+
+
+def task_view(
+    task: Task, agent_id: int, ax: int, ay: int, now: int, width: int, height: int, torus: bool
+) -> TaskView:
+    """``task`` as agent ``agent_id`` at ``(ax, ay)`` sees it at step ``now``."""
+    return view_from(task_facts(task, now), agent_id, ax, ay, width, height, torus)
 
 
 def candidates_for(
@@ -100,28 +105,147 @@ def candidates_for(
     return tuple(out)
 
 
-def _legal_moves(model: SwarmModel, x: int, y: int) -> tuple[Action, ...]:
-    if model.torus:
+def legal_moves(x: int, y: int, width: int, height: int, torus: bool) -> tuple[Action, ...]:
+    """The moves that stay on the grid from ``(x, y)`` (all eight on a torus)."""
+    if torus:
         return A.MOVES
     return tuple(
         m
         for m, (dx, dy) in zip(A.MOVES, DIRECTIONS.values(), strict=True)
-        if 0 <= x + dx < model.width and 0 <= y + dy < model.height
+        if 0 <= x + dx < width and 0 <= y + dy < height
     )
+
+
+class Sight:
+    """What the agents can see at one step, as of its observe phase.
+
+    A snapshot of the agents' arrays (positions and their neighbour index, holdings,
+    skills, levels, souls' meta-learning) and of every task in view of an agent that has
+    something in view (:func:`task_facts`), so that an observation built later, lazily,
+    after the act phase has changed the world, is the one the agent had.
+    """
+
+    def __init__(self, model: SwarmModel, index: bool = True) -> None:
+        self.now = model.steps
+        self.width, self.height, self.torus = model.width, model.height, model.torus
+        self.radius = model.view_radius
+        self.handoffs, self.defer = model.handoffs, model.deference
+        self.channels, self.domains = model.channel_names, model.domains
+        self.ids = model.agent_ids
+        self.x, self.y = model.ax.copy(), model.ay.copy()
+        self.holding = model.holding.copy()
+        self.skills = model.skills.copy()
+        self.level, self.meta = list(model.level_names), list(model.meta)
+        self.main_domains = list(model.main_domains)
+        self.index = model.space.index() if index else None
+        self.facts: dict[int, tuple] = {}  # task id -> task_facts, for the tasks seen
+
+    def see(self, tasks: dict[int, Task], ids) -> None:
+        """Take the facts of tasks ``ids`` (if not taken yet)."""
+        for t in ids:
+            if t not in self.facts:
+                self.facts[t] = task_facts(tasks[t], self.now)
+
+    def view(self, task_id: int, i: int) -> TaskView:
+        """Task ``task_id`` (seen) as agent ``i`` sees it."""
+        return view_from(
+            self.facts[task_id],
+            int(self.ids[i]),
+            int(self.x[i]),
+            int(self.y[i]),
+            self.width,
+            self.height,
+            self.torus,
+        )
+
+    def agents(self, i: int) -> tuple[NearbyAgent, ...]:
+        """The other agents within the view radius of agent ``i``, sorted by id."""
+        rows = self.index.nearby(i, self.radius)
+        dx, dy = self.x[rows] - self.x[i], self.y[rows] - self.y[i]
+        if self.torus:
+            dx = (dx + self.width // 2) % self.width - self.width // 2
+            dy = (dy + self.height // 2) % self.height - self.height // 2
+        idle = self.holding[rows] < 0
+        cols = zip(rows.tolist(), dx.tolist(), dy.tolist(), idle.tolist(), strict=True)
+        out = [NearbyAgent(int(self.ids[j]), a, b, c, self.main_domains[j]) for j, a, b, c in cols]
+        out.sort(key=lambda a: a.id)
+        return tuple(out)
+
+    def moves(self, i: int) -> tuple[Action, ...]:
+        return legal_moves(int(self.x[i]), int(self.y[i]), self.width, self.height, self.torus)
+
+    def held(self, i: int) -> tuple[TaskView | None, tuple[Action, ...] | None]:
+        """Agent ``i``'s task as it sees it, and its candidates (None where they depend on
+        the agents in view: a stage awaiting handoff, handoffs allowed); (None, None) if
+        it holds nothing."""
+        if self.holding[i] < 0:
+            return None, None
+        held = self.view(int(self.holding[i]), i)
+        if held.awaiting and self.handoffs:
+            return held, None
+        return held, candidates_for(held, (), (), (), self.handoffs)
+
+    def observation(self, i: int, task_ids: Sequence[int], traces: np.ndarray) -> Observation:
+        """Agent ``i``'s observation, seeing tasks ``task_ids`` and ``traces``."""
+        views = tuple(sorted((self.view(t, i) for t in task_ids), key=lambda v: (v.distance, v.id)))
+        held = self.view(int(self.holding[i]), i) if self.holding[i] >= 0 else None
+        agents = self.agents(i) if (held is not None or views) else ()
+        cands = candidates_for(held, views, agents, self.moves(i), self.handoffs)
+        prefers, strengths, avoids = self.meta[i]
+        return Observation(
+            int(self.ids[i]),
+            self.now,
+            int(self.x[i]),
+            int(self.y[i]),
+            self.level[i],
+            self.domains,
+            self.skills[i],
+            self.channels,
+            traces,
+            cands,
+            task=held,
+            tasks=views,
+            agents=agents,
+            index=i,
+            defer=self.defer,
+            prefers=prefers,
+            strengths=strengths,
+            avoids=avoids,
+        )
+
+    def plain(self, i: int, traces: np.ndarray) -> Observation:
+        """The observation of agent ``i`` idle with nothing in view, away from an edge."""
+        prefers, strengths, avoids = self.meta[i]
+        return Observation(
+            int(self.ids[i]),
+            self.now,
+            int(self.x[i]),
+            int(self.y[i]),
+            self.level[i],
+            self.domains,
+            self.skills[i],
+            self.channels,
+            traces,
+            A.IDLE_CANDIDATES,
+            index=i,
+            prefers=prefers,
+            strengths=strengths,
+            avoids=avoids,
+        )
 
 
 def build_observations(model: SwarmModel) -> Observations:
     """Observations of every agent, from array slices (see the module docstring).
 
-    The plain observations (idle, no task in view, away from a bounded grid's edge) are
-    built lazily, from this step's arrays, only if something reads them
-    (:class:`~swarm.interface.observation.Observations`): an array policy decides those
-    agents from ``traces`` and ``simple`` alone.
+    Every observation is built lazily, from this step's :class:`Sight`, only if something
+    reads it (:class:`~swarm.interface.observation.Observations`). An array policy decides
+    the plain agents (idle, no task in view, away from a bounded grid's edge) from
+    ``traces`` and ``simple`` alone, and the agents holding a task from ``held`` (the
+    task as each sees it) and ``candidates_of``; what it reads is built for it.
     """
     n = len(model.swarm)
     ax, ay = model.ax, model.ay
     r = model.view_radius
-    now = model.steps
     traces = model.traces.neighbourhoods(model.channel_names, ax, ay, OFFSETS)  # (n, C, 9)
     task_at = model.board.task_at
     busy = _tasks_within(task_at, r, model.torus)[ax, ay] | (model.holding >= 0)
@@ -129,46 +253,50 @@ def build_observations(model: SwarmModel) -> Observations:
     if not model.torus:
         edge = (ax == 0) | (ay == 0) | (ax == model.width - 1) | (ay == model.height - 1)
         simple &= ~edge
-    # what a lazy observation needs, as of now (the arrays change in the act phase)
-    ids, xs, ys = model.agent_ids, ax.copy(), ay.copy()
-    level, meta = list(model.level_names), list(model.meta)
-    skills = model.skills.copy()
-    chans, domains = model.channel_names, model.domains
+    rows = np.flatnonzero(~simple)
+    sight = Sight(model, index=len(rows) > 0)
+    windows = _windows(task_at, ax[rows], ay[rows], r, model.torus)  # (k, 2r+1, 2r+1)
+    in_view = {i: w[w >= 0].tolist() for i, w in zip(rows.tolist(), windows, strict=True)}
+    tasks = model.board.tasks
+    sight.see(tasks, np.unique(windows[windows >= 0]).tolist())
+    sight.see(tasks, model.holding[rows][model.holding[rows] >= 0].tolist())
 
-    def plain(i: int) -> Observation:
-        return Observation(
-            int(ids[i]),
-            now,
-            int(xs[i]),
-            int(ys[i]),
-            level[i],
-            domains,
-            skills[i],
-            chans,
-            traces[i],
-            A.IDLE_CANDIDATES,
-            index=i,
-            prefers=meta[i][0],
-            strengths=meta[i][1],
-            avoids=meta[i][2],
-        )
+    def build(i: int) -> Observation:
+        if simple[i]:
+            return sight.plain(i, traces[i])
+        return sight.observation(i, in_view[i], traces[i])
 
-    obs = Observations(traces=traces, agent_ids=ids, step=now, simple=simple, lazy=plain, n=n)
-    offs = np.arange(-r, r + 1)
-    facts: dict[int, tuple] = {}  # what every viewer of a task sees alike, this step
-    for i in np.flatnonzero(~simple).tolist():
-        gx, gy = ax[i] + offs[:, None], ay[i] + offs[None, :]
-        if model.torus:
-            win = task_at[gx % model.width, gy % model.height]
-        else:
-            inside = (gx >= 0) & (gx < model.width) & (gy >= 0) & (gy < model.height)
-            win = np.where(
-                inside,
-                task_at[np.clip(gx, 0, model.width - 1), np.clip(gy, 0, model.height - 1)],
-                -1,
-            )
-        obs[i] = _full_observation(model, i, win[win >= 0].tolist(), traces[i], facts)
+    obs = Observations(
+        traces=traces,
+        agent_ids=model.agent_ids,
+        step=model.steps,
+        simple=simple,
+        lazy=build,
+        n=n,
+        skills=sight.skills,
+        domains=sight.domains,
+        channels=sight.channels,
+    )
+    for i in rows.tolist():
+        held, cands = sight.held(i)
+        if held is not None:
+            obs.held[i] = held
+            if cands is not None:
+                obs.cands[i] = cands
     return obs
+
+
+def _windows(task_at: np.ndarray, xs: np.ndarray, ys: np.ndarray, r: int, torus: bool):
+    """The task index in the ``(2r+1) x (2r+1)`` window around each point (-1: none,
+    or off a bounded grid): shape ``(len(xs), 2r+1, 2r+1)``, ``[k, dx + r, dy + r]``."""
+    w, h = task_at.shape
+    offs = np.arange(-r, r + 1)
+    gx = xs[:, None, None] + offs[None, :, None]
+    gy = ys[:, None, None] + offs[None, None, :]
+    if torus:
+        return task_at[gx % w, gy % h]
+    inside = (gx >= 0) & (gx < w) & (gy >= 0) & (gy < h)
+    return np.where(inside, task_at[np.clip(gx, 0, w - 1), np.clip(gy, 0, h - 1)], -1)
 
 
 def _tasks_within(task_at: np.ndarray, r: int, torus: bool) -> np.ndarray:
@@ -188,67 +316,11 @@ def _tasks_within(task_at: np.ndarray, r: int, torus: bool) -> np.ndarray:
     return near
 
 
-def _full_observation(
-    model: SwarmModel,
-    i: int,
-    task_ids: list[int],
-    traces: np.ndarray,
-    facts: dict[int, tuple] | None = None,
-) -> Observation:
-    agent_id = int(model.agent_ids[i])
-    x, y = int(model.ax[i]), int(model.ay[i])
-    now = model.steps
-    views = tuple(
-        sorted(
-            (
-                task_view(
-                    model.board.tasks[t],
-                    agent_id,
-                    x,
-                    y,
-                    now,
-                    model.width,
-                    model.height,
-                    model.torus,
-                    facts,
-                )
-                for t in task_ids
-            ),
-            key=lambda v: (v.distance, v.id),
-        )
-    )
-    held = None
-    if model.holding[i] >= 0:
-        t = model.board.tasks[int(model.holding[i])]
-        held = task_view(t, agent_id, x, y, now, model.width, model.height, model.torus, facts)
-    agents = model.nearby_agents(i) if (held is not None or views) else ()
-    cands = candidates_for(held, views, agents, _legal_moves(model, x, y), model.handoffs)
-    return Observation(
-        agent_id,
-        now,
-        x,
-        y,
-        model.level_names[i],
-        model.domains,
-        model.skills[i].copy(),
-        model.channel_names,
-        traces,
-        cands,
-        task=held,
-        tasks=views,
-        agents=agents,
-        index=i,
-        defer=model.deference,
-        prefers=model.meta[i][0],
-        strengths=model.meta[i][1],
-        avoids=model.meta[i][2],
-    )
-
-
 def build_observations_naive(model: SwarmModel) -> Observations:
     """The same observations, built per agent through Mesa's per-cell property access."""
     out = Observations(step=model.steps)
     r = model.view_radius
+    sight = Sight(model)
     for i, agent in enumerate(model.swarm):
         cell = agent.cell
         x, y = cell.coordinate
@@ -270,5 +342,7 @@ def build_observations_naive(model: SwarmModel) -> Observations:
                 c = model.cell_at(x + dx, y + dy)
                 if c is not None and c.task >= 0:
                     task_ids.append(int(c.task))
-        out.append(_full_observation(model, i, task_ids, traces))
+        held = [int(model.holding[i])] if model.holding[i] >= 0 else []
+        sight.see(model.board.tasks, task_ids + held)
+        out.append(sight.observation(i, task_ids, traces))
     return out

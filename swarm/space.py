@@ -16,7 +16,8 @@ an earlier step shows its cells' agents as of the last sync; read cells through 
 or an agent each time.
 
 :meth:`AgentSpace.nearby` answers "which agents are within ``r`` of this one" from a
-sorted index of the arrays, without touching Mesa.
+sorted index of the arrays (:class:`PositionIndex`, a snapshot of the positions that an
+observation can still read after the act phase), without touching Mesa.
 """
 
 from __future__ import annotations
@@ -114,7 +115,7 @@ class AgentSpace:
         self.y = np.zeros(0, dtype=np.int64)
         self._sx = self.x.copy()  # the positions Mesa's side shows
         self._sy = self.y.copy()
-        self._index: tuple | None = None
+        self._index: PositionIndex | None = None
         self.grid = SpaceGrid((width, height), torus=torus, random=random, cell_klass=klass)
         self._cells = self.grid._cells
 
@@ -172,14 +173,32 @@ class AgentSpace:
 
     # Queries -----------------------------------------------------------------------------
 
+    def index(self) -> PositionIndex:
+        """The positions as of now, indexed for neighbour queries (a snapshot: it keeps
+        answering for these positions after agents move)."""
+        if self._index is None:
+            self._index = PositionIndex(self.x, self.y, self.width, self.height, self.torus)
+        return self._index
+
     def nearby(self, i: int, radius: int) -> np.ndarray:
         """Rows of the other agents within Chebyshev ``radius`` of agent ``i`` (wrapping
-        on a torus), from a sorted index of the positions; in no particular order."""
-        if self._index is None:
-            key = self.x * self.height + self.y
-            order = np.argsort(key, kind="stable")
-            self._index = (order, key[order])
-        order, keys = self._index
+        on a torus); in no particular order."""
+        return self.index().nearby(i, radius)
+
+
+class PositionIndex:
+    """Agents' positions at one moment (copied), sorted by cell for neighbour queries."""
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, width: int, height: int, torus: bool):
+        self.x, self.y = x.copy(), y.copy()
+        self.width, self.height, self.torus = width, height, torus
+        key = self.x * height + self.y
+        self._order = np.argsort(key, kind="stable")
+        self._keys = key[self._order]
+
+    def nearby(self, i: int, radius: int) -> np.ndarray:
+        """Rows of the other agents within Chebyshev ``radius`` of agent ``i`` (wrapping
+        on a torus), in no particular order."""
         offs = np.arange(-radius, radius + 1)
         gx = self.x[i] + offs
         gy = self.y[i] + offs
@@ -191,8 +210,9 @@ class AgentSpace:
             gx = gx[(gx >= 0) & (gx < self.width)]
             gy = gy[(gy >= 0) & (gy < self.height)]
         want = (gx[:, None] * self.height + gy[None, :]).ravel()
-        lo = np.searchsorted(keys, want, "left")
-        hi = np.searchsorted(keys, want, "right")
+        lo = np.searchsorted(self._keys, want, "left")
+        hi = np.searchsorted(self._keys, want, "right")
+        order = self._order
         ranges = [order[a:b] for a, b in zip(lo.tolist(), hi.tolist(), strict=True) if b > a]
         rows = np.concatenate(ranges)
         return rows[rows != i]

@@ -266,8 +266,10 @@ class Observations(LazyList):
     (for array policies).
 
     Items may be built lazily: ``lazy(i)`` builds observation ``i`` the first time it is
-    read (the model builds the plain observations of agents with nothing in view this
-    way, so a step of an array policy builds none of them).
+    read (the model builds every observation this way, from a snapshot taken when it
+    observed, so a step of an array policy builds only those it reads). For the agents
+    holding a task, ``held`` has the task as each sees it and :meth:`candidates_of` their
+    candidates without building the rest of their observations.
     """
 
     def __init__(
@@ -280,6 +282,9 @@ class Observations(LazyList):
         simple: np.ndarray | None = None,
         lazy: Callable[[int], Observation] | None = None,
         n: int | None = None,
+        skills: np.ndarray | None = None,
+        domains: tuple[str, ...] = (),
+        channels: tuple[str, ...] = (),
     ) -> None:
         self._items: list[Observation | None] = list(items) if n is None else [None] * n
         self._lazy = lazy
@@ -287,9 +292,25 @@ class Observations(LazyList):
         self.agent_ids = agent_ids  # (n,)
         self.step = step
         self.simple = simple  # (n,) bool: idle, nothing in view, shared candidates
+        self.skills = skills  # (n, domains), aligned with ``domains``
+        self.domains = domains
+        self.channels = channels  # the rows of each agent's ``traces``
+        self.held: dict[int, TaskView] = {}  # agent row -> the task it holds, as it sees it
+        self.cands: dict[int, tuple[Action, ...]] = {}  # agent row -> its candidates
 
     def _build(self, i: int) -> Observation:
         return self._lazy(i)
+
+    def built(self, i: int) -> bool:
+        """Whether observation ``i`` has been built (read)."""
+        return self._items[i] is not None
+
+    def candidates_of(self, i: int) -> tuple[Action, ...]:
+        """Agent ``i``'s candidate actions (``self[i].candidates``, without building the
+        observation where they are known without it)."""
+        if self._items[i] is None and i in self.cands:
+            return self.cands[i]
+        return self[i].candidates
 
     def append(self, obs: Observation) -> None:
         self._items.append(obs)

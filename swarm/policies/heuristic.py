@@ -25,13 +25,16 @@ is a behaviour in ``avoidPatterns`` (``rushed decisions``, ``crowding``:
 :data:`swarm.interface.observation.AVOIDABLE`) is left alone
 (``Observation.avoids_taking``).
 
-:class:`HeuristicPolicy` applies rule 6 to all simple agents at once with numpy;
+:class:`HeuristicPolicy` applies rule 6 to all simple agents at once with numpy, and
+rules 1-3 to the agents holding a task from the task alone (:func:`held_action`), so
+neither needs its observation built;
 :class:`NaiveHeuristicPolicy` applies the same rules agent by agent, reading traces from
 Mesa cells one by one (the benchmark's baseline). They return the same decisions.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,6 +47,7 @@ from swarm.interface.observation import (
     Observation,
     Observations,
     ProposalView,
+    TaskView,
 )
 from swarm.world import actions as A
 from swarm.world.actions import ActionKind
@@ -86,32 +90,41 @@ def trace_scores(
     return w.help_w * help_ + w.success_w * success - w.explored_w * explored - w.claim_w * claim
 
 
+def held_action(
+    task: TaskView, cands: Sequence[A.Action], skill: float, help_here: float, w: ExpertWeights
+) -> A.Action | None:
+    """Rules 1-3 for an agent holding ``task``, with candidates ``cands``, its ``skill``
+    in the task's domain and the help trace on its cell; None where rule 2 hands the
+    stage on (whom to: :func:`expert_action`, which needs the agents in view)."""
+    if task.task_type.group:
+        if not task.open_slots:  # the quorum is full: work is a candidate
+            return A.work(task.id)
+        return A.help_(task.id) if help_here < w.help_enough else A.WAIT
+    handoffs = any(c.kind is ActionKind.HANDOFF for c in cands)
+    if task.awaiting and skill < w.own_skill and handoffs:
+        return None
+    return A.work(task.id)
+
+
 def expert_action(obs: Observation, w: ExpertWeights, scores: np.ndarray | None) -> A.Action:
     """Rules 1-6 for one agent. ``scores``: rule 6's 8 neighbour scores (noise included),
     or None for the no-traces ablation."""
     cands = obs.candidates
     task = obs.task
     if task is not None:
-        legal = {c.kind: c for c in cands}
-        if task.task_type.group:
-            if ActionKind.WORK in legal:
-                return legal[ActionKind.WORK]
-            here = obs.trace("help")[8] if "help" in obs.channels else 0.0
-            return legal[ActionKind.HELP] if here < w.help_enough else A.WAIT
-        if task.awaiting and obs.skill(task.domain) < w.own_skill:
-            handoffs = [c for c in cands if c.kind is ActionKind.HANDOFF]
-            if handoffs:
-                by_id = {a.id: a for a in obs.agents}
-                best = min(
-                    handoffs,
-                    key=lambda c: (
-                        by_id[c.agent].main_domain != task.domain,
-                        max(abs(by_id[c.agent].dx), abs(by_id[c.agent].dy)),
-                        c.agent,
-                    ),
-                )
-                return best
-        return legal[ActionKind.WORK]
+        here = obs.trace("help")[8] if "help" in obs.channels else 0.0
+        action = held_action(task, cands, obs.skill(task.domain), here, w)
+        if action is not None:
+            return action
+        by_id = {a.id: a for a in obs.agents}
+        return min(
+            (c for c in cands if c.kind is ActionKind.HANDOFF),
+            key=lambda c: (
+                by_id[c.agent].main_domain != task.domain,
+                max(abs(by_id[c.agent].dx), abs(by_id[c.agent].dy)),
+                c.agent,
+            ),
+        )
     # idle
     takes = obs.takes()
     for c in sorted(takes, key=lambda c: (-take_value(obs, takes[c]), c.task)):
@@ -174,29 +187,26 @@ class HeuristicPolicy:
         if n == 0:
             return []
         batch = observations if isinstance(observations, Observations) else None
-        if batch is not None and batch.traces is not None:
-            tr = batch.traces
-            ch = observations[0].channels
-            scores = None
-            if self.use_traces:
-                scores = trace_scores(
-                    self.w,
-                    *(tr[:, ch.index(c), :8] for c in ("help", "success", "explored", "claim")),
-                )
-                scores = scores + _tie_noise_array(batch.agent_ids, batch.step)
-                scores[np.isnan(scores)] = -np.inf  # off a bounded grid
-            simple = batch.simple
-        else:
+        if batch is None or batch.traces is None:
             scores = None
             if self.use_traces:
                 scores = np.stack([self._scores_of(o) for o in observations])
-            simple = np.zeros(n, dtype=bool)
-        if not simple.any():
             return [
                 Decision(expert_action(o, self.w, None if scores is None else scores[i]))
                 for i, o in enumerate(observations)
             ]
+        tr = batch.traces
+        ch = batch.channels or observations[0].channels
+        scores = None
+        if self.use_traces:
+            scores = trace_scores(
+                self.w,
+                *(tr[:, ch.index(c), :8] for c in ("help", "success", "explored", "claim")),
+            )
+            scores = scores + _tie_noise_array(batch.agent_ids, batch.step)
+            scores[np.isnan(scores)] = -np.inf  # off a bounded grid
         # the simple agents at once: the best neighbour if it beats min_score, else explore
+        simple = batch.simple
         if scores is None:
             codes = np.full(n, EXPLORE_CODE, dtype=np.int64)
         else:
@@ -205,7 +215,16 @@ class HeuristicPolicy:
             codes = np.where(beats, best, EXPLORE_CODE)
         codes[~simple] = -1
         out = Decisions(codes)
+        help_row = ch.index("help") if "help" in ch else None
         for i in np.flatnonzero(~simple).tolist():
+            task = batch.held.get(i)
+            if task is not None and not batch.built(i):  # rules 1-3 without the rest
+                skill = float(batch.skills[i, batch.domains.index(task.domain)])
+                here = 0.0 if help_row is None else tr[i, help_row, 8]
+                action = held_action(task, batch.candidates_of(i), skill, here, self.w)
+                if action is not None:
+                    out[i] = Decision(action)
+                    continue
             s = None if scores is None else scores[i]
             out[i] = Decision(expert_action(observations[i], self.w, s))
         return out
