@@ -172,8 +172,11 @@ def _entropy(mass: np.ndarray, size: int) -> float:
     total = mass.sum()
     if total <= 0 or size < 2:
         return float("nan")
-    # -sum p log2 p with p = m / total, as log2(total) - sum m log2 m / total
-    h = np.log2(total) - float(np.dot(mass, np.log2(mass))) / total
+    # -sum p log2 p with p = m / total, as log2(total) - sum m log2 m / total (not np.dot:
+    # a BLAS call on a large field leaves a thread spinning on the second core)
+    xlogx = np.log2(mass)
+    xlogx *= mass
+    h = np.log2(total) - float(xlogx.sum()) / total
     return float(max(h, 0.0) / np.log2(size))
 
 

@@ -26,38 +26,69 @@ if TYPE_CHECKING:  # type hints only: the model imports this module
 
 
 def task_facts(task: Task, now: int) -> tuple:
-    """What decides how ``task`` looks to any agent at step ``now``: the fields every
-    viewer sees alike, who holds it and where it is (a snapshot; the task changes later)."""
-    common = (
-        task.domain,
-        round(task.difficulty, 2),
-        task.open_slots,
+    """A snapshot of ``task`` at step ``now``: the fields how it looks depends on, copied
+    (the task changes later; :func:`view_from` reads the snapshot)."""
+    members = tuple(task.members.items()) if task.members else ()
+    return (
+        task.id,
+        task.task_type,
+        task.x,
+        task.y,
+        task.domains,
+        task.difficulty,
+        task.work,
         task.deadline - now,
-        round(min(task.progress / task.work, 1.0), 2),
+        task.state is TaskState.HELD,
         task.stage,
-        task.task_type.stages(task.domains),
+        task.progress,
         task.holder,
-        len(task.members),
+        members,
         task.awaiting_handoff,
-        round(task.work, 2),
     )
-    held = task.state is TaskState.HELD
-    members = tuple(task.members.values())
-    return (task.id, task.task_type, task.x, task.y, common, task.holder, members, held)
+
+
+def seen_alike(facts: tuple) -> tuple:
+    """What every viewer of the task of ``facts`` sees alike: TaskView's fields from
+    ``domain`` on, less ``state``."""
+    _, task_type, _, _, domains, difficulty, work, left, _, stage, progress, holder, members, aw = (
+        facts
+    )
+    taken = {d for d, _ in members}
+    return (
+        domains[min(stage, len(domains) - 1)],
+        round(difficulty, 2),
+        tuple(d for d in domains if d not in taken),
+        left,
+        round(min(progress / work, 1.0), 2),
+        stage,
+        task_type.stages(domains),
+        holder,
+        len(members),
+        aw,
+        round(work, 2),
+    )
 
 
 def view_from(
-    facts: tuple, agent_id: int, ax: int, ay: int, width: int, height: int, torus: bool
+    facts: tuple,
+    agent_id: int,
+    ax: int,
+    ay: int,
+    width: int,
+    height: int,
+    torus: bool,
+    common: tuple | None = None,
 ) -> TaskView:
     """The task of ``facts`` (:func:`task_facts`) as agent ``agent_id`` at ``(ax, ay)``
-    sees it: positions relative to it (the shortest way round on a torus) and its state."""
-    tid, task_type, x, y, common, holder, members, held = facts
+    sees it: positions relative to it (the shortest way round on a torus) and its state.
+    ``common``: :func:`seen_alike` of ``facts``, if known."""
+    tid, task_type, x, y = facts[:4]
+    held, holder, members, awaiting = facts[8], facts[11], facts[12], facts[13]
     dx, dy = x - ax, y - ay
     if torus:  # shortest way round
         dx = (dx + width // 2) % width - width // 2
         dy = (dy + height // 2) % height - height // 2
-    awaiting = common[9]
-    if holder == agent_id or agent_id in members:
+    if holder == agent_id or any(a == agent_id for _, a in members):
         state = "mine"
     elif awaiting:
         state = "awaiting handoff"
@@ -66,7 +97,7 @@ def view_from(
     else:
         state = "open"
     # TaskView's fields in order: id, task_type, dx, dy, domain, difficulty, state, ...
-    d, difficulty, *rest = common
+    d, difficulty, *rest = seen_alike(facts) if common is None else common
     return TaskView(tid, task_type, int(dx), int(dy), d, difficulty, state, *rest)
 
 
@@ -139,6 +170,7 @@ class Sight:
         self.main_domains = list(model.main_domains)
         self.index = model.space.index() if index else None
         self.facts: dict[int, tuple] = {}  # task id -> task_facts, for the tasks seen
+        self._alike: dict[int, tuple] = {}  # task id -> seen_alike, once asked for
 
     def see(self, tasks: dict[int, Task], ids) -> None:
         """Take the facts of tasks ``ids`` (if not taken yet)."""
@@ -148,14 +180,19 @@ class Sight:
 
     def view(self, task_id: int, i: int) -> TaskView:
         """Task ``task_id`` (seen) as agent ``i`` sees it."""
+        facts = self.facts[task_id]
+        common = self._alike.get(task_id)
+        if common is None:
+            common = self._alike[task_id] = seen_alike(facts)
         return view_from(
-            self.facts[task_id],
+            facts,
             int(self.ids[i]),
             int(self.x[i]),
             int(self.y[i]),
             self.width,
             self.height,
             self.torus,
+            common,
         )
 
     def agents(self, i: int) -> tuple[NearbyAgent, ...]:
@@ -243,12 +280,14 @@ def build_observations(model: SwarmModel) -> Observations:
     ``traces`` and ``simple`` alone, and the agents holding a task from ``held`` (the
     task as each sees it) and ``candidates_of``; what it reads is built for it.
     """
+    from swarm.world.kernels import any_within  # numba: compiled on first use
+
     n = len(model.swarm)
     ax, ay = model.ax, model.ay
     r = model.view_radius
     traces = model.traces.neighbourhoods(model.channel_names, ax, ay, OFFSETS)  # (n, C, 9)
     task_at = model.board.task_at
-    busy = _tasks_within(task_at, r, model.torus)[ax, ay] | (model.holding >= 0)
+    busy = any_within(task_at, ax, ay, r, model.torus) | (model.holding >= 0)
     simple = ~busy
     if not model.torus:
         edge = (ax == 0) | (ay == 0) | (ax == model.width - 1) | (ay == model.height - 1)
@@ -297,23 +336,6 @@ def _windows(task_at: np.ndarray, xs: np.ndarray, ys: np.ndarray, r: int, torus:
         return task_at[gx % w, gy % h]
     inside = (gx >= 0) & (gx < w) & (gy >= 0) & (gy < h)
     return np.where(inside, task_at[np.clip(gx, 0, w - 1), np.clip(gy, 0, h - 1)], -1)
-
-
-def _tasks_within(task_at: np.ndarray, r: int, torus: bool) -> np.ndarray:
-    """Which cells have a visible task within Chebyshev distance ``r`` (wrapping on a
-    torus): the task cells dilated, by scattering each of them over its window."""
-    w, h = task_at.shape
-    near = np.zeros((w, h), dtype=bool)
-    tx, ty = np.nonzero(task_at >= 0)
-    for dx in range(-r, r + 1):
-        for dy in range(-r, r + 1):
-            x, y = tx + dx, ty + dy
-            if torus:
-                near[x % w, y % h] = True
-            else:
-                ok = (x >= 0) & (x < w) & (y >= 0) & (y < h)
-                near[x[ok], y[ok]] = True
-    return near
 
 
 def build_observations_naive(model: SwarmModel) -> Observations:

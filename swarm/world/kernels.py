@@ -1,4 +1,5 @@
-"""Compiled kernels for the trace grid's step: decay, diffusion and floor in one pass.
+"""Compiled kernels: the trace grid's step (decay, diffusion and floor in one pass), and
+reading the grids around every agent (:func:`gather`, :func:`any_within`).
 
 One pass over the cells, reading each cell's 3x3 neighbourhood and writing the result
 into a second array (:class:`swarm.world.traces.TraceGrid` then swaps the two): memory
@@ -74,3 +75,55 @@ def step_channel(v: np.ndarray, out: np.ndarray, keep: float, d: float, floor: f
     kernel(
         v, out, v.dtype.type(keep * (1.0 - d)), v.dtype.type(keep * d / 8.0), v.dtype.type(floor)
     )
+
+
+# Reading around agents -----------------------------------------------------------------
+
+
+@numba.njit(cache=True, boundscheck=False, nogil=True)
+def gather(vs, xs, ys, dx, dy, out, torus):  # pragma: no cover - compiled
+    """``out[i, c, k] = vs[c][xs[i] + dx[k], ys[i] + dy[k]]`` for a tuple of same-shape
+    grids ``vs`` (wrapping on a torus, ``nan`` off a bounded grid): each cell's index
+    found once for all grids."""
+    w, h = vs[0].shape
+    for i in range(xs.shape[0]):
+        for k in range(dx.shape[0]):
+            x, y = xs[i] + dx[k], ys[i] + dy[k]
+            if torus:
+                if x < 0 or x >= w:
+                    x %= w
+                if y < 0 or y >= h:
+                    y %= h
+            elif not (0 <= x < w and 0 <= y < h):
+                for c in range(len(vs)):
+                    out[i, c, k] = np.nan
+                continue
+            for c in range(len(vs)):
+                out[i, c, k] = vs[c][x, y]
+
+
+@numba.njit(cache=True, boundscheck=False, nogil=True)
+def any_within(index, xs, ys, r, torus):  # pragma: no cover - compiled
+    """Per point, whether ``index`` (an integer grid, -1 empty) has an entry within
+    Chebyshev distance ``r`` of it (wrapping on a torus)."""
+    w, h = index.shape
+    out = np.zeros(xs.shape[0], dtype=np.bool_)
+    for i in range(xs.shape[0]):
+        found = False
+        for x in range(xs[i] - r, xs[i] + r + 1):
+            if torus:
+                x = x % w
+            elif x < 0 or x >= w:
+                continue
+            for y in range(ys[i] - r, ys[i] + r + 1):
+                if torus:
+                    y = y % h
+                elif y < 0 or y >= h:
+                    continue
+                if index[x, y] >= 0:
+                    found = True
+                    break
+            if found:
+                break
+        out[i] = found
+    return out

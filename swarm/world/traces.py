@@ -167,10 +167,29 @@ class TraceGrid:
     ) -> np.ndarray:
         """The values of several channels at ``offsets`` (default: the 3x3 window, cell
         ``(dx + 1) * 3 + (dy + 1)``) around each point: shape ``(n, channels, offsets)``,
-        off-grid ``nan`` (the index is computed once for all channels)."""
-        if offsets is None:
-            offsets = [(dx, dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1)]
-        dx, dy = (np.array(c, dtype=np.int64) for c in zip(*offsets, strict=True))
+        off-grid ``nan``: one compiled pass over the points for all channels
+        (:func:`swarm.world.kernels.gather`); :meth:`neighbourhoods_reference` is the same
+        in numpy."""
+        from swarm.world.kernels import gather  # numba: compiled on first use
+
+        dx, dy = _offset_arrays(offsets)
+        xs = np.ascontiguousarray(xs, dtype=np.int64)
+        ys = np.ascontiguousarray(ys, dtype=np.int64)
+        out = np.empty((len(xs), len(channels), len(dx)))
+        if len(channels) and len(xs):
+            arrays = tuple(np.ascontiguousarray(self._array(c)) for c in channels)
+            gather(arrays, xs, ys, dx, dy, out, self.torus)
+        return out
+
+    def neighbourhoods_reference(
+        self,
+        channels: Sequence[str],
+        xs: np.ndarray,
+        ys: np.ndarray,
+        offsets: Sequence[tuple[int, int]] | None = None,
+    ) -> np.ndarray:
+        """:meth:`neighbourhoods` as numpy fancy indexing (the kernel's reference)."""
+        dx, dy = _offset_arrays(offsets)
         gx = np.asarray(xs)[:, None] + dx
         gy = np.asarray(ys)[:, None] + dy
         if self.torus:
@@ -270,3 +289,10 @@ class TraceGrid:
             return self._data[channel]
         except KeyError:
             raise KeyError(f"unknown trace channel {channel!r}; have {self.channels}") from None
+
+
+def _offset_arrays(offsets: Sequence[tuple[int, int]] | None) -> tuple[np.ndarray, np.ndarray]:
+    if offsets is None:
+        offsets = [(dx, dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1)]
+    dx, dy = (np.array(c, dtype=np.int64) for c in zip(*offsets, strict=True))
+    return dx, dy

@@ -134,3 +134,43 @@ def test_mass_follows_every_change():
     np.testing.assert_array_equal(g.mass("a")[0], [1.0, 1.0])
     g.clear()
     assert g.mass("a")[0].size == 0
+
+
+points = st.lists(st.tuples(st.integers(-3, 12), st.integers(-3, 12)), min_size=1, max_size=30)
+
+
+@given(fields, points, st.booleans())
+def test_neighbourhoods_kernel_matches_the_numpy_reference(values, pts, torus):
+    w, h = values.shape
+    grid = TraceGrid(w, h, {"a": ChannelSpec(), "b": ChannelSpec()}, torus=torus)
+    grid._data["a"][:] = values
+    grid._data["b"][:] = values[::-1]
+    xs = np.array([x % w for x, _ in pts])
+    ys = np.array([y % h for _, y in pts])
+    offsets = [(-1, -1), (0, 1), (2, -2), (0, 0)]
+    got = grid.neighbourhoods(["a", "b"], xs, ys, offsets)
+    want = grid.neighbourhoods_reference(["a", "b"], xs, ys, offsets)
+    assert np.array_equal(got, want, equal_nan=True)
+
+
+@given(
+    arrays(np.int64, st.tuples(st.integers(1, 9), st.integers(1, 9)), elements=st.integers(-1, 3)),
+    points,
+    st.integers(0, 3),
+    st.booleans(),
+)
+def test_any_within_is_a_window_search(index, pts, r, torus):
+    from swarm.world.kernels import any_within
+
+    w, h = index.shape
+    xs = np.array([x % w for x, _ in pts])
+    ys = np.array([y % h for _, y in pts])
+    got = any_within(index, xs, ys, r, torus)
+    for i, (x, y) in enumerate(zip(xs, ys, strict=True)):
+        cells = [
+            (a % w, b % h) if torus else (a, b)
+            for a in range(x - r, x + r + 1)
+            for b in range(y - r, y + r + 1)
+        ]
+        want = any(0 <= a < w and 0 <= b < h and index[a, b] >= 0 for a, b in cells)
+        assert got[i] == want
