@@ -111,16 +111,17 @@ def any_within(index, xs, ys, r, torus):  # pragma: no cover - compiled
     for i in range(xs.shape[0]):
         found = False
         for x in range(xs[i] - r, xs[i] + r + 1):
-            if torus:
-                x = x % w
-            elif x < 0 or x >= w:
-                continue
-            for y in range(ys[i] - r, ys[i] + r + 1):
-                if torus:
-                    y = y % h
-                elif y < 0 or y >= h:
+            if x < 0 or x >= w:
+                if not torus:
                     continue
-                if index[x, y] >= 0:
+                x %= w
+            row = index[x]
+            for y in range(ys[i] - r, ys[i] + r + 1):
+                if y < 0 or y >= h:
+                    if not torus:
+                        continue
+                    y %= h
+                if row[y] >= 0:
                     found = True
                     break
             if found:

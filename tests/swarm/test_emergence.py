@@ -410,3 +410,25 @@ def test_the_random_policy_on_the_same_world_fills_its_column():
     assert (macro(micro) == [len(set(row[row > 0])) for row in micro]).all()
     with pytest.raises(ValueError, match="unknown pair or measure 'bogus'"):
         emergence_report(m, pairs=("bogus",))
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.integers(70_000, 200_000),
+    st.floats(0.001, 0.3),
+    st.sampled_from(["uniform", "ties", "heavy"]),
+    st.integers(0, 2**16),
+)
+def test_top_sum_is_the_sum_of_the_k_largest(n, top, kind, seed):
+    """The concentration's top-k sum (cut to a sampled bound first) is the full sort's."""
+    from swarm.metrics import _top_sum
+
+    rng = np.random.default_rng(seed)
+    if kind == "uniform":
+        values = rng.random(n)
+    elif kind == "ties":
+        values = rng.integers(1, 4, n).astype(float)
+    else:
+        values = rng.pareto(1.2, n)
+    k = max(1, int(top * n))
+    assert _top_sum(values, k) == pytest.approx(np.sort(values)[-k:].sum(), rel=1e-12)
