@@ -25,7 +25,8 @@ is a behaviour in ``avoidPatterns`` (``rushed decisions``, ``crowding``:
 :data:`swarm.interface.observation.AVOIDABLE`) is left alone
 (``Observation.avoids_taking``).
 
-:class:`HeuristicPolicy` applies rule 6 to all simple agents at once with numpy, and
+:class:`HeuristicPolicy` applies rule 6 to all simple agents at once (a compiled kernel,
+:func:`swarm.world.kernels.best_neighbours`, the same arithmetic as :func:`trace_scores`), and
 rules 1-3 to the agents holding a task from the task alone (:func:`held_action`), so
 neither needs its observation built;
 :class:`NaiveHeuristicPolicy` applies the same rules agent by agent, reading traces from
@@ -71,12 +72,6 @@ _MASK = (1 << 32) - 1
 def tie_noise(agent_id: int, step: int, k: int) -> float:
     """A deterministic pseudo-random number in [0, 1e-6), the same in numpy and Python."""
     return ((agent_id * _K1 + step * _K2 + k * _K3) & _MASK) / 2**32 * 1e-6
-
-
-def _tie_noise_array(agent_ids: np.ndarray, step: int) -> np.ndarray:
-    k = np.arange(8, dtype=np.int64)
-    h = (agent_ids.astype(np.int64)[:, None] * _K1 + step * _K2 + k[None, :] * _K3) & _MASK
-    return h / 2**32 * 1e-6
 
 
 def trace_scores(
@@ -197,22 +192,19 @@ class HeuristicPolicy:
             ]
         tr = batch.traces
         ch = batch.channels or observations[0].channels
-        scores = None
-        if self.use_traces:
-            scores = trace_scores(
-                self.w,
-                *(tr[:, ch.index(c), :8] for c in ("help", "success", "explored", "claim")),
-            )
-            scores = scores + _tie_noise_array(batch.agent_ids, batch.step)
-            scores[np.isnan(scores)] = -np.inf  # off a bounded grid
-        # the simple agents at once: the best neighbour if it beats min_score, else explore
         simple = batch.simple
-        if scores is None:
-            codes = np.full(n, EXPLORE_CODE, dtype=np.int64)
+        w = self.w
+        # the simple agents at once: the best neighbour if it beats min_score, else explore
+        if self.use_traces:
+            from swarm.world.kernels import best_neighbours  # numba: compiled on first use
+
+            rows = np.array([ch.index(c) for c in ("help", "success", "explored", "claim")])
+            weights = np.array([w.help_w, w.success_w, -w.explored_w, -w.claim_w])
+            codes = best_neighbours(
+                tr, rows, weights, batch.agent_ids, batch.step, w.min_score, EXPLORE_CODE
+            )
         else:
-            best = np.argmax(scores, axis=1)
-            beats = scores[np.arange(n), best] > self.w.min_score
-            codes = np.where(beats, best, EXPLORE_CODE)
+            codes = np.full(n, EXPLORE_CODE, dtype=np.int64)
         codes[~simple] = -1
         out = Decisions(codes)
         help_row = ch.index("help") if "help" in ch else None
@@ -225,7 +217,7 @@ class HeuristicPolicy:
                 if action is not None:
                     out[i] = Decision(action)
                     continue
-            s = None if scores is None else scores[i]
+            s = self._scores_of(observations[i]) if self.use_traces else None
             out[i] = Decision(expert_action(observations[i], self.w, s))
         return out
 

@@ -128,3 +128,29 @@ def any_within(index, xs, ys, r, torus):  # pragma: no cover - compiled
                 break
         out[i] = found
     return out
+
+
+# The expert's trace-following rule ------------------------------------------------------
+
+
+@numba.njit(cache=True, boundscheck=False, nogil=True)
+def best_neighbours(traces, rows, weights, ids, step, min_score, explore):  # pragma: no cover
+    """Per agent, the neighbour (0-7) whose score ``sum_c weights[c] * traces[i, rows[c], k]``
+    (summed left to right) plus :func:`swarm.policies.heuristic.tie_noise` is highest, if
+    it beats ``min_score``, else ``explore``. Off-grid neighbours (``nan``) never win."""
+    n = traces.shape[0]
+    out = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        best, best_k = -np.inf, 0
+        for k in range(8):
+            s = weights[0] * traces[i, rows[0], k]
+            for c in range(1, rows.shape[0]):
+                s = s + weights[c] * traces[i, rows[c], k]
+            h = (ids[i] * 2654435761 + step * 40503 + k * 2246822519) & 4294967295
+            s = s + h / 4294967296 * 1e-6
+            if np.isnan(s):
+                s = -np.inf
+            if s > best or k == 0:
+                best, best_k = s, k
+        out[i] = best_k if best > min_score else explore
+    return out
