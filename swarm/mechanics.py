@@ -426,17 +426,18 @@ def advance_world(model: SwarmModel, record: StepRecord) -> None:
     now = model.steps
     for task in model.board.expired(now):
         _expire(model, record, task)
-    for task in model.board.arrive(now):
-        model.datacollector.add_table_row(
+    born = model.board.arrive(now)
+    if born:
+        model.datacollector.add_table_rows(
             "arrivals",
             {
-                "step": now,
-                "task_id": task.id,
-                "task_type": str(task.task_type),
-                "x": task.x,
-                "y": task.y,
-                "difficulty": task.difficulty,
-                "deadline": task.deadline,
+                "step": [now] * len(born),
+                "task_id": [t.id for t in born],
+                "task_type": [str(t.task_type) for t in born],
+                "x": [t.x for t in born],
+                "y": [t.y for t in born],
+                "difficulty": [t.difficulty for t in born],
+                "deadline": [t.deadline for t in born],
             },
         )
     if now % model.steps_per_day == 0:

@@ -27,7 +27,7 @@ Imports nothing of the model (it reads the model it is given).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -465,6 +465,19 @@ class SwarmDataCollector(mesa.DataCollector):
         if reporters and self.agent_every and model.steps % self.agent_every == 0:
             cols = {name: np.asarray(fn(model)) for name, fn in reporters.items()}
             self._agent_records.frames[model.steps] = (model.agent_ids.copy(), cols)
+
+    def add_table_rows(self, table_name: str, columns: dict[str, Sequence]) -> None:
+        """Add several rows to a table at once, given as one sequence per column (every
+        column of the table, the same length each)."""
+        table = self.tables.get(table_name)
+        if table is None:
+            raise KeyError(f"no table {table_name!r}")
+        if set(columns) != set(table):
+            raise KeyError(f"table {table_name!r} has columns {list(table)}, got {list(columns)}")
+        if len({len(v) for v in columns.values()}) > 1:
+            raise ValueError(f"columns for table {table_name!r} differ in length")
+        for name, values in columns.items():
+            table[name].extend(values)
 
     def get_agent_vars_dataframe(self) -> pd.DataFrame:
         """One row per agent per recorded step, indexed ``(Step, AgentID)`` as Mesa's."""

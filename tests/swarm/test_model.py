@@ -230,3 +230,19 @@ def test_observations_keep_the_skills_of_their_step():
     assert all(np.array_equal(o.skills, s) for o, s in kept)
     first = [s for o, s in kept if o.agent_id == kept[0][0].agent_id]
     assert not np.array_equal(first[0], first[-1])  # skills did change over the run
+
+
+def test_table_rows_at_once_check_their_columns():
+    m = SwarmModel(n_agents=5, width=10, height=10, rng=0)
+    dc = m.datacollector
+    cols = {c: [1, 2] for c in dc.tables["work"]}
+    before = len(dc.tables["work"]["step"])
+    dc.add_table_rows("work", cols)
+    assert len(dc.tables["work"]["step"]) == before + 2
+    with pytest.raises(KeyError, match="columns"):
+        dc.add_table_rows("work", {"step": [1]})
+    with pytest.raises(ValueError, match="differ in length"):
+        dc.add_table_rows("work", {**cols, "step": [1]})
+    with pytest.raises(KeyError, match="no table"):
+        dc.add_table_rows("nope", cols)
+    assert len(dc.tables["work"]["step"]) == before + 2  # the refused calls added nothing
