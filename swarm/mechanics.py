@@ -418,7 +418,7 @@ def advance_world(model: SwarmModel, record: StepRecord) -> None:
     and the end of a day for every soul."""
     # a held task is on view on its cell (tasks waiting under it are not held)
     board = model.board
-    shown = board.task_at[board.task_at >= 0].tolist()
+    shown = board.task_at.ravel()[np.flatnonzero(board.shown)].tolist()
     held = [t for t in map(board.tasks.__getitem__, shown) if t.state is TaskState.HELD]
     if held:
         model.traces.deposit_many("claim", [t.x for t in held], [t.y for t in held], 1.0)

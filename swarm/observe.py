@@ -287,7 +287,7 @@ def build_observations(model: SwarmModel) -> Observations:
     r = model.view_radius
     traces = model.traces.neighbourhoods(model.channel_names, ax, ay, OFFSETS)  # (n, C, 9)
     task_at = model.board.task_at
-    busy = any_within(task_at, ax, ay, r, model.torus) | (model.holding >= 0)
+    busy = any_within(model.board.shown, ax, ay, r, model.torus) | (model.holding >= 0)
     simple = ~busy
     if not model.torus:
         edge = (ax == 0) | (ay == 0) | (ax == model.width - 1) | (ay == model.height - 1)

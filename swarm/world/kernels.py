@@ -103,10 +103,10 @@ def gather(vs, xs, ys, dx, dy, out, torus):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, boundscheck=False, nogil=True)
-def any_within(index, xs, ys, r, torus):  # pragma: no cover - compiled
-    """Per point, whether ``index`` (an integer grid, -1 empty) has an entry within
-    Chebyshev distance ``r`` of it (wrapping on a torus)."""
-    w, h = index.shape
+def any_within(marks, xs, ys, r, torus):  # pragma: no cover - compiled
+    """Per point, whether the grid ``marks`` has a nonzero cell within Chebyshev distance
+    ``r`` of it (wrapping on a torus)."""
+    w, h = marks.shape
     out = np.zeros(xs.shape[0], dtype=np.bool_)
     for i in range(xs.shape[0]):
         found = False
@@ -115,13 +115,13 @@ def any_within(index, xs, ys, r, torus):  # pragma: no cover - compiled
                 if not torus:
                     continue
                 x %= w
-            row = index[x]
+            row = marks[x]
             for y in range(ys[i] - r, ys[i] + r + 1):
                 if y < 0 or y >= h:
                     if not torus:
                         continue
                     y %= h
-                if row[y] >= 0:
+                if row[y]:
                     found = True
                     break
             if found:

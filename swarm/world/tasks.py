@@ -140,7 +140,9 @@ class TaskMix:
 
 
 class TaskBoard:
-    """All live tasks plus ``task_at``, a ``(width, height)`` array of task ids (-1: none).
+    """All live tasks plus ``task_at``, a ``(width, height)`` array of task ids (-1: none),
+    and ``shown``, the same as a byte per cell (1: a task shows there; small enough to
+    stay in cache when every agent looks around it).
 
     Arrivals are Poisson with rate ``mix.rate`` per step, placed around fixed hotspots
     (drawn once from ``rng``, the world's stream), so finding work pays off for those who
@@ -166,6 +168,7 @@ class TaskBoard:
         self.rng = rng
         self.tasks: dict[int, Task] = {}
         self.task_at = np.full((width, height), -1, dtype=np.int64)
+        self.shown = np.zeros((width, height), dtype=np.uint8)
         self._next_id = 0
         # unseen tasks under a cell's task, by cell, in order of arrival (id -> task)
         self._waiting: dict[tuple[int, int], dict[int, Task]] = {}
@@ -236,6 +239,7 @@ class TaskBoard:
                 self._waiting.setdefault((x, y), {})[task.id] = task
             else:
                 self.task_at[x, y] = task.id
+                self.shown[x, y] = 1
             born.append(task)
         return born
 
@@ -251,6 +255,7 @@ class TaskBoard:
         queue = self._waiting.get(cell)
         if self.task_at[cell] == task.id:
             self.task_at[cell] = queue.pop(next(iter(queue))).id if queue else -1
+            self.shown[cell] = self.task_at[cell] >= 0
         elif queue:
             queue.pop(task.id, None)
         if queue is not None and not queue:

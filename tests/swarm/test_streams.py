@@ -114,7 +114,18 @@ def test_a_task_on_an_occupied_cell_waits_under_it():
     board.remove(rest[-1])  # a waiting task expires unseen
     assert board.task_at[0, 0] == first.id and board.waiting() == len(born) - 2
     board.remove(first)
-    assert board.task_at[0, 0] == rest[0].id
+    assert board.task_at[0, 0] == rest[0].id and board.shown[0, 0] == 1
+    for t in list(board.tasks.values()):
+        board.remove(t)
+    assert board.task_at[0, 0] == -1 and board.shown[0, 0] == 0
+
+
+def test_the_shown_bytes_follow_the_task_index():
+    model = SwarmModel(n_agents=30, width=12, height=12, rng=5)
+    for _ in range(120):
+        model.step()
+        board = model.board
+        assert np.array_equal(board.shown == 1, board.task_at >= 0)
 
 
 def test_private_memory_goes_back_to_where_it_saw_work():

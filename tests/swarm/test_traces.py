@@ -165,7 +165,7 @@ def test_any_within_is_a_window_search(index, pts, r, torus):
     w, h = index.shape
     xs = np.array([x % w for x, _ in pts])
     ys = np.array([y % h for _, y in pts])
-    got = any_within(index, xs, ys, r, torus)
+    got = any_within((index >= 0).astype(np.uint8), xs, ys, r, torus)
     for i, (x, y) in enumerate(zip(xs, ys, strict=True)):
         cells = [
             (a % w, b % h) if torus else (a, b)
