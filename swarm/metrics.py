@@ -150,32 +150,15 @@ def field_centre(values: Any, torus: bool) -> tuple[float, float]:
 
 def agent_clusters(xs: Any, ys: Any, width: int, height: int, torus: bool) -> int:
     """Groups of agents whose cells touch (Moore neighbourhood, wrapping on a torus): the
-    connected components of the occupied cells. 0 without agents."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
+    connected components of the occupied cells (a compiled union-find,
+    :func:`swarm.world.kernels.touching_groups`). 0 without agents."""
+    from swarm.world.kernels import touching_groups  # numba: compiled on first use
 
     xs, ys = np.asarray(xs, dtype=np.int64), np.asarray(ys, dtype=np.int64)
     cells = np.unique(xs * height + ys)
     if len(cells) == 0:
         return 0
-    index = np.full(width * height, -1, dtype=np.int64)
-    index[cells] = np.arange(len(cells))
-    cx, cy = cells // height, cells % height
-    rows, cols = [], []
-    for dx, dy in ((1, 0), (0, 1), (1, 1), (1, -1)):
-        nx, ny = cx + dx, cy + dy
-        if torus:
-            nx, ny, ok = nx % width, ny % height, np.ones(len(cells), dtype=bool)
-        else:
-            ok = (nx >= 0) & (nx < width) & (ny >= 0) & (ny < height)
-        j = np.full(len(cells), -1, dtype=np.int64)
-        j[ok] = index[nx[ok] * height + ny[ok]]
-        hit = j >= 0
-        rows.append(np.flatnonzero(hit))
-        cols.append(j[hit])
-    r, c = np.concatenate(rows), np.concatenate(cols)
-    graph = coo_matrix((np.ones(len(r)), (r, c)), shape=(len(cells), len(cells)))
-    return int(connected_components(graph, directed=False)[0])
+    return int(touching_groups(cells, int(width), int(height), bool(torus)))
 
 
 def field_entropy(values: Any) -> float:

@@ -154,3 +154,42 @@ def best_neighbours(traces, rows, weights, ids, step, min_score, explore):  # pr
                 best, best_k = s, k
         out[i] = best_k if best > min_score else explore
     return out
+
+
+# Groups of agents ------------------------------------------------------------------------
+
+
+@numba.njit(cache=True, boundscheck=False, nogil=True)
+def _root(parent, i):  # pragma: no cover - compiled
+    while parent[i] != i:
+        parent[i] = parent[parent[i]]
+        i = parent[i]
+    return i
+
+
+@numba.njit(cache=True, boundscheck=False, nogil=True)
+def touching_groups(cells, width, height, torus):  # pragma: no cover - compiled
+    """How many groups the occupied ``cells`` (flat ``x * height + y``, sorted, distinct)
+    form when cells that touch (Moore neighbourhood, wrapping on a torus) are joined:
+    union-find over the cells, each neighbour found by binary search."""
+    n = cells.shape[0]
+    parent = np.arange(n)
+    for i in range(n):
+        cx, cy = cells[i] // height, cells[i] % height
+        for d in range(4):  # the forward half of the neighbourhood: each pair once
+            dx, dy = (1, 0) if d == 0 else (0, 1) if d == 1 else (1, 1) if d == 2 else (1, -1)
+            nx, ny = cx + dx, cy + dy
+            if torus:
+                nx, ny = nx % width, ny % height
+            elif nx < 0 or nx >= width or ny < 0 or ny >= height:
+                continue
+            key = nx * height + ny
+            j = np.searchsorted(cells, key)
+            if j < n and cells[j] == key:
+                a, b = _root(parent, i), _root(parent, j)
+                if a != b:
+                    parent[a] = b
+    groups = 0
+    for i in range(n):
+        groups += _root(parent, i) == i
+    return groups

@@ -325,17 +325,22 @@ def _clusters_by_hand(cells, width, height, torus):
     return len({find(c) for c in cells})
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(
-    st.lists(st.tuples(st.integers(0, 6), st.integers(0, 4)), min_size=0, max_size=20),
+    st.sampled_from([(7, 5), (3, 8), (2, 2), (1, 4), (9, 9)]),
+    st.lists(st.tuples(st.integers(0, 8), st.integers(0, 8)), min_size=0, max_size=25),
     st.booleans(),
 )
-def test_agent_clusters_are_the_touching_groups(cells, torus):
+def test_agent_clusters_are_the_touching_groups(size, points, torus):
     from swarm.metrics import agent_clusters
 
+    width, height = size
+    cells = [(x % width, y % height) for x, y in points]
     xs = [c[0] for c in cells]
     ys = [c[1] for c in cells]
-    assert agent_clusters(xs, ys, 7, 5, torus) == _clusters_by_hand(cells, 7, 5, torus)
+    assert agent_clusters(xs, ys, width, height, torus) == _clusters_by_hand(
+        cells, width, height, torus
+    )
 
 
 def test_field_concentration_and_centre():
