@@ -43,10 +43,12 @@ __all__ = ["DEFAULT_DOMAINS", "ENGINE_VERSION", "SwarmModel"]
 #: 3: souls' meta-learning steers the expert, vote weights from track records; 4: the
 #: array engine: a fused trace step that rounds differently, arrivals drawn per step not
 #: per task, trace reporters computed over the cells with mass, a failed synthesis
-#: charged to each member's own slot domain).
+#: charged to each member's own slot domain; 5: trace entropy summed by numpy, not by a
+#: BLAS dot product, whose threaded sum depends on the machine's cores: the entropy
+#: columns move by one unit in the last place, nothing else changes).
 #: Sweeps and benchmarks key their stored runs by it, so a resumed sweep never mixes
 #: runs of two engines.
-ENGINE_VERSION = 4
+ENGINE_VERSION = 5
 
 
 class SwarmModel(mesa.Model):
