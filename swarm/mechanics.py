@@ -34,6 +34,7 @@ from soul import (
 )
 from swarm.interface.observation import (
     EXPLORE_CODE,
+    TAKE_KINDS,
     Decision,
     Observations,
     ProposalView,
@@ -107,10 +108,14 @@ def act(model: SwarmModel, obs: Observations, decisions: Sequence[Decision], tur
     """Apply the decisions in a random order (step 3 of the step; the ``order`` stream).
 
     Agents whose decision comes as a move code (:class:`Decisions`, for agents with
-    plain observations) are moved as arrays, the rest go through :data:`HANDLERS` one by
-    one in the order; moves read nothing that takes change, so the result is the one of
-    handling everyone in order (``act="agents"``, the reference, does that; a test
-    checks they agree).
+    plain observations) are moved as arrays; claims and joins are resolved all at once
+    (:func:`resolve_takes`: the first takers in the order win, up to each task's places);
+    the rest go through :data:`HANDLERS` one by one in the order. Moves read nothing that
+    takes change, and takes nothing that the other actions change (where one could, a
+    handoff to a taker or a member leaving a synthesis others join, the step's takes go
+    through the handlers in the order instead), so the result is the one of handling
+    everyone in order (``act="agents"``, the reference, does that; a test checks they
+    agree).
     """
     u = turn.explore_draws(model)  # drawn every step, so the stream stays aligned
     order = model.streams.order.permutation(len(model.swarm))
@@ -121,7 +126,10 @@ def act(model: SwarmModel, obs: Observations, decisions: Sequence[Decision], tur
         coded = (codes >= 0) & obs.simple
     place = np.empty(len(order), dtype=np.int64)
     place[order] = np.arange(len(order))
-    for i in (order if coded is None else order[~coded[order]]).tolist():
+    loop = (order if coded is None else order[~coded[order]]).tolist()
+    batch = model.act_mode == "arrays" and _takes_stand_alone(model, decisions, loop)
+    takes: list[tuple[int, Action]] = []
+    for i in loop:
         if i in turn.received:
             continue  # took a task handed over this step; its own plan is stale
         turn.place = int(place[i])
@@ -129,7 +137,20 @@ def act(model: SwarmModel, obs: Observations, decisions: Sequence[Decision], tur
         if action not in obs.candidates_of(i):
             turn.record.illegal.append(i)
             continue
+        if batch and action.kind in TAKE_KINDS:
+            takes.append((i, action))
+            continue
         HANDLERS[action.kind](model, turn, i, action, obs)
+    if takes:
+        won = resolve_takes(model, takes)
+        for (i, action), w in zip(takes, won.tolist(), strict=True):
+            turn.record.takes.append(i)
+            if not w:
+                _conflict(model, turn, i)
+            elif action.kind is ActionKind.CLAIM:
+                _take(model, turn, i, model.board.tasks[action.task])
+            else:
+                _take_slot(model, i, model.board.tasks[action.task])
     moves = None
     if coded is not None:
         rows = np.flatnonzero(coded)
@@ -141,6 +162,44 @@ def act(model: SwarmModel, obs: Observations, decisions: Sequence[Decision], tur
         c[explore] = (u[rows[explore]] * 8).astype(np.int64)  # plain agents: all 8 legal
         moves = (rows, _DX[c], _DY[c])
     turn.apply_moves(model, moves)
+
+
+def resolve_takes(model: SwarmModel, takes: Sequence[tuple[int, Action]]) -> np.ndarray:
+    """Which of ``takes`` (claims and joins, ``(agent, action)`` in activation order)
+    succeed, as a bool array: per task, the first takers in the order, as many as the task
+    has places now (a claim: one if nobody holds it; a join: its open slots)."""
+    tasks = np.array([a.task for _, a in takes], dtype=np.int64)
+    ids, first, inverse = np.unique(tasks, return_index=True, return_inverse=True)
+    places = np.zeros(len(ids), dtype=np.int64)
+    for k, tid in enumerate(ids.tolist()):
+        task = model.board.get(tid)
+        if task is not None:
+            free = task.holder is None if not task.task_type.group else True
+            places[k] = task.task_type.places(task.open_slots) if free else 0
+    # rank of each take among its task's takes, in activation order
+    by_task = np.argsort(inverse, kind="stable")
+    start = np.searchsorted(inverse[by_task], np.arange(len(ids)))
+    rank = np.empty(len(takes), dtype=np.int64)
+    rank[by_task] = np.arange(len(takes)) - start[inverse[by_task]]
+    return rank < places[inverse]
+
+
+def _takes_stand_alone(model: SwarmModel, decisions: Sequence[Decision], rows) -> bool:
+    """Whether this step's claims and joins can be resolved apart from the other actions:
+    nobody hands a task to an agent that takes one, and no member leaves a synthesis that
+    others join."""
+    takers, joined, receivers, left = set(), set(), set(), set()
+    for i in rows:
+        a = decisions[i].action
+        if a.kind in TAKE_KINDS:
+            takers.add(i)
+            if a.kind is ActionKind.JOIN:
+                joined.add(a.task)
+        elif a.kind is ActionKind.HANDOFF:
+            receivers.add(model.index_of[a.agent])
+        elif a.kind is ActionKind.RELEASE:
+            left.add(a.task)
+    return bool(takers) and not (takers & receivers) and not (joined & left)
 
 
 # Moving --------------------------------------------------------------------------------
@@ -178,6 +237,11 @@ def _claim(model: SwarmModel, turn: Turn, i: int, action: Action, obs: Observati
     if task is None or task.holder is not None:
         _conflict(model, turn, i)
         return
+    _take(model, turn, i, task)
+
+
+def _take(model: SwarmModel, turn: Turn, i: int, task: Task) -> None:
+    """Agent ``i`` takes ``task``, which nobody holds."""
     task.holder = model.swarm[i].unique_id
     task.state = TaskState.HELD
     model.hold(i, task)
@@ -194,6 +258,11 @@ def _join(model: SwarmModel, turn: Turn, i: int, action: Action, obs: Observatio
     if task is None or not task.open_slots:
         _conflict(model, turn, i)
         return
+    _take_slot(model, i, task)
+
+
+def _take_slot(model: SwarmModel, i: int, task: Task) -> None:
+    """Agent ``i`` takes its best open slot of the synthesis ``task``."""
     skills = model.skills[i]
     slot = max(task.open_slots, key=lambda d: (skills[model.domain_index[d]], d))
     task.members[slot] = int(model.swarm[i].unique_id)

@@ -208,16 +208,25 @@ class TaskBoard:
         domain_order = np.argsort(rng.random((n, len(self.domains))), axis=1)  # a shuffle each
         approaches = rng.integers(0, mix.approach_options, (n, mix.approach_components))
         born = []
-        for i in range(n):
-            x, y = int(pos[i, 0]), int(pos[i, 1])
-            task_type = _TYPES[types[i]]
+        order = domain_order.tolist()
+        cols = zip(
+            pos[:, 0].tolist(),
+            pos[:, 1].tolist(),
+            types.tolist(),
+            difficulty.tolist(),
+            stage_counts.tolist(),
+            slot_counts.tolist(),
+            strict=True,
+        )
+        for i, (x, y, kind, d, stages_k, slots_k) in enumerate(cols):
+            task_type = _TYPES[kind]
             if task_type.staged:
-                k = int(stage_counts[i])
+                k = stages_k
             elif task_type.group:
-                k = int(slot_counts[i])
+                k = slots_k
             else:
                 k = 1
-            doms = tuple(self.domains[j] for j in domain_order[i, :k].tolist())
+            doms = tuple(self.domains[j] for j in order[i][:k])
             approach = approaches[i].copy() if task_type.group else None
             stages = task_type.stages(doms)
             task = Task(
@@ -226,8 +235,8 @@ class TaskBoard:
                 x=x,
                 y=y,
                 domains=doms,
-                difficulty=float(difficulty[i]),
-                work=mix.base_work + mix.work_per_difficulty * float(difficulty[i]),
+                difficulty=d,
+                work=mix.base_work + mix.work_per_difficulty * d,
                 created=now,
                 deadline=now + mix.patience * stages,
                 approach=approach,

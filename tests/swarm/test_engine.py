@@ -40,6 +40,46 @@ def test_array_engine_matches_the_per_agent_reference(torus, seed):
     np.testing.assert_array_equal(empty, ref.grid._mesa_property_layers["empty"].data)
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_takes_resolved_at_once_match_the_reference(seed):
+    """Without the convention of who goes first, many takes conflict: the batch
+    resolution (first takers in the order win, mechanics.resolve_takes) is the reference's
+    one-by-one handling."""
+    kw = dict(n_agents=50, width=12, height=12, rng=seed, deference=False)
+    fast, fd = _run("arrays", 80, **kw)
+    ref, rd = _run("agents", 80, **kw)
+    assert fast.counts.conflicts > 10 and fd == rd
+    pd.testing.assert_frame_equal(model_frame(fast), model_frame(ref))
+    pd.testing.assert_frame_equal(agents_frame(fast), agents_frame(ref))
+    for table in ("work", "decisions"):
+        pd.testing.assert_frame_equal(table_frame(fast, table), table_frame(ref, table))
+    assert [a.soul.meta_learning.avoid_patterns for a in fast.swarm] == [
+        a.soul.meta_learning.avoid_patterns for a in ref.swarm
+    ]
+
+
+def test_resolve_takes_gives_each_task_its_places_in_order():
+    from swarm.mechanics import resolve_takes
+    from swarm.world import actions as A
+    from swarm.world.tasks import TaskType
+
+    m = SwarmModel(n_agents=8, width=10, height=10, rng=0)
+    kinds: set = set()
+    while kinds != {False, True}:
+        kinds = {t.task_type is TaskType.SYNTHESIS for t in m.board.arrive(0)} | kinds
+    tasks = list(m.board.tasks.values())
+    single = next(t for t in tasks if not t.task_type.group)
+    group = next(t for t in tasks if t.task_type is TaskType.SYNTHESIS)
+    takes = [(3, A.claim(single.id)), (1, A.claim(single.id)), (5, A.claim(999_999))]
+    assert resolve_takes(m, takes).tolist() == [True, False, False]
+    k = len(group.open_slots)
+    joins = [(i, A.join(group.id)) for i in range(k + 2)]
+    mixed = [*joins[:1], (7, A.claim(single.id)), *joins[1:]]
+    assert resolve_takes(m, mixed).tolist() == [True, True] + [True] * (k - 1) + [False] * 2
+    single.holder = 99  # held: nobody else takes it
+    assert resolve_takes(m, takes[:1]).tolist() == [False]
+
+
 def test_a_handoff_receiver_with_nothing_in_view_keeps_still():
     """Agents handed a task before their turn do not also move (the codes path)."""
     kw = dict(n_agents=60, width=14, height=14, rng=5, policy="heuristic")
