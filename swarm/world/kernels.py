@@ -171,22 +171,30 @@ def _root(parent, i):  # pragma: no cover - compiled
 def touching_groups(cells, width, height, torus):  # pragma: no cover - compiled
     """How many groups the occupied ``cells`` (flat ``x * height + y``, sorted, distinct)
     form when cells that touch (Moore neighbourhood, wrapping on a torus) are joined:
-    union-find over the cells, each neighbour found by binary search."""
+    union-find over the cells. Each cell's forward neighbours (each pair once) are found
+    by one merge pass per direction (``cell + offset`` grows with the cell), those across
+    a torus' edge by binary search."""
     n = cells.shape[0]
     parent = np.arange(n)
-    for i in range(n):
-        cx, cy = cells[i] // height, cells[i] % height
-        for d in range(4):  # the forward half of the neighbourhood: each pair once
-            dx, dy = (1, 0) if d == 0 else (0, 1) if d == 1 else (1, 1) if d == 2 else (1, -1)
+    for d in range(4):
+        dx, dy = (1, 0) if d == 0 else (0, 1) if d == 1 else (1, 1) if d == 2 else (1, -1)
+        j = 0
+        for i in range(n):
+            cx, cy = cells[i] // height, cells[i] % height
             nx, ny = cx + dx, cy + dy
-            if torus:
-                nx, ny = nx % width, ny % height
-            elif nx < 0 or nx >= width or ny < 0 or ny >= height:
+            inside = 0 <= nx < width and 0 <= ny < height
+            if inside:
+                key = cells[i] + dx * height + dy
+                while j < n and cells[j] < key:
+                    j += 1
+                k = j
+            elif torus:
+                key = (nx % width) * height + ny % height
+                k = np.searchsorted(cells, key)
+            else:
                 continue
-            key = nx * height + ny
-            j = np.searchsorted(cells, key)
-            if j < n and cells[j] == key:
-                a, b = _root(parent, i), _root(parent, j)
+            if k < n and cells[k] == key:
+                a, b = _root(parent, i), _root(parent, k)
                 if a != b:
                     parent[a] = b
     groups = 0

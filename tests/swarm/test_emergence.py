@@ -327,8 +327,8 @@ def _clusters_by_hand(cells, width, height, torus):
 
 @settings(max_examples=80, deadline=None)
 @given(
-    st.sampled_from([(7, 5), (3, 8), (2, 2), (1, 4), (9, 9)]),
-    st.lists(st.tuples(st.integers(0, 8), st.integers(0, 8)), min_size=0, max_size=25),
+    st.sampled_from([(7, 5), (3, 8), (2, 2), (1, 4), (9, 9), (13, 11)]),
+    st.lists(st.tuples(st.integers(0, 12), st.integers(0, 10)), min_size=0, max_size=60),
     st.booleans(),
 )
 def test_agent_clusters_are_the_touching_groups(size, points, torus):
