@@ -1,0 +1,94 @@
+"""Counterfactual outcome labels: branches replay the world, differ only by the action."""
+
+import json
+
+import numpy as np
+import pytest
+
+from swarm import SwarmModel, rollout
+from swarm.metrics import model_frame
+from swarm.policies import HeuristicPolicy
+from swarm.world import actions as A
+from training.counterfactual import (
+    Forced,
+    TeamReward,
+    branch,
+    label_run,
+    play,
+    preference_pairs,
+    write_jsonl,
+)
+
+
+def _model(seed=2):
+    m = SwarmModel(n_agents=20, width=14, height=14, rng=seed)
+    rollout(m, 25)
+    return m
+
+
+def test_a_branch_replays_the_world_and_leaves_the_model_alone():
+    m = _model()
+    twin = branch(m, HeuristicPolicy())
+    rollout(twin, 15)
+    rollout(m, 15)
+    assert model_frame(twin).equals(model_frame(m))
+    assert twin.swarm[0].model is twin and m.swarm[0].model is m
+
+
+def test_the_policy_s_own_action_scores_what_the_run_got():
+    """Common random numbers: playing the expert's own choice with the expert continuing
+    is the run itself, so its reward is the run's over the same steps."""
+    m = _model()
+    reward = TeamReward()
+    obs = m.observe()
+    decisions = m.policy.decide(obs)
+    i = next(j for j in range(len(obs)) if not obs.simple[j])
+    got = play(m, i, decisions[i].action, 10, HeuristicPolicy(), reward)
+    want = 0.0
+    for _ in range(10):
+        m.step()
+        want += reward.of_step(m.last_record)
+    assert got == pytest.approx(want)
+
+
+def test_forcing_a_plain_agent_moves_it_as_told():
+    m = _model()
+    obs = m.observe()
+    codes = m.policy.decide(obs).codes
+    i = next(j for j in range(len(obs)) if obs.simple[j])
+    other = A.MOVES[(int(codes[i]) + 4) % 8]  # not its own move (or explore, code 8)
+    twin = branch(m, HeuristicPolicy())
+    twin.policy = Forced(HeuristicPolicy(), i, other)
+    x, y = int(twin.ax[i]), int(twin.ay[i])
+    twin.step()
+    dx, dy = A.DIRECTIONS[other.direction]
+    assert (int(twin.ax[i]), int(twin.ay[i])) == ((x + dx) % twin.width, (y + dy) % twin.height)
+
+
+def test_labels_pairs_and_their_files(tmp_path):
+    labels = list(label_run(3, "heuristic", steps=31, horizon=8, every=10, per_step=2))
+    assert len(labels) >= 3
+    for lab in labels:
+        assert len(lab.candidates) == len(lab.rewards) > 1
+        assert lab.policy_action in lab.candidates
+        assert sum(lab.advantages) == pytest.approx(0.0, abs=1e-9)
+        assert lab.provenance["horizon"] == 8 and lab.provenance["continuation"] == "heuristic"
+    assert any(np.ptp(lab.rewards) > 0 for lab in labels), "no decision mattered"
+    pairs = preference_pairs(labels, margin=0.1)
+    for p in pairs:
+        assert p["margin"] >= 0.1 and p["chosen"] != p["rejected"]
+    path = write_jsonl(tmp_path / "labels.jsonl", [lab.to_json() for lab in labels])
+    back = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [b["rewards"] for b in back] == [lab.rewards for lab in labels]
+
+
+def test_labelling_does_not_change_the_run():
+    """The labelled run is the plain run of the same seed (branches are copies)."""
+    list(label_run(4, "heuristic", steps=21, horizon=5, every=10, per_step=1))
+    plain = SwarmModel(n_agents=20, rng=4)
+    rollout(plain, 21)
+    again = SwarmModel(n_agents=20, rng=4)
+    gen = label_run(4, "heuristic", steps=21, horizon=5, every=10, per_step=1)
+    assert len(list(gen)) >= 1
+    rollout(again, 21)
+    assert model_frame(again).equals(model_frame(plain))

@@ -1,0 +1,258 @@
+"""Outcome labels by counterfactual rollout: what each candidate action of a decision
+would have brought the team.
+
+At a decision of agent ``i`` (the model as it was before the step: its agents, its world
+and every random stream, copied whole with :func:`copy.deepcopy`), each candidate action
+is played in a branch of its own, everyone else deciding by a stated continuation policy,
+and the branch is continued for ``horizon`` steps by that policy. Each branch is scored by
+the team reward (:class:`TeamReward`) of its steps. The branches share every random draw
+that is not the agents' doing: arrivals, the activation order and the explore draws are
+drawn per step whatever the agents do, and a task's work quality is keyed by the task and
+its stage (:mod:`swarm.streams`), so two branches differ only through what the one
+action changed (common random numbers; a test checks that the policy's own action
+replays the world it had).
+
+:func:`label_decision` scores one decision's candidates; :func:`label_run` runs a policy
+in closed loop on one seed and labels the decisions of agents with a choice to make
+(those with a task in view or in hand); :func:`preference_pairs` turns labels into
+(better, worse) pairs for preference learning, and :func:`write_jsonl` writes either with
+its provenance.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from swarm.interface.observation import Decision, Observation
+from swarm.interface.text import render_action, render_user
+from swarm.io import atomic_write_text
+from swarm.metrics import StepRecord
+from swarm.model import ENGINE_VERSION, SwarmModel
+from swarm.policies import make_policy, policy_label
+from swarm.policies.base import Policy, bind, proposal_of
+from swarm.world.actions import Action
+
+
+@dataclass(frozen=True)
+class TeamReward:
+    """The team's reward over a branch's steps:
+
+    ``completion`` per task completed + ``quality`` × its quality (in [0, 1]),
+    − ``conflict`` per conflicting take, − ``failure`` per task that failed
+    (its deadline passed).
+
+    Every agent's outcome counts, not only the deciding agent's: an action that takes a
+    task another agent would have done better, or crowds it, costs the team.
+    """
+
+    completion: float = 1.0
+    quality: float = 1.0
+    conflict: float = 0.5
+    failure: float = 1.0
+
+    def of_step(self, record: StepRecord) -> float:
+        done = sum(self.completion + self.quality * q for _, _, q in record.completed)
+        return done - self.conflict * len(record.conflicts) - self.failure * len(record.failed)
+
+
+class Forced:
+    """``policy``, except that agent row ``index`` does ``action`` (one step's wrapper)."""
+
+    def __init__(self, policy: Policy, index: int, action: Action) -> None:
+        self.policy, self.index, self.action = policy, index, action
+        self.name = getattr(policy, "name", "policy")
+
+    def decide(self, observations) -> list[Decision]:
+        decisions = self.policy.decide(observations)
+        codes = getattr(decisions, "codes", None)
+        if codes is not None:
+            codes[self.index] = -1  # no longer the array batch's move
+        decisions[self.index] = Decision(self.action)
+        return decisions
+
+    def propose(self, view, options):
+        return proposal_of(self.policy, view)
+
+
+def branch(model: SwarmModel, continuation: Policy) -> SwarmModel:
+    """A copy of ``model`` (agents, world, every random stream) run by ``continuation``,
+    without the original's step hooks."""
+    memo = {id(model.policy): continuation, id(model.on_decisions): []}
+    twin = copy.deepcopy(model, memo)
+    twin.policy = continuation
+    bind(continuation, twin)
+    return twin
+
+
+def play(
+    model: SwarmModel,
+    index: int,
+    action: Action,
+    horizon: int,
+    continuation: Policy,
+    reward: TeamReward,
+) -> float:
+    """The team reward of ``horizon`` steps from ``model``'s state (left as it is) when
+    agent row ``index`` does ``action`` now and ``continuation`` decides the rest."""
+    twin = branch(model, continuation)
+    twin.policy = Forced(continuation, index, action)
+    total = 0.0
+    for k in range(horizon):
+        twin.step()
+        if k == 0:
+            twin.policy = continuation
+        total += reward.of_step(twin.last_record)
+    return total
+
+
+@dataclass
+class Label:
+    """One decision's candidates and what each brought the team (``rewards``, aligned with
+    ``candidates``); ``advantages`` are rewards minus the mean over the candidates."""
+
+    seed: int
+    step: int
+    agent_id: int
+    prompt: str
+    candidates: list[str]
+    rewards: list[float]
+    policy_action: str
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def advantages(self) -> list[float]:
+        mean = float(np.mean(self.rewards))
+        return [r - mean for r in self.rewards]
+
+    @property
+    def best(self) -> str:
+        return self.candidates[int(np.argmax(self.rewards))]
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["advantages"] = self.advantages
+        return out
+
+
+def label_decision(
+    model: SwarmModel,
+    obs: Observation,
+    policy_action: Action,
+    *,
+    seed: int,
+    horizon: int,
+    continuation: Policy,
+    reward: TeamReward,
+    provenance: dict[str, Any] | None = None,
+) -> Label:
+    """Score every candidate of ``obs`` (agent row ``obs.index``'s decision, ``model`` as
+    it was before the step) by :func:`play`."""
+    rewards = [play(model, obs.index, c, horizon, continuation, reward) for c in obs.candidates]
+    return Label(
+        seed=seed,
+        step=model.steps,
+        agent_id=obs.agent_id,
+        prompt=render_user(obs),
+        candidates=[render_action(c) for c in obs.candidates],
+        rewards=rewards,
+        policy_action=render_action(policy_action),
+        provenance=dict(provenance or {}),
+    )
+
+
+def label_run(
+    seed: int,
+    policy: str | Policy,
+    *,
+    steps: int,
+    horizon: int,
+    continuation: str | Policy = "heuristic",
+    reward: TeamReward | None = None,
+    n_agents: int = 20,
+    every: int = 5,
+    per_step: int = 2,
+    **model_kw: Any,
+) -> Iterator[Label]:
+    """Run ``policy`` in closed loop on ``seed`` for ``steps`` steps and label, every
+    ``every`` steps, up to ``per_step`` decisions of agents with a choice to make (a task
+    in view or in hand: the observations that are not plain), drawn from a stream of
+    their own (the ``rng`` of ``seed``'s label selection, not the model's). Yields each
+    label as it is made."""
+    reward = reward or TeamReward()
+    cont = make_policy(continuation)
+    model = SwarmModel(n_agents=n_agents, policy=policy, rng=seed, **model_kw)
+    pick = np.random.default_rng([seed, 0x1ABE1])
+    provenance = {
+        "engine_version": ENGINE_VERSION,
+        "policy": policy_label(policy),
+        "continuation": policy_label(continuation),
+        "horizon": horizon,
+        "reward": asdict(reward),
+        "n_agents": n_agents,
+    }
+    for t in range(steps):
+        if t == 0 or t % every:
+            model.step()
+            continue
+        before = branch(model, cont)  # the state this step starts from
+        seen: list = []
+
+        def hook(m, obs, decisions, seen=seen) -> None:
+            seen.append((obs, decisions))
+
+        model.on_decisions.append(hook)
+        try:
+            model.step()
+        finally:
+            model.on_decisions.remove(hook)
+        obs, decisions = seen[0]  # observations read after the step are the step's own
+        choosers = [i for i in range(len(obs)) if obs.simple is None or not obs.simple[i]]
+        choosers = [i for i in choosers if len(obs[i].candidates) > 1]
+        for i in pick.permutation(choosers)[:per_step].tolist():
+            yield label_decision(
+                before,
+                obs[i],
+                decisions[i].action,
+                seed=seed,
+                horizon=horizon,
+                continuation=cont,
+                reward=reward,
+                provenance=provenance,
+            )
+
+
+def preference_pairs(labels: Iterable[Label], margin: float = 0.25) -> list[dict[str, Any]]:
+    """(chosen, rejected) pairs for preference learning: per label, its best candidate
+    against every candidate whose reward is at least ``margin`` lower (``margin`` in
+    reward units; ties and near-ties make no pair)."""
+    out = []
+    for lab in labels:
+        k = int(np.argmax(lab.rewards))
+        for j, r in enumerate(lab.rewards):
+            if lab.rewards[k] - r >= margin:
+                out.append(
+                    {
+                        "prompt": lab.prompt,
+                        "chosen": lab.candidates[k],
+                        "rejected": lab.candidates[j],
+                        "margin": lab.rewards[k] - r,
+                        "seed": lab.seed,
+                        "step": lab.step,
+                        "agent_id": lab.agent_id,
+                        "provenance": lab.provenance,
+                    }
+                )
+    return out
+
+
+def write_jsonl(path: str | Path, rows: Sequence[dict[str, Any]]) -> Path:
+    """Write ``rows`` as JSON lines, atomically."""
+    text = "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows)
+    return atomic_write_text(path, text)
