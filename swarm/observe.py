@@ -251,24 +251,8 @@ class Sight:
         )
 
     def plain(self, i: int, traces: np.ndarray) -> Observation:
-        """The observation of agent ``i`` idle with nothing in view, away from an edge."""
-        prefers, strengths, avoids = self.meta[i]
-        return Observation(
-            int(self.ids[i]),
-            self.now,
-            int(self.x[i]),
-            int(self.y[i]),
-            self.level[i],
-            self.domains,
-            self.skills[i],
-            self.channels,
-            traces,
-            A.IDLE_CANDIDATES,
-            index=i,
-            prefers=prefers,
-            strengths=strengths,
-            avoids=avoids,
-        )
+        """The observation of agent ``i`` idle with nothing in view (a plain one)."""
+        return self.observation(i, (), traces)
 
 
 def build_observations(model: SwarmModel) -> Observations:
