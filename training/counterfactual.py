@@ -37,6 +37,7 @@ from swarm.metrics import StepRecord
 from swarm.model import ENGINE_VERSION, SwarmModel
 from swarm.policies import make_policy, policy_label
 from swarm.policies.base import Policy, bind, proposal_of
+from swarm.streams import Streams
 from swarm.world.actions import Action
 
 
@@ -91,6 +92,17 @@ def branch(model: SwarmModel, continuation: Policy) -> SwarmModel:
     return twin
 
 
+def reseed(model: SwarmModel, world: int) -> None:
+    """Give ``model`` another future: every stream respawned from its seed, its step and
+    ``world`` (what was drawn so far stays; every later arrival, order, explore draw and
+    work quality is world ``world``'s)."""
+    root = model.streams.root
+    key = (*root.spawn_key, 0xB4A, model.steps, world)
+    seq = np.random.SeedSequence(root.entropy, spawn_key=key)
+    model.streams = Streams(seq)
+    model.board.rng = model.streams.world
+
+
 def play(
     model: SwarmModel,
     index: int,
@@ -98,9 +110,12 @@ def play(
     horizon: int,
     continuation: Policy,
     reward: TeamReward,
+    world: int = 0,
 ) -> float:
     """The team reward of ``horizon`` steps from ``model``'s state (left as it is) when
-    agent row ``index`` does ``action`` now and ``continuation`` decides the rest."""
+    agent row ``index`` does ``action`` now and ``continuation`` decides the rest; in
+    ``world`` 0 the run's own future, in any other the future :func:`reseed` gives after
+    this step (the same for every action)."""
     twin = branch(model, continuation)
     twin.policy = Forced(continuation, index, action)
     total = 0.0
@@ -108,23 +123,41 @@ def play(
         twin.step()
         if k == 0:
             twin.policy = continuation
+            if world:
+                reseed(twin, world)
         total += reward.of_step(twin.last_record)
     return total
 
 
 @dataclass
 class Label:
-    """One decision's candidates and what each brought the team (``rewards``, aligned with
-    ``candidates``); ``advantages`` are rewards minus the mean over the candidates."""
+    """One decision's candidates and what each brought the team: ``per_world[w][c]`` the
+    reward of candidate ``c`` in world ``w`` (0: the run's own future), ``rewards`` their
+    means over the worlds; ``advantages`` are rewards minus the mean over the
+    candidates."""
 
     seed: int
     step: int
     agent_id: int
     prompt: str
     candidates: list[str]
-    rewards: list[float]
+    per_world: list[list[float]]
     policy_action: str
     provenance: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def rewards(self) -> list[float]:
+        return np.mean(self.per_world, axis=0).tolist()
+
+    def gap(self) -> tuple[float, float]:
+        """How much the best candidate (by mean) beats the policy's own action: the mean
+        over the worlds of the paired difference, and its standard error (0 with one
+        world)."""
+        k = int(np.argmax(self.rewards))
+        mine = self.candidates.index(self.policy_action)
+        diff = np.array([w[k] - w[mine] for w in self.per_world])
+        se = float(diff.std(ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else 0.0
+        return float(diff.mean()), se
 
     @property
     def advantages(self) -> list[float]:
@@ -137,6 +170,7 @@ class Label:
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
+        out["rewards"] = self.rewards
         out["advantages"] = self.advantages
         return out
 
@@ -150,18 +184,23 @@ def label_decision(
     horizon: int,
     continuation: Policy,
     reward: TeamReward,
+    worlds: int = 1,
     provenance: dict[str, Any] | None = None,
 ) -> Label:
     """Score every candidate of ``obs`` (agent row ``obs.index``'s decision, ``model`` as
-    it was before the step) by :func:`play`."""
-    rewards = [play(model, obs.index, c, horizon, continuation, reward) for c in obs.candidates]
+    it was before the step) by :func:`play`, in ``worlds`` futures (the run's own and
+    ``worlds - 1`` reseeded ones, the same for every candidate)."""
+    per_world = [
+        [play(model, obs.index, c, horizon, continuation, reward, w) for c in obs.candidates]
+        for w in range(worlds)
+    ]
     return Label(
         seed=seed,
         step=model.steps,
         agent_id=obs.agent_id,
         prompt=render_user(obs),
         candidates=[render_action(c) for c in obs.candidates],
-        rewards=rewards,
+        per_world=per_world,
         policy_action=render_action(policy_action),
         provenance=dict(provenance or {}),
     )
@@ -178,6 +217,7 @@ def label_run(
     n_agents: int = 20,
     every: int = 5,
     per_step: int = 2,
+    worlds: int = 1,
     **model_kw: Any,
 ) -> Iterator[Label]:
     """Run ``policy`` in closed loop on ``seed`` for ``steps`` steps and label, every
@@ -194,6 +234,7 @@ def label_run(
         "policy": policy_label(policy),
         "continuation": policy_label(continuation),
         "horizon": horizon,
+        "worlds": worlds,
         "reward": asdict(reward),
         "n_agents": n_agents,
     }
@@ -224,6 +265,7 @@ def label_run(
                 horizon=horizon,
                 continuation=cont,
                 reward=reward,
+                worlds=worlds,
                 provenance=provenance,
             )
 

@@ -92,3 +92,40 @@ def test_labelling_does_not_change_the_run():
     assert len(list(gen)) >= 1
     rollout(again, 21)
     assert model_frame(again).equals(model_frame(plain))
+
+
+def test_other_worlds_share_one_future_across_actions():
+    """World w > 0 reseeds every stream after the branch step: another future, the same
+    for every candidate (so a paired difference across worlds is fair)."""
+    from training.counterfactual import label_decision, reseed
+
+    m = _model()
+    a, b = branch(m, HeuristicPolicy()), branch(m, HeuristicPolicy())
+    reseed(a, 1)
+    reseed(b, 1)
+    rollout(a, 10)
+    rollout(b, 10)
+    assert model_frame(a).equals(model_frame(b))
+    c = branch(m, HeuristicPolicy())
+    rollout(c, 10)  # the run's own future
+    first = [r for r in c.datacollector.tables["arrivals"]["task_id"]]
+    other = [r for r in a.datacollector.tables["arrivals"]["task_id"]]
+    ax = a.datacollector.tables["arrivals"]["x"]
+    cx = c.datacollector.tables["arrivals"]["x"]
+    assert len(first) != len(other) or ax != cx  # another world's arrivals
+    obs = m.observe()
+    decisions = m.policy.decide(obs)
+    i = next(j for j in range(len(obs)) if not obs.simple[j])
+    lab = label_decision(
+        m,
+        obs[i],
+        decisions[i].action,
+        seed=2,
+        horizon=6,
+        continuation=HeuristicPolicy(),
+        reward=TeamReward(),
+        worlds=3,
+    )
+    assert len(lab.per_world) == 3 and all(len(w) == len(lab.candidates) for w in lab.per_world)
+    gap, se = lab.gap()
+    assert gap >= 0 and se >= 0
