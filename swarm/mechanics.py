@@ -196,7 +196,7 @@ def _takes_stand_alone(model: SwarmModel, decisions: Sequence[Decision], rows) -
             if a.kind is ActionKind.JOIN:
                 joined.add(a.task)
         elif a.kind is ActionKind.HANDOFF:
-            receivers.add(model.index_of[a.agent])
+            receivers.add(model.index_of.get(a.agent))  # an unknown agent: illegal later
         elif a.kind is ActionKind.RELEASE:
             left.add(a.task)
     return bool(takers) and not (takers & receivers) and not (joined & left)

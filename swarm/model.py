@@ -44,8 +44,9 @@ __all__ = ["DEFAULT_DOMAINS", "ENGINE_VERSION", "SwarmModel"]
 #: array engine: a fused trace step that rounds differently, arrivals drawn per step not
 #: per task, trace reporters computed over the cells with mass, a failed synthesis
 #: charged to each member's own slot domain; 5: trace entropy summed by numpy, not by a
-#: BLAS dot product, whose threaded sum depends on the machine's cores: the entropy
-#: columns move by one unit in the last place, nothing else changes).
+#: BLAS dot product, whose threaded sum depends on the machine's cores, and on grids of
+#: more than 65,536 cells the top-5 % concentration summed in another order: those
+#: columns move in the last places, nothing else changes).
 #: Sweeps and benchmarks key their stored runs by it, so a resumed sweep never mixes
 #: runs of two engines.
 ENGINE_VERSION = 5

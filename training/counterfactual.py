@@ -84,7 +84,18 @@ class Forced:
 
 def branch(model: SwarmModel, continuation: Policy) -> SwarmModel:
     """A copy of ``model`` (agents, world, every random stream) run by ``continuation``,
-    without the original's step hooks."""
+    without the original's step hooks.
+
+    A branch is stepped on its arrays: its Mesa view (cells' agent lists, their property
+    layers) is not a faithful copy (Mesa rebuilds each copied cell's class), so a model
+    that reads Mesa cells in its step (``act="agents"``, ``observe="cells"``) is refused.
+    """
+    if model.act_mode != "arrays" or model.observe_mode == "cells":
+        raise ValueError(
+            "counterfactual branches need the array engine: act='arrays' and observe "
+            f"other than 'cells' (got act={model.act_mode!r}, observe={model.observe_mode!r})"
+        )
+    model.space.sync()  # Mesa's side as the arrays say, before anything of it is copied
     memo = {id(model.policy): continuation, id(model.on_decisions): []}
     twin = copy.deepcopy(model, memo)
     twin.policy = continuation
@@ -152,7 +163,11 @@ class Label:
     def gap(self) -> tuple[float, float]:
         """How much the best candidate (by mean) beats the policy's own action: the mean
         over the worlds of the paired difference, and its standard error (0 with one
-        world)."""
+        world); NaN when the policy's action was not a candidate. A screen, not a test:
+        the best is chosen on the same worlds it is then compared on, so the gap is
+        biased upwards (never negative) and the standard error ignores the choice."""
+        if self.policy_action not in self.candidates:
+            return float("nan"), float("nan")
         k = int(np.argmax(self.rewards))
         mine = self.candidates.index(self.policy_action)
         diff = np.array([w[k] - w[mine] for w in self.per_world])
@@ -226,8 +241,10 @@ def label_run(
     their own (the ``rng`` of ``seed``'s label selection, not the model's). Yields each
     label as it is made."""
     reward = reward or TeamReward()
-    cont = make_policy(continuation)
     model = SwarmModel(n_agents=n_agents, policy=policy, rng=seed, **model_kw)
+    cont = make_policy(continuation)
+    if cont is model.policy:  # branches bind their continuation: not the run's own policy
+        cont = copy.deepcopy(cont)
     pick = np.random.default_rng([seed, 0x1ABE1])
     provenance = {
         "engine_version": ENGINE_VERSION,

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from swarm import SwarmModel
+from swarm import SwarmModel, rollout
 from swarm.metrics import agents_frame, model_frame, table_frame
 
 
@@ -174,3 +174,24 @@ def test_an_observation_read_after_the_step_is_the_one_the_agent_had(torus, seed
     assert holders > 50 and ed == ld
     for before, after in zip(early, late, strict=True):
         assert all(_same_observation(a, b) for a, b in zip(before, list(after), strict=True))
+
+
+def test_a_handoff_to_an_unknown_agent_is_illegal_not_a_crash():
+    from swarm.interface.observation import Decision
+    from swarm.policies import HeuristicPolicy
+    from swarm.world import actions as A
+
+    class Stray(HeuristicPolicy):
+        name = "stray"
+
+        def decide(self, observations):
+            out = super().decide(observations)
+            for i in range(len(out)):
+                task = observations.held.get(i) if hasattr(observations, "held") else None
+                if task is not None:
+                    out[i] = Decision(A.handoff(task.id, 10**9))
+            return out
+
+    m = SwarmModel(n_agents=30, width=10, height=10, rng=1, policy=Stray())
+    rollout(m, 40)
+    assert m.counts.illegal_actions > 0

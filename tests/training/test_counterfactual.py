@@ -129,3 +129,37 @@ def test_other_worlds_share_one_future_across_actions():
     assert len(lab.per_world) == 3 and all(len(w) == len(lab.candidates) for w in lab.per_world)
     gap, se = lab.gap()
     assert gap >= 0 and se >= 0
+
+
+def test_a_branch_needs_the_array_engine():
+    m = SwarmModel(n_agents=6, width=8, height=8, rng=0, act="agents")
+    with pytest.raises(ValueError, match="array engine"):
+        branch(m, HeuristicPolicy())
+
+
+def test_one_policy_object_as_run_and_continuation_leaves_the_run_alone():
+    from swarm.policies import RandomPolicy
+
+    plain = SwarmModel(n_agents=20, policy=RandomPolicy(), rng=5)
+    rollout(plain, 21)
+    assert model_frame(plain).equals(_labelled_run_frame(RandomPolicy()))
+
+
+def _labelled_run_frame(policy):
+    """The frame of a run labelled with ``policy`` as its continuation too."""
+    import training.counterfactual as cf
+
+    frames = []
+    real = cf.SwarmModel
+
+    class Keep(real):
+        def __init__(self, *a, **k):
+            super().__init__(*a, **k)
+            frames.append(self)
+
+    cf.SwarmModel = Keep
+    try:
+        list(label_run(5, policy, steps=21, horizon=4, every=10, per_step=1, continuation=policy))
+    finally:
+        cf.SwarmModel = real
+    return model_frame(frames[0])
