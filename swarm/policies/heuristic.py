@@ -95,8 +95,7 @@ def held_action(
         if not task.open_slots:  # the quorum is full: work is a candidate
             return A.work(task.id)
         return A.help_(task.id) if help_here < w.help_enough else A.WAIT
-    handoffs = any(c.kind is ActionKind.HANDOFF for c in cands)
-    if task.awaiting and skill < w.own_skill and handoffs:
+    if task.awaiting and skill < w.own_skill and any(c.kind is ActionKind.HANDOFF for c in cands):
         return None
     return A.work(task.id)
 
