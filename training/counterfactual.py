@@ -239,7 +239,34 @@ def label_run(
     ``every`` steps, up to ``per_step`` decisions of agents with a choice to make (a task
     in view or in hand: the observations that are not plain), drawn from a stream of
     their own (the ``rng`` of ``seed``'s label selection, not the model's). Yields each
-    label as it is made."""
+    label as it is made. A bad count is a ValueError naming it, before anything runs."""
+    for name, value, least in (
+        ("steps", steps, 0),
+        ("horizon", horizon, 1),
+        ("every", every, 1),
+        ("per_step", per_step, 0),
+        ("worlds", worlds, 1),
+    ):
+        if not isinstance(value, int) or isinstance(value, bool) or value < least:
+            raise ValueError(f"{name} must be an integer >= {least}, got {value!r}")
+    return _labels(
+        seed,
+        policy,
+        steps,
+        horizon,
+        continuation,
+        reward,
+        n_agents,
+        every,
+        per_step,
+        worlds,
+        model_kw,
+    )
+
+
+def _labels(
+    seed, policy, steps, horizon, continuation, reward, n_agents, every, per_step, worlds, model_kw
+) -> Iterator[Label]:
     reward = reward or TeamReward()
     model = SwarmModel(n_agents=n_agents, policy=policy, rng=seed, **model_kw)
     cont = make_policy(continuation)
@@ -291,6 +318,8 @@ def preference_pairs(labels: Iterable[Label], margin: float = 0.25) -> list[dict
     """(chosen, rejected) pairs for preference learning: per label, its best candidate
     against every candidate whose reward is at least ``margin`` lower (``margin`` in
     reward units; ties and near-ties make no pair)."""
+    if not margin > 0:
+        raise ValueError(f"margin must be > 0, got {margin!r}")
     out = []
     for lab in labels:
         k = int(np.argmax(lab.rewards))

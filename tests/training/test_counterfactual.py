@@ -163,3 +163,15 @@ def _labelled_run_frame(policy):
     finally:
         cf.SwarmModel = real
     return model_frame(frames[0])
+
+
+@pytest.mark.parametrize(
+    "bad", [{"horizon": 0}, {"every": 0}, {"worlds": 0}, {"per_step": -1}, {"steps": 2.5}]
+)
+def test_bad_counts_are_one_clear_error_before_anything_runs(bad):
+    kw = dict(steps=10, horizon=3, every=5, per_step=1) | bad
+    name = next(iter(bad))
+    with pytest.raises(ValueError, match=f"^{name} must be an integer"):
+        label_run(0, "heuristic", **kw)
+    with pytest.raises(ValueError, match="margin must be > 0"):
+        preference_pairs([], margin=0)
