@@ -15,7 +15,7 @@ $(BIN)/python:
 
 # A stamp per extra set, so a pyproject change reinstalls and a second run does not.
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -e '.[dev,ray,dashboard,chat]'
+	$(BIN)/python -m pip install -e '.[dev,ray,dashboard,chat,improve]'
 	touch $@
 
 # The browser test drives Debian's Chromium with Playwright (no browser download).
