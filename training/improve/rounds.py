@@ -172,7 +172,8 @@ def run_improve(
     heldout = cfg.evaluation.heldout.seeds()
     t0 = time.perf_counter()
     expert_eps = [run_episode(cfg.expert, s, n_agents=ep.n_agents, steps=ep.steps) for s in heldout]
-    yield f"expert ({cfg.expert}) on {len(heldout)} held-out worlds in {time.perf_counter() - t0:.0f} s"
+    took = time.perf_counter() - t0
+    yield f"expert ({cfg.expert}) on {len(heldout)} held-out worlds in {took:.0f} s"
 
     summary: dict[str, Any] = {"config": settings, "rounds": []}
     students = {0: first}
