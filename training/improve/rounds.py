@@ -227,6 +227,24 @@ def run_improve(
                 f"round {r}: {len(labels)} decisions of the student labelled on seeds "
                 f"{seeds[0]}..{seeds[-1]} -> {len(pairs)} pairs in {label_s:.0f} s"
             )
+            if not pairs:  # nothing to learn: the round is the student it started from
+                row = {
+                    "round": r,
+                    **dict.fromkeys(_row({})),
+                    "student": str(start),
+                    "started_from": str(start),
+                    "label_seeds": seeds,
+                    "labels": len(labels),
+                    "pairs": 0,
+                    "note": f"no pair reaches margin {lab.margin}",
+                    "inputs": inputs,
+                }
+                atomic_write_text(where / ROUND_FILE, json.dumps(row, indent=2))
+                row["kept"] = False
+                students[r] = start
+                summary["rounds"].append(row)
+                yield f"round {r}: no pair reaches margin {lab.margin}; nothing to train"
+                continue
             t0 = time.perf_counter()
             report = dpo_train(pairs, start, where / "dpo", cfg.dpo, seed=cfg.seed + r)
             train_s = time.perf_counter() - t0
@@ -260,7 +278,8 @@ def run_improve(
             }
             atomic_write_text(where / ROUND_FILE, json.dumps(row, indent=2))
         bar = summary["rounds"][best]["paired_diff"] + cfg.evaluation.min_gain
-        row["kept"] = bool(np.isfinite(row["paired_diff"]) and row["paired_diff"] > bar)
+        diff = row["paired_diff"]
+        row["kept"] = bool(diff is not None and np.isfinite(diff) and diff > bar)
         students[r] = Path(row["student"])
         if row["kept"]:
             best = r
@@ -306,6 +325,8 @@ def _line(row: dict[str, Any]) -> str:
         return "n/a" if x is None or not np.isfinite(x) else f"{x:+.1%}"
 
     kept = "kept" if row.get("kept") else "not kept"
+    if row.get("completion_rate") is None:
+        return f"round {row['round']}: {row.get('note', 'not evaluated')} ({kept})"
     return (
         f"round {row['round']}: student {row['completion_rate']:.1%} vs expert "
         f"{row['completion_rate_expert']:.1%}, paired diff {pct(row['paired_diff'])} "
