@@ -314,16 +314,32 @@ def _labels(
             )
 
 
-def preference_pairs(labels: Iterable[Label], margin: float = 0.25) -> list[dict[str, Any]]:
-    """(chosen, rejected) pairs for preference learning: per label, its best candidate
-    against every candidate whose reward is at least ``margin`` lower (``margin`` in
-    reward units; ties and near-ties make no pair)."""
+def preference_pairs(
+    labels: Iterable[Label], margin: float = 0.25, against: str = "all"
+) -> list[dict[str, Any]]:
+    """(chosen, rejected) pairs for preference learning, ``margin`` in reward units (ties
+    and near-ties make no pair). ``against="all"``: per label, its best candidate against
+    every candidate whose reward is at least ``margin`` lower. ``against="policy"``: only
+    corrections of the policy's own action: the best candidate against the action the
+    policy took, when that is at least ``margin`` lower (what an on-policy learner needs
+    to change; rankings among actions it does not take are left alone)."""
     if not margin > 0:
         raise ValueError(f"margin must be > 0, got {margin!r}")
+    if against not in ("all", "policy"):
+        raise ValueError(f"against must be 'all' or 'policy', got {against!r}")
     out = []
     for lab in labels:
         k = int(np.argmax(lab.rewards))
-        for j, r in enumerate(lab.rewards):
+        if against == "policy":
+            rivals = (
+                [lab.candidates.index(lab.policy_action)]
+                if lab.policy_action in lab.candidates
+                else []
+            )
+        else:
+            rivals = range(len(lab.candidates))
+        for j in rivals:
+            r = lab.rewards[j]
             if lab.rewards[k] - r >= margin:
                 out.append(
                     {

@@ -62,6 +62,11 @@ class Labels(_Strict):
     per_step: int = Field(4, ge=1, description="decisions labelled per labelled step")
     continuation: str = Field("heuristic", description="the policy that plays every branch on")
     margin: float = Field(0.5, gt=0, description="least reward gap of a preference pair")
+    pairs: Literal["all", "policy"] = Field(
+        "all",
+        description="all: the best candidate against every worse one; policy: only against "
+        "the student's own action (training.counterfactual.preference_pairs)",
+    )
     reward: Reward = Field(default_factory=Reward)
 
 
@@ -121,6 +126,16 @@ class Evaluate(_Strict):
     )
 
 
+class Departures(_Strict):
+    """Where a student departs from the expert (:mod:`training.improve.departures`)."""
+
+    seeds: Seeds = Field(default_factory=lambda: Seeds(first=7900, count=2))
+    every: int = Field(2, ge=1)
+    sample: int = Field(80, ge=1, description="departures scored by rollout")
+    horizon: int = Field(15, ge=1)
+    worlds: int = Field(4, ge=1)
+
+
 class ImproveConfig(_Strict):
     seed: int = 0
     student: str = Field(
@@ -133,6 +148,7 @@ class ImproveConfig(_Strict):
     labels: Labels = Field(default_factory=Labels)
     dpo: DPO = Field(default_factory=DPO)
     evaluation: Evaluate = Field(default_factory=Evaluate)
+    departures: Departures = Field(default_factory=Departures)
     curation: str | None = Field(
         "experiments/curation.yaml",
         description="the student's curation config: its simulation seeds are kept out of "
@@ -145,6 +161,7 @@ class ImproveConfig(_Strict):
             "labels": [s for r in range(self.rounds) for s in self.labels.seeds.seeds(r)],
             "heldout": self.evaluation.heldout.seeds(),
             "confirm": self.evaluation.confirm.seeds(),
+            "departures": self.departures.seeds.seeds(),
         }
 
     def check_seeds(self) -> None:

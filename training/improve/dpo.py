@@ -180,6 +180,10 @@ def _train(pairs, student: Path, out: Path, cfg: DPO, seed: int, last, progress:
     from swarm.policies.lm import pick_device
     from training.runtime import device_name
 
+    if not progress:
+        import datasets
+
+        datasets.disable_progress_bars()
     device = pick_device(cfg.device)
     bf16 = cfg.precision == "bf16" or (
         cfg.precision == "auto" and device.startswith("cuda") and torch.cuda.is_bf16_supported()
@@ -196,6 +200,7 @@ def _train(pairs, student: Path, out: Path, cfg: DPO, seed: int, last, progress:
         seed=seed,
         beta=cfg.beta,
         loss_type=[cfg.loss_type],
+        precompute_ref_log_probs=True,  # the reference is fixed: score it once, not per epoch
         max_length=cfg.max_length,
         per_device_train_batch_size=t.batch_size,
         per_device_eval_batch_size=e.batch_size,
@@ -241,6 +246,10 @@ def _train(pairs, student: Path, out: Path, cfg: DPO, seed: int, last, progress:
         peft_config=lora,
         callbacks=[_Metrics(out / "metrics.jsonl", keep, started)],
     )
+    if not progress:  # metrics.jsonl has every log; stdout is the caller's
+        from transformers import PrinterCallback
+
+        trainer.remove_callback(PrinterCallback)
     result = trainer.train(resume_from_checkpoint=str(last) if last is not None else None)
     final_eval = trainer.evaluate() if evals else {}
     merged = trainer.model.merge_and_unload()

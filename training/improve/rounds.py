@@ -219,7 +219,7 @@ def run_improve(
                     per_step=lab.per_step,
                     worlds=lab.worlds,
                 )
-            pairs = preference_pairs(labels, margin=lab.margin)
+            pairs = preference_pairs(labels, margin=lab.margin, against=lab.pairs)
             write_jsonl(where / "labels.jsonl", [x.to_json() for x in labels])
             write_jsonl(where / "pairs.jsonl", pairs)
             label_s = time.perf_counter() - t0
@@ -289,29 +289,122 @@ def run_improve(
         atomic_write_text(out / SUMMARY, json.dumps(_public(summary), indent=2))
 
     summary["best_round"] = best
+    yield from _confirm(cfg, out, students, best, summary)
+    yield from _departures(cfg, out, students, best, summary)
+    atomic_write_text(out / SUMMARY, json.dumps(_public(summary), indent=2))
+    yield f"wrote {out / SUMMARY} (best round {best})"
+
+
+def _cached(path: Path, key: dict[str, Any], compute) -> dict[str, Any]:
+    """``compute()``'s result, stored in ``path`` with ``key``; reused while ``key`` holds."""
+    old = _load_json(path)
+    if isinstance(old, dict) and old.get("key") == key:
+        return old["result"]
+    result = compute()
+    atomic_write_text(path, json.dumps({"key": key, "result": result}, indent=2))
+    return result
+
+
+def _confirm(cfg: ImproveConfig, out: Path, students, best: int, summary) -> Iterator[str]:
+    """The first and the best student against the expert on the fresh confirmation
+    worlds, and the best's paired gain over the first there."""
+    from swarm.analysis.paired import paired_difference
+    from swarm.policies import make_policy
+    from training.eval.episodes import run_episode
+
+    ep = cfg.episodes
     confirm = cfg.evaluation.confirm.seeds()
     t0 = time.perf_counter()
-    expert_conf = [
-        run_episode(cfg.expert, s, n_agents=ep.n_agents, steps=ep.steps) for s in confirm
-    ]
+    expert_conf: list = []
     summary["confirm"] = {}
+    rates = {}
     for r in sorted({0, best}):
-        ev = paired_evaluation(
-            make_policy(f"lm:{students[r]}"),
-            cfg,
-            confirm,
-            expert_episodes=expert_conf,
-            agreement=False,
-        )
+        key = {
+            "student": _hash_dir(students[r]),
+            "seeds": confirm,
+            "episodes": ep.model_dump(),
+            "expert": cfg.expert,
+        }
+
+        def compute(r=r):
+            if not expert_conf:
+                expert_conf.extend(
+                    run_episode(cfg.expert, s, n_agents=ep.n_agents, steps=ep.steps)
+                    for s in confirm
+                )
+            return paired_evaluation(
+                make_policy(f"lm:{students[r]}"),
+                cfg,
+                confirm,
+                expert_episodes=expert_conf,
+                agreement=False,
+            )
+
+        ev = _cached(out / f"confirm-round-{r}.json", key, compute)
+        rates[r] = np.array(ev["per_episode"])
         summary["confirm"][f"round_{r}"] = {k: ev[k] for k in (*_row(ev), "seeds") if k in ev}
         yield (
-            f"confirm round {r} on fresh worlds {confirm[0]}..{confirm[-1]}: "
+            f"confirm round {r} on {len(confirm)} fresh worlds ({confirm[0]}..{confirm[-1]}): "
             f"student {ev['completion_rate']:.1%} vs expert {ev['completion_rate_expert']:.1%}, "
             f"diff {ev['paired_diff']:+.1%} [{ev['ci_low']:+.1%}, {ev['ci_high']:+.1%}]"
         )
+    if best != 0:
+        d = paired_difference(rates[best] - rates[0])
+        gain = {
+            "mean": d["mean_diff"],
+            "ci_low": d["ci_low"],
+            "ci_high": d["ci_high"],
+            "p": d.get("p"),
+        }
+        summary["confirm"]["best_minus_first"] = gain
+        yield (
+            f"confirm: round {best} minus round 0 {gain['mean']:+.1%} "
+            f"[{gain['ci_low']:+.1%}, {gain['ci_high']:+.1%}]"
+        )
     summary["confirm_s"] = round(time.perf_counter() - t0, 1)
-    atomic_write_text(out / SUMMARY, json.dumps(_public(summary), indent=2))
-    yield f"wrote {out / SUMMARY} (best round {best})"
+
+
+def _departures(cfg: ImproveConfig, out: Path, students, best: int, summary) -> Iterator[str]:
+    """Where the first and the best student depart from the expert, and what it brings
+    (:func:`training.improve.departures.departures`) -> ``DIR/departures.json``."""
+    from training.counterfactual import TeamReward
+    from training.improve.departures import departures
+
+    dep = cfg.departures
+    result = {}
+    for r in sorted({0, best}):
+        key = {
+            "student": _hash_dir(students[r]),
+            **dep.model_dump(mode="json"),
+            "episodes": cfg.episodes.model_dump(),
+            "reward": cfg.labels.reward.model_dump(),
+        }
+
+        def compute(r=r):
+            return departures(
+                f"lm:{students[r]}",
+                dep.seeds.seeds(),
+                expert=cfg.expert,
+                n_agents=cfg.episodes.n_agents,
+                steps=cfg.episodes.steps,
+                every=dep.every,
+                sample=dep.sample,
+                horizon=dep.horizon,
+                worlds=dep.worlds,
+                continuation=cfg.labels.continuation,
+                reward=TeamReward(**cfg.labels.reward.model_dump()),
+                seed=cfg.seed,
+            )
+
+        t0 = time.perf_counter()
+        result[f"round_{r}"] = d = _cached(out / f"departures-round-{r}.json", key, compute)
+        se = d["se"] if d["se"] is not None else float("nan")
+        yield (
+            f"departures of round {r}: {d['departures']} of {d['decisions']} decisions "
+            f"differ from the expert; mean gain of {d['scored']} scored "
+            f"{(d['mean_gain'] or 0):+.2f} ± {se:.2f} ({time.perf_counter() - t0:.0f} s)"
+        )
+    atomic_write_text(out / "departures.json", json.dumps(result, indent=2))
 
 
 def _public(summary: dict[str, Any]) -> dict[str, Any]:

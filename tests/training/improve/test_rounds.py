@@ -91,6 +91,7 @@ def _tiny(student, **over):
             "agreement_seeds": [0],
             "agreement_steps": 10,
         },
+        "departures": {"seeds": {"first": 80, "count": 1}, "sample": 3, "horizon": 3, "worlds": 1},
     }
     cfg.update(over)
     return cfg
@@ -121,6 +122,8 @@ def test_rounds_end_to_end_write_the_summary_and_reuse_what_is_done(tmp_path, ti
     assert set(summary["confirm"]) == {"round_0", f"round_{summary['best_round']}"}
     assert summary["confirm"]["round_0"]["seeds"] == [70, 71]
     assert any(line.startswith("confirm round 0") for line in lines)
+    dep = json.loads((out / "departures.json").read_text())
+    assert "round_0" in dep and dep["round_0"]["seeds"] == [80]
 
     stamp = (out / "round-1" / "round.json").stat().st_mtime_ns
     again = list(run_improve(_tiny(base), out))
