@@ -330,14 +330,13 @@ def preference_pairs(
     out = []
     for lab in labels:
         k = int(np.argmax(lab.rewards))
+        rivals: Iterable[int] = range(len(lab.candidates))
         if against == "policy":
-            rivals = (
-                [lab.candidates.index(lab.policy_action)]
-                if lab.policy_action in lab.candidates
-                else []
-            )
-        else:
-            rivals = range(len(lab.candidates))
+            if lab.policy_action not in lab.candidates:
+                continue
+            mine = lab.candidates.index(lab.policy_action)
+            if mine != k:
+                rivals = [mine]
         for j in rivals:
             r = lab.rewards[j]
             if lab.rewards[k] - r >= margin:
