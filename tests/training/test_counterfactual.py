@@ -4,6 +4,8 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from swarm import SwarmModel, rollout
 from swarm.metrics import model_frame
@@ -175,3 +177,30 @@ def test_bad_counts_are_one_clear_error_before_anything_runs(bad):
         label_run(0, "heuristic", **kw)
     with pytest.raises(ValueError, match="margin must be > 0"):
         preference_pairs([], margin=0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rewards=st.lists(st.floats(-3, 3, allow_nan=False), min_size=2, max_size=6),
+    mine=st.integers(0, 5),
+    margin=st.floats(0.05, 2),
+)
+def test_on_policy_pairs_hold_the_policy_s_own_action(rewards, mine, margin):
+    from training.counterfactual import Label
+
+    mine %= len(rewards)
+    cands = [f"move {d}" for d in ("north", "south", "east", "west", "northeast", "northwest")]
+    lab = Label(0, 5, 1, "p", cands[: len(rewards)], [rewards], cands[mine])
+    pairs = preference_pairs([lab], margin=margin, against="policy")
+    best = int(np.argmax(rewards))
+    for p in pairs:
+        assert lab.policy_action in (p["chosen"], p["rejected"])
+        assert p["chosen"] == cands[best] and p["margin"] >= margin
+    if best != mine:  # a correction, when the policy's action is clearly worse
+        assert len(pairs) == (rewards[best] - rewards[mine] >= margin)
+    else:  # confirmations: its action against every clearly worse one
+        assert len(pairs) == sum(rewards[best] - r >= margin for r in rewards)
+    every = preference_pairs([lab], margin=margin)
+    assert all(p in every for p in pairs)
+    with pytest.raises(ValueError, match="against"):
+        preference_pairs([lab], against="mine")
