@@ -49,6 +49,18 @@ class Lora(_Strict):
     dropout: float = Field(0.05, ge=0, lt=1)
     target_modules: list[str] = Field(default_factory=lambda: list(ALL_PROJECTIONS), min_length=1)
 
+    def peft_config(self):
+        """This block as peft's ``LoraConfig`` for a causal language model."""
+        from peft import LoraConfig
+
+        return LoraConfig(
+            r=self.rank,
+            lora_alpha=self.alpha,
+            lora_dropout=self.dropout,
+            target_modules=self.target_modules,
+            task_type="CAUSAL_LM",
+        )
+
 
 class Evaluation(_Strict):
     eval_steps: int = Field(100, ge=1)

@@ -245,15 +245,9 @@ def _model(cfg: FinetuneConfig, base: Path, device: str):
         model.gradient_checkpointing_enable()
         model.enable_input_require_grads()
     if cfg.lora.enabled:
-        from peft import LoraConfig, get_peft_model
+        from peft import get_peft_model
 
-        lora = LoraConfig(
-            r=cfg.lora.rank,
-            lora_alpha=cfg.lora.alpha,
-            lora_dropout=cfg.lora.dropout,
-            target_modules=cfg.lora.target_modules,
-            task_type="CAUSAL_LM",
-        )
+        lora = cfg.lora.peft_config()
         try:
             model = get_peft_model(model, lora)
         except ValueError as exc:  # e.g. target modules not found in the model

@@ -172,7 +172,6 @@ def dpo_train(
 def _train(pairs, student: Path, out: Path, cfg: DPO, seed: int, last, progress: bool):
     import torch
     from datasets import Dataset
-    from peft import LoraConfig
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import DPOConfig, DPOTrainer
 
@@ -226,13 +225,7 @@ def _train(pairs, student: Path, out: Path, cfg: DPO, seed: int, last, progress:
     model = AutoModelForCausalLM.from_pretrained(
         str(student), dtype=torch.bfloat16 if bf16 else torch.float32, use_safetensors=True
     )
-    lora = LoraConfig(
-        r=cfg.lora.rank,
-        lora_alpha=cfg.lora.alpha,
-        lora_dropout=cfg.lora.dropout,
-        target_modules=cfg.lora.target_modules,
-        task_type="CAUSAL_LM",
-    )
+    lora = cfg.lora.peft_config()
     started = time.perf_counter()
     keep = None
     if last is not None:
