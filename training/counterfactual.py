@@ -140,6 +140,24 @@ def play(
     return total
 
 
+def observed_step(model: SwarmModel, continuation: Policy) -> tuple[SwarmModel, Any, list]:
+    """Step ``model`` once; return the state it started from (a :func:`branch` run by
+    ``continuation``), and the step's observations and decisions."""
+    before = branch(model, continuation)
+    seen: list = []
+
+    def hook(m, obs, decisions) -> None:
+        seen.append((obs, decisions))
+
+    model.on_decisions.append(hook)
+    try:
+        model.step()
+    finally:
+        model.on_decisions.remove(hook)
+    obs, decisions = seen[0]  # observations read after the step are the step's own
+    return before, obs, decisions
+
+
 @dataclass
 class Label:
     """One decision's candidates and what each brought the team: ``per_world[w][c]`` the
@@ -286,18 +304,7 @@ def _labels(
         if t == 0 or t % every:
             model.step()
             continue
-        before = branch(model, cont)  # the state this step starts from
-        seen: list = []
-
-        def hook(m, obs, decisions, seen=seen) -> None:
-            seen.append((obs, decisions))
-
-        model.on_decisions.append(hook)
-        try:
-            model.step()
-        finally:
-            model.on_decisions.remove(hook)
-        obs, decisions = seen[0]  # observations read after the step are the step's own
+        before, obs, decisions = observed_step(model, cont)
         choosers = [i for i in range(len(obs)) if obs.simple is None or not obs.simple[i]]
         choosers = [i for i in choosers if len(obs[i].candidates) > 1]
         for i in pick.permutation(choosers)[:per_step].tolist():

@@ -52,7 +52,7 @@ def departures(
     ``decisions`` asked, ``departures`` found, and ``groups`` (per student kind, expert
     kind and situation: count, share of decisions, scored, mean gain and its standard
     error, wins, examples), largest first."""
-    from training.counterfactual import TeamReward, branch, play
+    from training.counterfactual import TeamReward, observed_step, play
 
     reward = reward or TeamReward()
     policy = make_policy(student)
@@ -71,14 +71,7 @@ def departures(
             if t % every:
                 model.step()
                 continue
-            before = branch(model, cont)  # the state the step starts from
-            seen: list = []
-            model.on_decisions.append(lambda m, o, d, seen=seen: seen.append((o, d)))
-            try:
-                model.step()
-            finally:
-                model.on_decisions.pop()
-            obs, mine = seen[0]
+            before, obs, mine = observed_step(model, cont)
             theirs = ref.decide(obs)
             for i in range(len(obs)):
                 o = obs[i]

@@ -115,29 +115,25 @@ def _usable_checkpoint(out: Path, fingerprint: dict[str, Any], resume: bool) -> 
     return None
 
 
-class _Metrics:
+def _metrics_callback(path: Path, keep_upto: int | None, started: float):
     """A TrainerCallback writing each log to ``metrics.jsonl`` (a resumed run first keeps
     the lines up to its checkpoint's step)."""
+    from transformers import TrainerCallback
 
-    def __new__(cls, path: Path, keep_upto: int | None, started: float):
-        from transformers import TrainerCallback
+    from training.finetune.trainer import MetricsLog
 
-        from training.finetune.trainer import MetricsLog
+    log = MetricsLog(path, keep_upto)
 
-        log = MetricsLog(path, keep_upto)
+    class Metrics(TrainerCallback):
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if not logs or not state.is_world_process_zero:
+                return
+            record = {"step": state.global_step, "epoch": round(state.epoch or 0.0, 3)}
+            record |= {k: round(float(v), 6) for k, v in logs.items() if isinstance(v, int | float)}
+            record["elapsed_s"] = round(time.perf_counter() - started, 2)
+            log.write(record)
 
-        class Callback(TrainerCallback):
-            def on_log(self, args, state, control, logs=None, **kwargs):
-                if not logs or not state.is_world_process_zero:
-                    return
-                record = {"step": state.global_step, "epoch": round(state.epoch or 0.0, 3)}
-                for k, v in logs.items():
-                    if isinstance(v, int | float):
-                        record[k] = round(float(v), 6)
-                record["elapsed_s"] = round(time.perf_counter() - started, 2)
-                log.write(record)
-
-        return Callback()
+    return Metrics()
 
 
 def dpo_train(
@@ -237,7 +233,7 @@ def _train(pairs, student: Path, out: Path, cfg: DPO, seed: int, last, progress:
         eval_dataset=Dataset.from_list([pair_messages(p, chat) for p in evals]) if evals else None,
         processing_class=tokenizer,
         peft_config=lora,
-        callbacks=[_Metrics(out / "metrics.jsonl", keep, started)],
+        callbacks=[_metrics_callback(out / "metrics.jsonl", keep, started)],
     )
     if not progress:  # metrics.jsonl has every log; stdout is the caller's
         from transformers import PrinterCallback
