@@ -331,3 +331,26 @@ def level_figure(levels, ax=None):
     ax.tick_params(axis="x", labelsize=8)
     fig.tight_layout()
     return fig
+
+
+def decision_quality_figure(decisions: pd.DataFrame):
+    """Each synthesis decision's group quality against its best member's (a run's
+    ``decisions`` table): above the diagonal the vote beat its best member."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(4.6, 4.2))
+    ax.plot([0, 1], [0, 1], "--", color="0.6", lw=1, label="as good as the best member")
+    if len(decisions):
+        ax.scatter(
+            decisions["best_member_quality"], decisions["quality"], s=18, alpha=0.6,
+            label=f"{len(decisions)} decisions",
+        )  # fmt: skip
+    ax.set(
+        xlim=(-0.02, 1.02),
+        ylim=(-0.02, 1.02),
+        xlabel="best member's quality",
+        ylabel="group quality",
+        title="synthesis decisions",
+    )
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    return fig

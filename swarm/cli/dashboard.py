@@ -1,4 +1,4 @@
-"""``swarm dashboard``: serve the SolaraViz page (:mod:`swarm.apps.dashboard`) with Solara."""
+"""``swarm dashboard``: serve the dashboard (:mod:`swarm.apps.dashboard`) with Solara."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ def dashboard(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (loopback)."),
     port: int = typer.Option(8765, "--port", min=0, max=65535, help="Port (0: any free)."),
 ) -> None:
-    """Serve the live dashboard: the grid and its traces, plots, an Emergence tab."""
+    """Serve the live dashboard: World, Emergence, Souls and Decisions tabs."""
     from swarm.config import load_config
     from swarm.policies import check_policy
 

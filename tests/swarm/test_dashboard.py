@@ -1,8 +1,9 @@
 """The dashboard in a real browser: Debian's Chromium, driven by Playwright, against
-``swarm dashboard`` served on loopback. The screenshot is kept in ``test-artifacts/``."""
+``swarm dashboard`` served on loopback. A screenshot per tab and the measured speed are
+kept in ``test-artifacts/``."""
 
+import json
 import os
-import re
 import shutil
 import socket
 import subprocess
@@ -26,7 +27,6 @@ FLAGS = [
     "--disable-sync",
     "--disable-default-apps",
 ]
-STEP = re.compile(r"^\s*step\s*$", re.I)
 ARTEFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
@@ -39,7 +39,7 @@ def _free_port() -> int:
 @pytest.fixture
 def server(tmp_path):
     config = tmp_path / "run.yaml"
-    config.write_text("seed: 3\nmodel: {n_agents: 12}\n")
+    config.write_text("seed: 3\nmodel: {n_agents: 20}\n")
     port = _free_port()
     log = open(tmp_path / "server.log", "w")  # noqa: SIM115
     proc = subprocess.Popen(
@@ -67,36 +67,177 @@ def server(tmp_path):
         log.close()
 
 
+# The page's ECharts instances, found through the module loader the charts came from.
+CHARTS_JS = """() => {
+  const req = window.requirejs;
+  const defined = req ? req.s.contexts._.defined : {};
+  const ec = Object.values(defined).find(m => m && m.getInstanceByDom);
+  if (!ec) return [];
+  return [...document.querySelectorAll('.solara-echarts')]
+    .map(el => ec.getInstanceByDom(el)).filter(c => c);
+}"""
+
+# Records, in the browser, every change of the step counter: [milliseconds, step].
+WATCH_JS = """() => {
+  window.stepLog = [];
+  const read = () => {
+    const el = [...document.querySelectorAll('b')].find(b => b.textContent.startsWith('Step: '));
+    return el ? parseInt(el.textContent.slice(6)) : null;
+  };
+  let last = read();
+  const obs = new MutationObserver(() => {
+    const s = read();
+    if (s !== null && s !== last) { last = s; window.stepLog.push([performance.now(), s]); }
+  });
+  obs.observe(document.body, {subtree: true, childList: true, characterData: true});
+}"""
+
+# Records each frame the world chart draws: [milliseconds, the step in its title].
+FRAMES_JS = """() => {
+  window.frameLog = [];
+  const world = (CHARTS)().find(c => c.getOption().title[0].text.startsWith('step '));
+  world.on('finished', () => {
+    const step = parseInt(world.getOption().title[0].text.slice(5));
+    const log = window.frameLog;
+    if (!log.length || log[log.length - 1][1] !== step) log.push([performance.now(), step]);
+  });
+}""".replace("CHARTS", CHARTS_JS)
+
+
+def _rate(log) -> float:
+    (t0, s0), (t1, s1) = log[0], log[-1]
+    return (s1 - s0) / ((t1 - t0) / 1000)
+
+
+def _play_for(page, seconds: float) -> dict:
+    """Play for ``seconds`` (after 2 s to warm up) and measure, in the browser, the steps
+    per second the counter shows and the frames the world chart draws."""
+    page.get_by_role("button", name="▶ Play").click()
+    page.wait_for_timeout(2000)
+    page.evaluate(WATCH_JS)
+    page.evaluate(FRAMES_JS)
+    page.wait_for_timeout(int(seconds * 1000))
+    steps, frames = page.evaluate("[window.stepLog, window.frameLog]")
+    page.get_by_role("button", name="❚❚ Pause").click()
+    page.wait_for_timeout(1000)
+    assert len(steps) > 2 and len(frames) > 2
+    return {
+        "steps_per_second": round(_rate(steps), 2),
+        "frames_per_second": round(_rate(frames), 2),
+        "frames_drawn": len(frames),
+    }
+
+
+def _open_tab(page, name: str) -> None:
+    """Open a tab (a click that lands while the page re-renders is tried again)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    from playwright.sync_api import expect
+
+    tab = page.get_by_role("tab", name=name)
+    for _ in range(3):
+        tab.click()
+        try:
+            expect(tab).to_have_attribute("aria-selected", "true", timeout=5_000)
+            return
+        except (AssertionError, PlaywrightTimeout):
+            continue
+    raise AssertionError(f"the {name} tab does not open")
+
+
+def _shot(page, name: str) -> Path:
+    ARTEFACTS.mkdir(exist_ok=True)
+    shot = ARTEFACTS / f"dashboard-{name}.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+    return shot
+
+
 @pytest.mark.slow
-def test_dashboard_loads_renders_and_steps_in_chromium(server):
+def test_dashboard_tabs_agent_click_export_and_speed_in_chromium(server, tmp_path):
+    import zipfile
+
+    import pandas as pd
     from playwright.sync_api import expect, sync_playwright
+
+    from swarm.apps.dashboard.export import EXPORT_FILES
+    from swarm.config import load_config
 
     assert Path(CHROMIUM).exists(), "make test installs Debian's chromium"
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1100})
+        page = browser.new_page(viewport={"width": 1500, "height": 1150}, accept_downloads=True)
         page.goto(server, wait_until="networkidle")
         expect(page.get_by_text("Step: 0")).to_be_visible(timeout=60_000)
-        expect(page.get_by_text("Swarm lab").first).to_be_visible()
-        # the grid (with its channel selector) and the plots are images
-        expect(page.get_by_role("button", name="explored")).to_be_visible()
-        images = page.locator("img")
-        expect(images.nth(3)).to_be_visible(timeout=30_000)
-        assert images.count() >= 4
-        page.get_by_role("button", name=STEP).click()
-        expect(page.get_by_text("Step: 1")).to_be_visible(timeout=30_000)
-        page.get_by_role("button", name="explored").click()
-        page.get_by_role("button", name=STEP).click()
-        expect(page.get_by_text("Step: 2")).to_be_visible(timeout=30_000)
-        page.get_by_role("tab", name="page 1").click()
-        expect(page.get_by_text("Emergence")).to_be_visible(timeout=30_000)
+        for name in ("World", "Emergence", "Souls", "Decisions"):
+            expect(page.get_by_role("tab", name=name)).to_be_visible()
+        expect(page.get_by_text("task rate:")).to_be_visible()
+        expect(page.get_by_text("0.80 tasks / step")).to_be_visible()  # values with units
+        page.wait_for_function(f"({CHARTS_JS})().length >= 4", timeout=30_000)
+        # the world chart spans the whole 30 x 30 grid, on the channel's fixed colour scale
+        axes = page.evaluate(f"""() => {{
+            const c = ({CHARTS_JS})().find(c => c.getOption().title[0].text.startsWith('step'));
+            const o = c.getOption();
+            return [o.xAxis[0].data.length, o.yAxis[0].data.length, o.visualMap[0].max];
+        }}""")
+        assert axes == [30, 30, 5]
+
+        speed = _play_for(page, 10)  # the default speed cap: 10 steps / s
         ARTEFACTS.mkdir(exist_ok=True)
-        page.get_by_role("tab", name="page 0").click()
-        page.wait_for_timeout(1000)
-        shot = ARTEFACTS / "dashboard.png"
-        page.screenshot(path=str(shot), full_page=True)
+        (ARTEFACTS / "dashboard-speed.json").write_text(json.dumps({"n_agents": 20, **speed}))
+        print("dashboard, 20 agents:", speed)
+        assert speed["steps_per_second"] >= 5 and speed["frames_per_second"] >= 5, speed
+
+        # a click on an agent selects it
+        target = page.evaluate(f"""() => {{
+            const c = ({CHARTS_JS})().find(c => c.getOption().title[0].text.startsWith('step'));
+            const series = c.getOption().series;
+            const k = series.findIndex(s => s.type === 'scatter' && s.data.length && s.data[0].id);
+            const item = series[k].data[0];
+            const [x, y] = c.convertToPixel({{seriesIndex: k}}, item.value);
+            const box = c.getDom().getBoundingClientRect();
+            return {{id: item.id, x: box.left + x, y: box.top + y}};
+        }}""")
+        page.mouse.click(target["x"], target["y"])
+        expect(page.get_by_text(f"Selected: agent {target['id']}")).to_be_visible(timeout=20_000)
+        _shot(page, "world")
+
+        _open_tab(page, "Emergence")
+        expect(page.get_by_text("Regime.")).to_be_visible(timeout=30_000)
+        titles = page.evaluate(f"() => ({CHARTS_JS})().map(c => c.getOption().title[0].text)")
+        for title in ("division of labour", "novel-solution rate", "spatial entropy of the agents"):
+            assert title in titles
+        expect(page.get_by_text("How much knowing who did a unit of work")).to_be_visible()
+        page.get_by_role("button", name="Test the run so far").click()
+        expect(page.get_by_text("psi_holding")).to_be_visible(timeout=60_000)
+        _shot(page, "emergence")
+
+        _open_tab(page, "Souls")
+        expect(page.get_by_text(f"Selected: agent {target['id']}")).to_be_visible(timeout=20_000)
+        expect(page.get_by_text("adaptabilityScore").first).to_be_visible()
+        _shot(page, "souls")
+
+        _open_tab(page, "Decisions")
+        expect(page.get_by_text(f"Agent {target['id']}, step")).to_be_visible(timeout=20_000)
+        expect(page.get_by_text("Latest synthesis decisions")).to_be_visible()
+        _shot(page, "decisions")
+
+        # one click exports the run
+        with page.expect_download(timeout=60_000) as download:
+            page.get_by_role("button", name="Export run").click()
+        archive = tmp_path / "export.zip"
+        download.value.save_as(archive)
         browser.close()
-    assert shot.stat().st_size > 10_000
+    with zipfile.ZipFile(archive) as z:
+        names = {Path(n).name: n for n in z.namelist()}
+        assert set(names) == set(EXPORT_FILES)
+        z.extractall(tmp_path / "export")
+    run = tmp_path / "export" / Path(names["config.yaml"]).parent
+    config = load_config(run / "config.yaml")
+    model = pd.read_parquet(run / "model.parquet")
+    assert config.model.n_agents == 20 and config.seed == 3
+    assert len(model) == config.steps + 1 > 20
+    assert len(pd.read_parquet(run / "souls.parquet")) == 20
+    assert all((run / f).stat().st_size > 5_000 for f in EXPORT_FILES if f.endswith(".png"))
 
 
 def test_dashboard_refuses_a_bad_config(cli, tmp_path):
