@@ -30,7 +30,7 @@ import solara.lab
 from swarm.config import RunConfig, load_config
 
 from .session import Session
-from .views import Controls, DecisionsTab, EmergenceTab, SoulsTab, WorldTab
+from .views import TABLE_CSS, Controls, DecisionsTab, EmergenceTab, SoulsTab, WorldTab
 
 CONFIG_ENV = "SWARM_DASHBOARD_CONFIG"
 TABS = ("World", "Emergence", "Souls", "Decisions")
@@ -49,6 +49,7 @@ def Page():
     playing = solara.use_reactive(False)
     tab = solara.use_reactive(0)
     solara.Title("Swarm lab")
+    solara.Style(TABLE_CSS)
     with solara.Row(style={"align-items": "flex-start", "flex-wrap": "nowrap"}):
         with solara.Column(style={"width": "330px", "min-width": "330px"}):
             Controls(session, tick, playing)

@@ -29,10 +29,13 @@ TASK_SYMBOLS = {
 TASK_COLOUR = "#00bcd4"
 SELECTED = "#ffeb3b"
 NULL_BAND = "#cfcfcf"
+#: The trace heat map's colours, from a faint trace (light) to the channel's cap (dark);
+#: cells without a trace are left white.
+TRACE_COLOURS = ["#fff5eb", "#fdd0a2", "#fd8d3c", "#d94801", "#7f2704"]
 DETECTED = "#c44e52"
 
 #: The world panel's size in pixels: a square plot area, so cells are square.
-WORLD_PX = {"width": 660, "height": 700, "left": 46, "top": 58, "side": 560}
+WORLD_PX = {"width": 700, "height": 716, "left": 46, "top": 74, "side": 560}
 
 
 def _num(v: Any, digits: int = 4) -> Any:
@@ -52,9 +55,17 @@ def agent_size(rank: int) -> int:
     return 9 + 4 * rank
 
 
+def trace_shade(value: float, floor: float, cap: float) -> float:
+    """Where ``value`` falls between a channel's ``floor`` (0) and ``cap`` (1) on a log
+    scale: traces span orders of magnitude, so a linear scale shows only the freshest."""
+    v = min(max(float(value), floor), cap)
+    return round(math.log(v / floor) / math.log(cap / floor), 4) if cap > floor else 1.0
+
+
 def world_option(model, channel: str, selected: int | None = None) -> dict[str, Any]:
     """The world at this step, drawn over the grid's whole extent (the axes never move):
-    ``channel``'s trace field as a heat map on a fixed scale (0 to the channel's cap),
+    ``channel``'s trace field as a heat map on a fixed log scale (the channel's floor to
+    its cap, :func:`trace_shade`),
     agents coloured by main domain and sized by soul level (one legend entry per domain),
     tasks by type (symbol) and state (hollow: open; filled: being worked; dashed:
     waiting for its next stage to be taken up), and the ``selected`` agent ringed.
@@ -67,7 +78,11 @@ def world_option(model, channel: str, selected: int | None = None) -> dict[str, 
     field = np.asarray(model.traces.values(channel))
     cap = float(model.traces.specs[channel].cap)
     xs, ys = np.nonzero(field > 0)
-    heat = [[int(x), int(y), round(float(field[x, y]), 3)] for x, y in zip(xs, ys, strict=True)]
+    floor = float(model.traces.specs[channel].floor) or 1e-3
+    heat = [
+        [int(x), int(y), round(float(field[x, y]), 3), trace_shade(field[x, y], floor, cap)]
+        for x, y in zip(xs, ys, strict=True)
+    ]
     colours = domain_colours(model.domains)
     series: list[dict[str, Any]] = [
         {
@@ -161,7 +176,8 @@ def world_option(model, channel: str, selected: int | None = None) -> dict[str, 
         "title": {
             "text": f"step {model.steps} · {channel} trace, agents, tasks",
             "subtext": "agents: colour = main domain, size = soul level · tasks: hollow = "
-            "open, filled = being worked, dashed = waiting for its next stage",
+            "open, filled = being worked, dashed = waiting for its next stage\n"
+            f"{channel} trace: log colour scale from the channel's floor to its cap",
             "left": "center",
             "textStyle": {"fontSize": 14},
             "subtextStyle": {"fontSize": 11},
@@ -188,19 +204,18 @@ def world_option(model, channel: str, selected: int | None = None) -> dict[str, 
             "splitArea": {"show": False},
             "axisLabel": {"interval": max(0, h // 10 - 1)},
         },
-        "visualMap": {
+        "visualMap": {  # on a log scale from the channel's floor to its cap (dimension 3)
             "min": 0,
-            "max": cap,
+            "max": 1,
+            "dimension": 3,
             "seriesIndex": 0,
             "calculable": False,
             "orient": "vertical",
             "right": 4,
             "top": px["top"],
             "itemHeight": px["side"] - 40,
-            "text": [f"{cap:g} (cap)", "0"],
-            "inRange": {
-                "color": ["#000004", "#3b0f70", "#8c2981", "#de4968", "#fe9f6d", "#fcfdbf"]
-            },
+            "text": [f"{cap:g} (cap)", f"{floor:g}"],
+            "inRange": {"color": TRACE_COLOURS},
         },
         "series": series,
     }

@@ -39,13 +39,9 @@ def export_files(session: Session, out: Path) -> list[Path]:
         "souls.png": plots.level_figure(model.level_names),
         "decisions.png": plots.decision_quality_figure(table_frame(model, "decisions")),
     }
-    if model.steps >= 2:
-        wanted = [i.metric for i in indicators(session.channel)]
-        figures["emergence.png"] = plots.emergence_figure(live_report(model), wanted)
-    else:
-        figures["emergence.png"] = plots.emergence_figure(
-            model_df.iloc[0:0].assign(metric=[], step=[], value=[])
-        )
+    report = live_report(model) if model.steps >= 2 else pd.DataFrame(columns=COLUMNS)
+    wanted = [i.metric for i in indicators(session.channel)]
+    figures["emergence.png"] = plots.emergence_figure(report, wanted)
     for name, fig in figures.items():
         plots.save_figure(fig, out / name)
     return [out / name for name in EXPORT_FILES]

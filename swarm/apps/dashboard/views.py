@@ -32,6 +32,24 @@ def _html(text: str, *, bold: str = "", size: int = 14) -> None:
     )
 
 
+def _table(frame, max_rows: int = 200) -> None:
+    """A frame as a plain HTML table (fast to re-render every step; no pagination)."""
+    solara.HTML(
+        "div",
+        unsafe_innerHTML=frame.head(max_rows).to_html(index=False, border=0, classes="swarm-table"),
+        style="overflow-x: auto; font-size: 13px;",
+    )
+
+
+#: The tables' look (one style block on the page).
+TABLE_CSS = """
+.swarm-table { border-collapse: collapse; }
+.swarm-table th, .swarm-table td { padding: 2px 8px; text-align: right; white-space: nowrap; }
+.swarm-table th { border-bottom: 1px solid #bbb; }
+.swarm-table tr:nth-child(even) { background: #f5f5f5; }
+"""
+
+
 def _set_error(error: solara.Reactive, fn, *args, **kwargs) -> bool:
     try:
         fn(*args, **kwargs)
@@ -279,7 +297,7 @@ def EmergenceTab(session: Session, tick: solara.Reactive[int], playing: bool):
         elif tests.value is not None:
             at_step, frame = tests.value
             _html(f"At step {at_step}:")
-            solara.DataFrame(frame.round(3), items_per_page=12)
+            _table(frame.round(3))
     with solara.Card("Collective-intelligence ratio"):
         solara.Text(
             "Tasks the swarm completed ÷ tasks the same agents complete each working alone "
@@ -331,7 +349,7 @@ def SoulsTab(session: Session, tick: solara.Reactive[int]):
                     f"{row['adaptabilityScore']}, strengthDomains {row['strengthDomains'] or '–'}",
                     bold=f"Selected: agent {card['agent']}",
                 )
-    solara.DataFrame(frame, items_per_page=25, scrollable=True)
+    _table(frame)
 
 
 @solara.component
@@ -349,7 +367,7 @@ def DecisionsTab(session: Session, tick: solara.Reactive[int]):
     solara.HTML("h3", unsafe_innerHTML="Latest synthesis decisions (newest first)")
     frame = panels.synthesis_frame(model)
     if len(frame):
-        solara.DataFrame(frame, items_per_page=20, scrollable=True)
+        _table(frame)
     else:
         solara.Text("No synthesis decision yet.")
 
