@@ -3,129 +3,28 @@
 kept in ``test-artifacts/``."""
 
 import json
-import os
-import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-# Headless, and kept off the network (no background fetches, updates or sync).
-FLAGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-default-apps",
-]
+from benchmarks.dashboard import (
+    CHARTS_JS,
+    CHROMIUM,
+    FLAGS,
+    open_page,
+    play_and_measure,
+    serve,
+)
+
 ARTEFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
 def server(tmp_path):
-    config = tmp_path / "run.yaml"
-    config.write_text("seed: 3\nmodel: {n_agents: 20}\n")
-    port = _free_port()
-    log = open(tmp_path / "server.log", "w")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "swarm.cli", "dashboard", "--config", str(config),
-         "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "HF_HUB_OFFLINE": "1"},
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        for _ in range(120):
-            try:
-                with urllib.request.urlopen(url, timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            pytest.fail(f"the dashboard did not start: {(tmp_path / 'server.log').read_text()}")
+    with serve("seed: 3\nmodel: {n_agents: 20}\n", tmp_path) as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-        log.close()
-
-
-# The page's ECharts instances, found through the module loader the charts came from.
-CHARTS_JS = """() => {
-  const req = window.requirejs;
-  const defined = req ? req.s.contexts._.defined : {};
-  const ec = Object.values(defined).find(m => m && m.getInstanceByDom);
-  if (!ec) return [];
-  return [...document.querySelectorAll('.solara-echarts')]
-    .map(el => ec.getInstanceByDom(el)).filter(c => c);
-}"""
-
-# Records, in the browser, every change of the step counter: [milliseconds, step].
-WATCH_JS = """() => {
-  window.stepLog = [];
-  const read = () => {
-    const el = [...document.querySelectorAll('b')].find(b => b.textContent.startsWith('Step: '));
-    return el ? parseInt(el.textContent.slice(6)) : null;
-  };
-  let last = read();
-  const obs = new MutationObserver(() => {
-    const s = read();
-    if (s !== null && s !== last) { last = s; window.stepLog.push([performance.now(), s]); }
-  });
-  obs.observe(document.body, {subtree: true, childList: true, characterData: true});
-}"""
-
-# Records each frame the world chart draws: [milliseconds, the step in its title].
-FRAMES_JS = """() => {
-  window.frameLog = [];
-  const world = (CHARTS)().find(c => c.getOption().title[0].text.startsWith('step '));
-  world.on('finished', () => {
-    const step = parseInt(world.getOption().title[0].text.slice(5));
-    const log = window.frameLog;
-    if (!log.length || log[log.length - 1][1] !== step) log.push([performance.now(), step]);
-  });
-}""".replace("CHARTS", CHARTS_JS)
-
-
-def _rate(log) -> float:
-    (t0, s0), (t1, s1) = log[0], log[-1]
-    return (s1 - s0) / ((t1 - t0) / 1000)
-
-
-def _play_for(page, seconds: float) -> dict:
-    """Play for ``seconds`` (after 2 s to warm up) and measure, in the browser, the steps
-    per second the counter shows and the frames the world chart draws."""
-    page.get_by_role("button", name="▶ Play").click()
-    page.wait_for_timeout(2000)
-    page.evaluate(WATCH_JS)
-    page.evaluate(FRAMES_JS)
-    page.wait_for_timeout(int(seconds * 1000))
-    steps, frames = page.evaluate("[window.stepLog, window.frameLog]")
-    page.get_by_role("button", name="❚❚ Pause").click()
-    page.wait_for_timeout(1000)
-    assert len(steps) > 2 and len(frames) > 2
-    return {
-        "steps_per_second": round(_rate(steps), 2),
-        "frames_per_second": round(_rate(frames), 2),
-        "frames_drawn": len(frames),
-    }
 
 
 def _open_tab(page, name: str) -> None:
@@ -174,14 +73,11 @@ def test_dashboard_tabs_agent_click_export_and_speed_in_chromium(server, tmp_pat
     assert Path(CHROMIUM).exists(), "make test installs Debian's chromium"
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        page = browser.new_page(viewport={"width": 1500, "height": 1150}, accept_downloads=True)
-        page.goto(server, wait_until="networkidle")
-        expect(page.get_by_text("Step: 0")).to_be_visible(timeout=60_000)
+        page = open_page(browser, server)
         for name in ("World", "Emergence", "Souls", "Decisions"):
             expect(page.get_by_role("tab", name=name)).to_be_visible()
         expect(page.get_by_text("task rate:")).to_be_visible()
         expect(page.get_by_text("0.80 tasks / step")).to_be_visible()  # values with units
-        page.wait_for_function(f"({CHARTS_JS})().length >= 4", timeout=30_000)
         # the world chart spans the whole 30 x 30 grid, on the channel's fixed colour scale
         axes = page.evaluate(f"""() => {{
             const c = ({CHARTS_JS})().find(c => c.getOption().title[0].text.startsWith('step'));
@@ -190,7 +86,7 @@ def test_dashboard_tabs_agent_click_export_and_speed_in_chromium(server, tmp_pat
         }}""")
         assert axes == [30, 30, "5 (cap)"]
 
-        speed = _play_for(page, 10)  # the default speed cap: 10 steps / s
+        speed = play_and_measure(page, 10)  # at the default speed cap: 10 steps / s
         ARTEFACTS.mkdir(exist_ok=True)
         (ARTEFACTS / "dashboard-speed.json").write_text(json.dumps({"n_agents": 20, **speed}))
         print("dashboard, 20 agents:", speed)
