@@ -112,9 +112,15 @@ def test_dashboard_tabs_agent_click_export_and_speed_in_chromium(server, tmp_pat
 
         _open_tab(page, "Emergence")
         expect(page.get_by_text("Regime.")).to_be_visible(timeout=30_000)
-        titles = page.evaluate(f"() => ({CHARTS_JS})().map(c => c.getOption().title[0].text)")
-        for title in ("division of labour", "novel-solution rate", "spatial entropy of the agents"):
-            assert title in titles
+        wanted = ["division of labour", "novel-solution rate", "spatial entropy of the agents"]
+        page.wait_for_function(  # every indicator's chart is drawn (they load one by one)
+            f"""(wanted) => {{
+                const titles = ({CHARTS_JS})().map(c => c.getOption().title[0].text);
+                return wanted.every(t => titles.includes(t));
+            }}""",
+            arg=wanted,
+            timeout=30_000,
+        )
         expect(page.get_by_text("How much knowing who did a unit of work")).to_be_visible()
         page.get_by_role("button", name="Test the run so far").click()
         expect(page.get_by_text("psi_holding")).to_be_visible(timeout=60_000)
