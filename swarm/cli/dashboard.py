@@ -23,8 +23,7 @@ def dashboard(
     from swarm.policies import check_policy
 
     try:
-        import solara  # noqa: F401
-        from mesa.visualization import SolaraViz  # noqa: F401
+        import solara.lab  # noqa: F401
     except ImportError as exc:
         raise UserError(
             f"the dashboard needs the 'dashboard' extra (pip install -e '.[dashboard]'): {exc}"
