@@ -212,3 +212,13 @@ def test_the_export_is_a_run_directory_whose_config_reproduces_the_run(played, t
     assert config.steps == 80
     again = run_config(config).model_df
     pd.testing.assert_frame_equal(again.reset_index(drop=True), exported, check_dtype=False)
+
+
+@given(st.integers(0, 5000))
+def test_a_long_series_is_thinned_to_at_most_max_points_and_keeps_its_ends(n):
+    idx = charts.thin(n)
+    assert len(idx) <= charts.MAX_POINTS + 1 and idx == sorted(set(idx))
+    if n:
+        assert idx[0] == 0 and idx[-1] == n - 1
+    if n <= charts.MAX_POINTS:
+        assert idx == list(range(n))

@@ -48,17 +48,18 @@ def Page():
     tick = solara.use_reactive(0)
     playing = solara.use_reactive(False)
     tab = solara.use_reactive(0)
+    version = solara.use_reactive(0)  # bumped when the run is rebuilt or the channel changes
     solara.Title("Swarm lab")
     solara.Style(TABLE_CSS)
     with solara.Row(style={"align-items": "flex-start", "flex-wrap": "nowrap"}):
         with solara.Column(style={"width": "330px", "min-width": "330px"}):
-            Controls(session, tick, playing)
+            Controls(session, tick, playing, version)
         with (
             solara.Column(style={"flex": "1", "min-width": "0"}),
             solara.lab.Tabs(value=tab, lazy=True),
         ):
             with solara.lab.Tab(TABS[0]):
-                WorldTab(session, tick)
+                WorldTab(session, tick, version)
             with solara.lab.Tab(TABS[1]):
                 EmergenceTab(session, tick, playing.value)
             with solara.lab.Tab(TABS[2]):

@@ -7,7 +7,7 @@ values are ``"-"`` (ECharts' gap); animation is off (a frame per step)."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -221,17 +221,34 @@ def world_option(model, channel: str, selected: int | None = None) -> dict[str, 
     }
 
 
+#: The most points a time series sends per frame.
+MAX_POINTS = 400
+
+
+def thin(n: int, most: int = MAX_POINTS) -> list[int]:
+    """Indices of ``n`` points to draw: all of them up to ``most``, else every k-th with
+    the last one kept."""
+    if n <= most:
+        return list(range(n))
+    k = -(-n // most)
+    idx = list(range(0, n, k))
+    return idx if idx[-1] == n - 1 else [*idx, n - 1]
+
+
 def line_option(
     title: str,
     steps: Sequence[int],
-    lines: dict[str, Iterable[float]],
+    lines: dict[str, Sequence[float]],
     unit: str,
     y_range: tuple[float | None, float | None] = (0, None),
     colours: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """A time series panel: one line per entry of ``lines`` over ``steps``, the y axis
-    named by ``unit`` and bounded by ``y_range`` (None: fitted to the data)."""
+    named by ``unit`` and bounded by ``y_range`` (None: fitted to the data). Past
+    :data:`MAX_POINTS` steps every k-th step is sent (the last always), so a long run
+    costs a frame no more than a short one."""
     lo, hi = y_range
+    keep = thin(len(steps))
     return {
         "animation": False,
         "title": {"text": title, "left": "center", "textStyle": {"fontSize": 13}},
@@ -256,7 +273,7 @@ def line_option(
                 "name": name,
                 "type": "line",
                 "showSymbol": False,
-                "data": [[int(s), _num(v)] for s, v in zip(steps, values, strict=True)],
+                "data": [[int(steps[k]), _num(values[k])] for k in keep],
                 **({"itemStyle": {"color": colours[name]}} if colours and name in colours else {}),
             }
             for name, values in lines.items()

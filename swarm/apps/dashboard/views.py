@@ -61,12 +61,17 @@ def _set_error(error: solara.Reactive, fn, *args, **kwargs) -> bool:
 
 
 @solara.component
-def Controls(session: Session, tick: solara.Reactive[int], playing: solara.Reactive[bool]):
+def Controls(
+    session: Session,
+    tick: solara.Reactive[int],
+    playing: solara.Reactive[bool],
+    version: solara.Reactive[int],
+):
     """Play / pause / step / reset, the speed, the model's parameters with their values
-    and units, and the export."""
+    and units, and the export. Only the step counter follows ``tick``; the parameters
+    follow ``version`` (a reset or a new channel), so a step re-renders one line here."""
     speed = solara.use_reactive("10")
     error = solara.use_reactive(None)
-    _ = tick.value
 
     def loop(cancel: threading.Event) -> None:
         while playing.value and not cancel.is_set():
@@ -87,10 +92,9 @@ def Controls(session: Session, tick: solara.Reactive[int], playing: solara.React
     def reset(**changes: Any) -> None:
         playing.set(False)
         if _set_error(error, session.reset, **changes):
+            version.set(version.value + 1)
             tick.set(tick.value + 1)
 
-    values = session.values()
-    rate = session.steps_per_second()
     with solara.Card("Run"):
         with solara.Row():
             solara.Button("Reset", on_click=reset, color="primary")
@@ -101,10 +105,35 @@ def Controls(session: Session, tick: solara.Reactive[int], playing: solara.React
             )
             solara.Button("Step", on_click=step_once, disabled=playing.value, color="primary")
         solara.Select("speed (steps / s)", values=SPEEDS, value=speed)
-        _html(
-            f"· {rate:.1f} steps / s" if playing.value and rate else "",
-            bold=f"Step: {session.model.steps}",
+        _StepCounter(session, tick, playing.value)
+    _Parameters(session, version, reset, error)
+    with solara.Card("Export"):
+        solara.Text(
+            "The run so far: config.yaml, frames as Parquet, a PNG of each panel.",
+            style={"font-size": "12px"},
         )
+        solara.FileDownload(
+            lambda: export_zip(session),
+            filename="swarm-run.zip",
+            label="Export run",
+            mime_type="application/zip",
+        )
+
+
+@solara.component
+def _StepCounter(session: Session, tick: solara.Reactive[int], playing: bool):
+    _ = tick.value
+    rate = session.steps_per_second()
+    _html(
+        f"· {rate:.1f} steps / s" if playing and rate else "",
+        bold=f"Step: {session.model.steps}",
+    )
+
+
+@solara.component
+def _Parameters(session: Session, version: solara.Reactive[int], reset, error):
+    _ = version.value
+    values = session.values()
     with solara.Card("Model parameters"):
         solara.Text("Changing one restarts the run at step 0.", style={"font-size": "12px"})
         for c in CONTROLS:
@@ -141,17 +170,6 @@ def Controls(session: Session, tick: solara.Reactive[int], playing: solara.React
                 )
         if error.value:
             solara.Error(error.value)
-    with solara.Card("Export"):
-        solara.Text(
-            "The run so far: config.yaml, frames as Parquet, a PNG of each panel.",
-            style={"font-size": "12px"},
-        )
-        solara.FileDownload(
-            lambda: export_zip(session),
-            filename=f"swarm-step-{session.model.steps}.zip",
-            label="Export run",
-            mime_type="application/zip",
-        )
 
 
 def _choices(key: str, current: str) -> list[str]:
@@ -163,13 +181,14 @@ def _choices(key: str, current: str) -> list[str]:
 
 
 @solara.component
-def WorldTab(session: Session, tick: solara.Reactive[int]):
+def WorldTab(session: Session, tick: solara.Reactive[int], version: solara.Reactive[int]):
     """The grid over the world's whole extent and the live plots."""
     _ = tick.value
     model = session.model
 
     def pick(channel: str) -> None:
         session.channel = channel
+        version.set(version.value + 1)  # the decay and diffusion controls are the channel's
         tick.set(tick.value + 1)
 
     def clicked(event: dict) -> None:
