@@ -14,7 +14,7 @@ default 30x30 world; ``--quick``: 20), on one machine in one run:
 The browser test (``tests/swarm/test_dashboard.py``) uses the same helpers at the default
 speed cap of 10 steps a second.
 
-    python -m benchmarks.dashboard [--quick] [--json] [--seconds S]
+    python -m benchmarks.dashboard [--quick] [--json] [--seconds S] [--policy lm:PATH]
 """
 
 from __future__ import annotations
@@ -165,11 +165,11 @@ def choose_speed(page, speed: str) -> None:
     page.wait_for_timeout(500)
 
 
-def model_alone(n_agents: int, steps: int, seed: int) -> float:
+def model_alone(n_agents: int, steps: int, seed: int, policy: str = "heuristic") -> float:
     """Steps per second of the same model stepped in this process, without a page."""
     from swarm.model import SwarmModel
 
-    model = SwarmModel(n_agents=n_agents, rng=seed)
+    model = SwarmModel(n_agents=n_agents, policy=policy, rng=seed)
     t = time.perf_counter()
     for _ in range(steps):
         model.step()
@@ -179,6 +179,7 @@ def model_alone(n_agents: int, steps: int, seed: int) -> float:
 def main(argv: list[str] | None = None) -> None:
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--seconds", type=positive, default=10, help="seconds of play per size")
+    p.add_argument("--policy", default="heuristic", help="the agents' policy (e.g. lm:PATH)")
     args = p.parse_args(argv)
     from playwright.sync_api import sync_playwright
 
@@ -188,13 +189,13 @@ def main(argv: list[str] | None = None) -> None:
     with sync_playwright() as pw, tempfile.TemporaryDirectory() as tmp:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         for n in sizes:
-            config = f"seed: {args.seed}\nmodel: {{n_agents: {n}}}\n"
+            config = f"seed: {args.seed}\nmodel: {{n_agents: {n}, policy: '{args.policy}'}}\n"
             with serve(config, Path(tmp)) as url:
                 page = open_page(browser, url)
                 choose_speed(page, "max")
                 seen = play_and_measure(page, seconds)
                 page.close()
-            alone = model_alone(n, max(seen["last_step"], 50), args.seed)
+            alone = model_alone(n, max(seen["last_step"], 50), args.seed, args.policy)
             rows.append(
                 {
                     "n_agents": n,
@@ -205,7 +206,8 @@ def main(argv: list[str] | None = None) -> None:
             )
             print(rows[-1], file=sys.stderr)
         browser.close()
-    emit({"benchmark": "dashboard", "seconds": seconds, "world": "30x30", "runs": rows}, args.json)
+    result = {"benchmark": "dashboard", "policy": args.policy, "seconds": seconds, "runs": rows}
+    emit(result | {"world": "30x30"}, args.json)
 
 
 if __name__ == "__main__":
