@@ -46,6 +46,34 @@ def _num(v: Any, digits: int = 4) -> Any:
     return round(v, digits) if math.isfinite(v) else "-"
 
 
+def _title(text: str, size: int = 13, left: str | int = "center") -> dict[str, Any]:
+    return {"text": text, "left": left, "textStyle": {"fontSize": size}}
+
+
+def _share_axis(name: str, gap: int) -> dict[str, Any]:
+    """A value axis from 0 to 1, named under its middle."""
+    return {
+        "type": "value",
+        "min": 0,
+        "max": 1,
+        "name": name,
+        "nameLocation": "middle",
+        "nameGap": gap,
+    }
+
+
+def _cells_axis(name: str, n: int) -> dict[str, Any]:
+    """One of the grid's axes: every cell 0..n-1 (the world's whole extent), a label
+    about every tenth."""
+    return {
+        "type": "category",
+        "data": list(range(n)),
+        "name": name,
+        "splitArea": {"show": False},
+        "axisLabel": {"interval": max(0, n // 10 - 1)},
+    }
+
+
 def domain_colours(domains: Sequence[str]) -> dict[str, str]:
     return {d: PALETTE[k % len(PALETTE)] for k, d in enumerate(domains)}
 
@@ -190,20 +218,8 @@ def world_option(model, channel: str, selected: int | None = None) -> dict[str, 
             "width": px["side"],
             "height": px["side"],
         },
-        "xAxis": {
-            "type": "category",
-            "data": list(range(w)),
-            "name": "x",
-            "splitArea": {"show": False},
-            "axisLabel": {"interval": max(0, w // 10 - 1)},
-        },
-        "yAxis": {
-            "type": "category",
-            "data": list(range(h)),
-            "name": "y",
-            "splitArea": {"show": False},
-            "axisLabel": {"interval": max(0, h // 10 - 1)},
-        },
+        "xAxis": _cells_axis("x", w),
+        "yAxis": _cells_axis("y", h),
         "visualMap": {  # on a log scale from the channel's floor to its cap (dimension 3)
             "min": 0,
             "max": 1,
@@ -251,7 +267,7 @@ def line_option(
     keep = thin(len(steps))
     return {
         "animation": False,
-        "title": {"text": title, "left": "center", "textStyle": {"fontSize": 13}},
+        "title": _title(title),
         "tooltip": {"trigger": "axis"},
         "legend": {"bottom": 0, "show": len(lines) > 1},
         "grid": {"left": 56, "right": 44, "top": 44, "bottom": 56 if len(lines) > 1 else 36},
@@ -289,7 +305,7 @@ def levels_option(level_names: Sequence[str]) -> dict[str, Any]:
     counts = [sum(1 for x in level_names if x == n) for n in names]
     return {
         "animation": False,
-        "title": {"text": "soul levels", "left": "center", "textStyle": {"fontSize": 13}},
+        "title": _title("soul levels"),
         "tooltip": {"trigger": "axis"},
         "grid": {"left": 48, "right": 16, "top": 40, "bottom": 30},
         "xAxis": {"type": "category", "data": names},
@@ -389,7 +405,7 @@ def indicator_option(
     )
     return {
         "animation": False,
-        "title": {"text": title, "left": 8, "textStyle": {"fontSize": 14}},
+        "title": _title(title, size=14, left=8),
         "tooltip": {"trigger": "axis"},
         "legend": {"data": [s["name"] for s in series], "right": 10, "top": 4},
         "grid": {"left": 64, "right": 48, "top": 48, "bottom": 36},
@@ -410,21 +426,10 @@ def probabilities_option(labels: Sequence[str], probs: Sequence[float], chosen: 
     ]
     return {
         "animation": False,
-        "title": {
-            "text": "candidate probabilities",
-            "left": "center",
-            "textStyle": {"fontSize": 13},
-        },
+        "title": _title("candidate probabilities"),
         "tooltip": {"trigger": "axis"},
         "grid": {"left": 180, "right": 30, "top": 36, "bottom": 30},
-        "xAxis": {
-            "type": "value",
-            "min": 0,
-            "max": 1,
-            "name": "probability",
-            "nameLocation": "middle",
-            "nameGap": 24,
-        },
+        "xAxis": _share_axis("probability", 24),
         "yAxis": {"type": "category", "data": list(labels), "inverse": True},
         "series": [{"type": "bar", "data": data}],
     }
@@ -444,21 +449,10 @@ def decision_quality_option(decisions: pd.DataFrame) -> dict[str, Any]:
     ]
     return {
         "animation": False,
-        "title": {
-            "text": "group quality vs best member",
-            "left": "center",
-            "textStyle": {"fontSize": 13},
-        },
+        "title": _title("group quality vs best member"),
         "tooltip": {"trigger": "item"},
         "grid": {"left": 56, "right": 20, "top": 40, "bottom": 44},
-        "xAxis": {
-            "type": "value",
-            "min": 0,
-            "max": 1,
-            "name": "best member's quality",
-            "nameLocation": "middle",
-            "nameGap": 26,
-        },
+        "xAxis": _share_axis("best member's quality", 26),
         "yAxis": {"type": "value", "min": 0, "max": 1, "name": "group quality"},
         "series": [
             {
