@@ -17,6 +17,7 @@ from benchmarks.dashboard import (
     play_and_measure,
     serve,
 )
+from swarm.apps.dashboard.panels import indicators
 
 ARTEFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
@@ -112,7 +113,7 @@ def test_dashboard_tabs_agent_click_export_and_speed_in_chromium(server, tmp_pat
 
         _open_tab(page, "Emergence")
         expect(page.get_by_text("Regime.")).to_be_visible(timeout=30_000)
-        wanted = ["division of labour", "novel-solution rate", "spatial entropy of the agents"]
+        wanted = [i.title for i in indicators("claim")]
         page.wait_for_function(  # every indicator's chart is drawn (they load one by one)
             f"""(wanted) => {{
                 const titles = ({CHARTS_JS})().map(c => c.getOption().title[0].text);

@@ -76,13 +76,13 @@ def test_an_indicator_draws_a_null_box_per_window_and_marks_detections():
         ]
     )
     o = charts.indicator_option(report, "division_of_labour", "dol", "bits", 30, window=10)
-    (null,) = [s for s in o["series"] if s["name"] == "null 95 %"]
+    (null,) = [s for s in o["series"] if s["name"] == charts.NULL_RANGE]
     boxes = null["markArea"]["data"]
     assert boxes == [
         [{"xAxis": 10, "yAxis": 0.1}, {"xAxis": 20, "yAxis": 0.4}],
         [{"xAxis": 20, "yAxis": 0.2}, {"xAxis": 30, "yAxis": 0.5}],
     ]
-    (hits,) = [s for s in o["series"] if s["name"] == "detected"]
+    (hits,) = [s for s in o["series"] if s["name"] == charts.DETECTED_NAME]
     assert hits["data"] == [[20, 0.6]]
     (line,) = [s for s in o["series"] if s["name"] == "dol"]
     assert [v for _, v in line["data"]] == [0.5, 0.6, 0.3]
@@ -101,7 +101,7 @@ def test_a_series_with_a_trend_null_draws_the_null_slopes_and_marks_a_detected_t
     (trend,) = [s for s in o["series"] if s["name"] == "trend"]
     (x0, y0), (x1, y1) = trend["data"]
     assert (y1 - y0) / (x1 - x0) == pytest.approx(-0.02)  # -2 per 100 steps
-    (hits,) = [s for s in o["series"] if s["name"] == "detected"]
+    (hits,) = [s for s in o["series"] if s["name"] == charts.DETECTED_NAME]
     assert hits["data"] == [[49, pytest.approx(3.0 - 0.98)]]
 
 
@@ -222,3 +222,46 @@ def test_a_long_series_is_thinned_to_at_most_max_points_and_keeps_its_ends(n):
         assert idx[0] == 0 and idx[-1] == n - 1
     if n <= charts.MAX_POINTS:
         assert idx == list(range(n))
+
+
+def test_nothing_is_exported_before_the_first_step():
+    with pytest.raises(ValueError, match="first step"):
+        export_zip(_session(0))
+
+
+def test_an_export_while_the_run_plays_is_one_step_s_run(played):
+    """The play loop steps in its own thread; an export (another thread) holds the run."""
+    import threading
+
+    s = _session(10)
+    done = threading.Event()
+
+    def play():
+        while not done.is_set():
+            s.step()
+
+    player = threading.Thread(target=play)
+    player.start()
+    try:
+        zips = [export_zip(s) for _ in range(2)]
+    finally:
+        done.set()
+        player.join()
+    for data in zips:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            (folder,) = {n.split("/")[0] for n in z.namelist()}
+            steps = int(folder.removeprefix("swarm-step-"))
+            model = pd.read_parquet(io.BytesIO(z.read(f"{folder}/model.parquet")))
+            agents = pd.read_parquet(io.BytesIO(z.read(f"{folder}/agents.parquet")))
+            assert f"steps: {steps}" in z.read(f"{folder}/config.yaml").decode()
+        assert len(model) == steps + 1 and agents["step"].max() == steps
+
+
+def test_whole_run_tests_and_the_ratio_use_one_snapshot(played):
+    steps, config, frames = played.snapshot()
+    assert steps == 80 and config.steps == 80 and len(frames["model"]) == 81
+    tests = panels.whole_run_tests(frames, steps, n_surrogates=10)
+    assert set(tests["metric"]) == {f"{m}_{p}" for m in panels.WHOLE_RUN
+                                    for p in ("holding", "hotspot", "domains")}  # fmt: skip
+    at, ratio = panels.collective_ratio(played)
+    assert at == 80 and ratio > 0

@@ -76,6 +76,12 @@ class DPO(_Strict):
 
     beta: float = Field(0.1, gt=0, description="DPO's KL strength: higher stays nearer the student")
     loss_type: Literal["sigmoid", "sigmoid_norm", "ipo", "hinge"] = "sigmoid_norm"
+    sft_weight: float = Field(
+        0.0,
+        ge=0,
+        description="weight of TRL's sft loss (the chosen answers' NLL) added to the "
+        "preference loss, which keeps the student's other choices where they were (RPO); 0: off",
+    )
     training: Training = Field(
         default_factory=lambda: Training(
             epochs=2, batch_size=8, learning_rate=1e-3, warmup_steps=5, logging_steps=5

@@ -194,7 +194,8 @@ def _train(pairs, student: Path, out: Path, cfg: DPO, seed: int, last, progress:
         output_dir=str(out),
         seed=seed,
         beta=cfg.beta,
-        loss_type=[cfg.loss_type],
+        loss_type=[cfg.loss_type, "sft"] if cfg.sft_weight else [cfg.loss_type],
+        loss_weights=[1.0, cfg.sft_weight] if cfg.sft_weight else None,
         precompute_ref_log_probs=True,  # the reference is fixed: score it once, not per epoch
         max_length=cfg.max_length,
         per_device_train_batch_size=t.batch_size,
@@ -250,7 +251,9 @@ def _train(pairs, student: Path, out: Path, cfg: DPO, seed: int, last, progress:
 
     atomic_write_dir(out / "student", save)
     report = {
-        "method": f"dpo ({cfg.loss_type}, beta {cfg.beta}) on a LoRA adapter, merged",
+        "method": f"dpo ({cfg.loss_type}, beta {cfg.beta}"
+        + (f", + {cfg.sft_weight} x sft" if cfg.sft_weight else "")
+        + ") on a LoRA adapter, merged",
         "student": str(student),
         "train_pairs": len(train),
         "eval_pairs": len(evals),

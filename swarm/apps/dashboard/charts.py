@@ -33,6 +33,8 @@ NULL_BAND = "#cfcfcf"
 #: cells without a trace are left white.
 TRACE_COLOURS = ["#fff5eb", "#fdd0a2", "#fd8d3c", "#d94801", "#7f2704"]
 DETECTED = "#c44e52"
+NULL_RANGE = "null 2.5-97.5 %"
+DETECTED_NAME = "detected (one-sided p < 0.05)"
 
 #: The world panel's size in pixels: a square plot area, so cells are square.
 WORLD_PX = {"width": 700, "height": 716, "left": 46, "top": 74, "side": 560}
@@ -348,20 +350,22 @@ def _line(name: str, xs, ys, colour: str, dashed: bool = False, symbols: bool = 
 def indicator_option(
     report: pd.DataFrame, metric: str, title: str, unit: str, last_step: int, window: int = 1
 ) -> dict[str, Any]:
-    """One emergence indicator over time, full width: its value; the null's 95 % range
-    where the report has one per window (grey boxes over each ``window``) or the null's
-    mean (dashed); its 95 % interval (blue boxes) where it has one; a red dot where it is
-    detected. For a series whose null is the whole run's trend test (``trend_<metric>``
-    in the report), the dashed line is the series' own slope and the grey lines, through
-    the series' mean, the null's 2.5 and 97.5 % slopes (a red dot on the last point when
-    the trend beats them)."""
+    """One emergence indicator over time, full width: its value; the null's central 95 %
+    (2.5-97.5 %) where the report has one per window (grey boxes over each ``window``) or
+    the null's mean (dashed); its 95 % interval (blue boxes) where it has one; a red dot
+    where it is detected. Detection is the report's one-sided test at p < 0.05, so a dot
+    can sit just inside the top of its box (between the null's 95th and 97.5th
+    percentiles). For a series whose null is the whole run's trend test
+    (``trend_<metric>`` in the report), the dashed line is the series' own slope and the
+    grey lines, through the series' mean, the null's 2.5 and 97.5 % slopes (a red dot on
+    the last point when the trend test is detected)."""
     d = report[report["metric"] == metric].sort_values("step")
     steps = [int(s) for s in d["step"]]
     series: list[dict[str, Any]] = []
     has = lambda col: col in d and d[col].notna().any()  # noqa: E731
     trend = report[report["metric"] == f"trend_{metric}"]
     if has("null_lo"):
-        series.append(_boxes("null 95 %", d, "null_lo", "null_hi", window, NULL_BAND))
+        series.append(_boxes(NULL_RANGE, d, "null_lo", "null_hi", window, NULL_BAND))
     elif len(trend) and trend["null_lo"].notna().any() and len(d) > 2:
         t = trend.iloc[-1]
         y = d["value"].to_numpy(dtype=float)
@@ -395,7 +399,7 @@ def indicator_option(
         hits = pd.concat([hits, d.iloc[[-1]]])
     series.append(
         {
-            "name": "detected",
+            "name": DETECTED_NAME,
             "type": "scatter",
             "symbolSize": 11,
             "data": [[int(s), _num(v)] for s, v in zip(hits["step"], hits["value"], strict=True)],

@@ -48,10 +48,14 @@ def export_files(session: Session, out: Path) -> list[Path]:
 
 
 def export_zip(session: Session) -> bytes:
-    """The export as a zip (its files under ``swarm-step-<N>/``), for a download."""
-    folder = f"swarm-step-{session.model.steps}"
+    """The export as a zip (its files under ``swarm-step-<N>/``), for a download. The run
+    is held still while it is written (the session's lock); before the first step there
+    is nothing to export (a ValueError)."""
     buf = io.BytesIO()
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, session.lock:
+        if session.model.steps == 0:
+            raise ValueError("nothing to export before the first step")
+        folder = f"swarm-step-{session.model.steps}"
         files = export_files(session, Path(tmp) / folder)
         with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
             for f in files:

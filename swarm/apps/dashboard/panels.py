@@ -98,31 +98,33 @@ def live_report(model, n_surrogates: int = 100, seed: int = 0) -> pd.DataFrame:
     )
 
 
-def whole_run_tests(model, n_surrogates: int = 100, seed: int = 0) -> pd.DataFrame:
-    """Ψ, Δ and Γ of the run so far against per-agent circular shifts, one row each:
-    ``metric``, ``value``, ``null_lo``, ``null_hi``, ``p_value``, ``detected``."""
+def whole_run_tests(frames, steps: int, n_surrogates: int = 100, seed: int = 0) -> pd.DataFrame:
+    """Ψ, Δ and Γ of a run's ``frames`` (:meth:`~.session.Session.snapshot`, ``steps``
+    long) against per-agent circular shifts, one row each: ``metric``, ``value``,
+    ``null_lo``, ``null_hi``, ``p_value``, ``detected``."""
     report = emergence_report(
-        model,
-        window=window_for(model.steps),
-        n_surrogates=n_surrogates,
-        rng=seed,
+        frames, window=window_for(steps), n_surrogates=n_surrogates, rng=seed,
         measures=WHOLE_RUN,
-    )
+    )  # fmt: skip
     rows = report[report["metric"].str.match(r"^(psi|delta|gamma)_")]
     return rows[["metric", "value", "null_lo", "null_hi", "p_value", "detected"]].reset_index(
         drop=True
     )
 
 
-def regime(model, n_surrogates: int) -> str:
-    """The regime a report was computed on, in one line."""
+def regime(model, n_surrogates: int, steps: int | None = None) -> str:
+    """The regime a report was computed on (the first ``steps`` steps of ``model``'s run;
+    default: all so far), in one line."""
     m = model
+    steps = m.steps if steps is None else steps
     p = m.params
     world = f"{m.width}×{m.height}{' torus' if m.torus else ''}"
     traces = "traces on" if p.stigmergy else "traces off"
     return (
-        f"Computed on steps 1–{m.steps} of this run, in windows of {window_for(m.steps)} "
-        f"steps, {n_surrogates} surrogates per null: world {world}, {len(m.swarm)} agents, "
+        f"Computed on steps 1–{steps} of this run, in windows of {window_for(steps)} "
+        f"steps, {n_surrogates} surrogates per null (each window tested at 5 %, one-sided, "
+        "uncorrected: about 1 window in 20 is marked by chance): "
+        f"world {world}, {len(m.swarm)} agents, "
         f"{p.rate:.2f} tasks / step, policy {p.policy if isinstance(p.policy, str) else 'openai'}, "
         f"{traces}, voting {m.voting}, seed {m.stream_seed}."
     )
@@ -267,23 +269,24 @@ def top_candidates(d: LastDecision, k: int = 12) -> tuple[list[str], list[float]
     )
 
 
-def solo_output(model, config) -> float:
+def solo_output(config, steps: int) -> float:
     """Tasks the same agents complete working alone, each with 1/N of the task load, over
-    as many steps as ``model`` has run (``config``: the run's, same seed)."""
+    ``steps`` steps of the run ``config`` describes (same seed)."""
     from swarm.experiments.rollout import rollout
     from swarm.model import SwarmModel
 
-    n, rate = len(model.swarm), model.params.rate
+    n, rate = config.model.n_agents, config.model.rate
     total = 0
     for k in range(n):
         kwargs = config.model.kwargs() | {"alone": k, "task_rate": rate / n}
-        total += rollout(SwarmModel(**kwargs, rng=config.seed), model.steps).counts.completed
+        total += rollout(SwarmModel(**kwargs, rng=config.seed), steps).counts.completed
     return float(total)
 
 
-def collective_ratio(session) -> float:
-    """The collective-intelligence ratio of the session's run so far."""
+def collective_ratio(session) -> tuple[int, float]:
+    """The collective-intelligence ratio of the session's run so far, and its step."""
     from swarm.analysis.emergence import collective_intelligence_ratio
 
-    model = session.model
-    return collective_intelligence_ratio(model.counts.completed, solo_output(model, session.config))
+    steps, config, frames = session.snapshot()
+    completed = float(frames["model"]["completed"].iloc[-1])
+    return steps, collective_intelligence_ratio(completed, solo_output(config, steps))

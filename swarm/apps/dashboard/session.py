@@ -6,6 +6,7 @@ Each page (:mod:`swarm.apps.dashboard`) holds one :class:`Session`; its controls
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -61,9 +62,9 @@ class Session:
         self.config = self.base
         self.selected: int | None = None
         self._stamps: deque[float] = deque(maxlen=30)
-        self.reports: dict[tuple, pd.DataFrame] = {}
-        self.whole_run: tuple[int, pd.DataFrame] | None = None
-        self.ratio: tuple[int, float] | None = None
+        #: Held by every step, reset and read of the run (the play loop, renders, the
+        #: export and the background tests run in different threads).
+        self.lock = threading.RLock()
         self.model = self._build(self.config)
         self.channel: str = self.model.channel_names[0]  # the trace channel shown and tuned
 
@@ -107,12 +108,11 @@ class Session:
     def reset(self, **changes: Any) -> None:
         """Rebuild the model at step 0 from the current values with ``changes`` applied
         (validated first: a bad value raises and the run goes on untouched)."""
-        config = self.with_values(**changes)
-        model = self._build(config)
-        self.config, self.model = config, model
-        self.reports.clear()
-        self.whole_run = self.ratio = None
-        self._stamps.clear()
+        with self.lock:
+            config = self.with_values(**changes)
+            model = self._build(config)
+            self.config, self.model = config, model
+            self._stamps.clear()
         if self.selected not in model.index_of:
             self.selected = None
         if self.channel not in model.channel_names:
@@ -126,8 +126,22 @@ class Session:
     # Running ------------------------------------------------------------------------------
 
     def step(self) -> None:
-        self.model.step()
-        self._stamps.append(time.perf_counter())
+        with self.lock:
+            self.model.step()
+            self._stamps.append(time.perf_counter())
+
+    def restart_rate(self) -> None:
+        """Forget the step times (play starts again: a pause is not a slow step)."""
+        self._stamps.clear()
+
+    def snapshot(self) -> tuple[int, RunConfig, dict[str, pd.DataFrame]]:
+        """The run so far, consistent (taken under the lock): steps, what ``swarm run``
+        needs to reproduce it, and its frames (``model``, ``agents``, ``decisions``,
+        ``work``), for work done outside the lock."""
+        from swarm.analysis.emergence_report import run_frames
+
+        with self.lock:
+            return self.model.steps, self.run_config(), run_frames(self.model)
 
     def steps_per_second(self) -> float | None:
         """The rate of the last steps (up to 30), or None before two."""
@@ -138,7 +152,7 @@ class Session:
 
     def run_config(self) -> RunConfig:
         """What ``swarm run`` would need to reproduce this run: the config with ``steps``
-        the steps run so far."""
+        the steps run so far (at least 1: the export waits for the first step)."""
         return self.config.model_copy(update={"steps": max(1, self.model.steps)})
 
     def select(self, agent_id: int | None) -> None:

@@ -5,6 +5,7 @@ Each component gets the page's :class:`~.session.Session` and the step counter `
 
 from __future__ import annotations
 
+import functools
 import html
 import threading
 import time
@@ -50,6 +51,22 @@ TABLE_CSS = """
 """
 
 
+def _held(component):
+    """Render ``component(session, ...)`` holding the session's lock: the play loop steps
+    the model in another thread, and a render must see one step, not half of one."""
+
+    @functools.wraps(component)
+    def render(session: Session, *args, **kwargs):
+        with session.lock:
+            return component(session, *args, **kwargs)
+
+    return render
+
+
+def _to_next(xp: int | None) -> str:
+    return "the top level" if xp is None else f"{xp} to the next level"
+
+
 def _set_error(error: solara.Reactive, fn, *args, **kwargs) -> bool:
     try:
         fn(*args, **kwargs)
@@ -74,6 +91,7 @@ def Controls(
     error = solara.use_reactive(None)
 
     def loop(cancel: threading.Event) -> None:
+        session.restart_rate()
         while playing.value and not cancel.is_set():
             start = time.perf_counter()
             session.step()
@@ -83,7 +101,8 @@ def Controls(
                 if wait > 0:
                     cancel.wait(wait)
 
-    solara.use_thread(loop, dependencies=[playing.value])
+    # the loop checks ``cancel`` between steps: a pause never stops a step half way
+    solara.use_thread(loop, dependencies=[playing.value], intrusive_cancel=False)
 
     def step_once() -> None:
         session.step()
@@ -107,20 +126,31 @@ def Controls(
         solara.Select("speed (steps / s)", values=SPEEDS, value=speed)
         _StepCounter(session, tick, playing.value)
     _Parameters(session, version, reset, error)
+    _Export(session, tick)
+
+
+@solara.component
+@_held
+def _Export(session: Session, tick: solara.Reactive[int]):
+    """One click: the run so far as a zip (:func:`~.export.export_zip`). The download's
+    callable is kept across renders, so a step or a click elsewhere does not drop it."""
+    data = solara.use_memo(lambda: lambda: export_zip(session), dependencies=[])
+    started = session.model.steps > 0 if tick.value >= 0 else False
     with solara.Card("Export"):
         solara.Text(
             "The run so far: config.yaml, frames as Parquet, a PNG of each panel.",
             style={"font-size": "12px"},
         )
-        solara.FileDownload(
-            lambda: export_zip(session),
-            filename="swarm-run.zip",
-            label="Export run",
-            mime_type="application/zip",
-        )
+        if started:
+            solara.FileDownload(
+                data, filename="swarm-run.zip", label="Export run", mime_type="application/zip"
+            )
+        else:
+            solara.Text("Step the model first.", style={"font-size": "12px"})
 
 
 @solara.component
+@_held
 def _StepCounter(session: Session, tick: solara.Reactive[int], playing: bool):
     _ = tick.value
     rate = session.steps_per_second()
@@ -131,6 +161,7 @@ def _StepCounter(session: Session, tick: solara.Reactive[int], playing: bool):
 
 
 @solara.component
+@_held
 def _Parameters(session: Session, version: solara.Reactive[int], reset, error):
     _ = version.value
     values = session.values()
@@ -181,6 +212,7 @@ def _choices(key: str, current: str) -> list[str]:
 
 
 @solara.component
+@_held
 def WorldTab(session: Session, tick: solara.Reactive[int], version: solara.Reactive[int]):
     """The grid over the world's whole extent and the live plots."""
     _ = tick.value
@@ -269,6 +301,7 @@ def _selected_line(session: Session) -> None:
 
 
 @solara.component
+@_held
 def EmergenceTab(session: Session, tick: solara.Reactive[int], playing: bool):
     """Each indicator over time, full width, with its null and detections; the whole-run
     tests and the collective-intelligence ratio on request."""
@@ -277,27 +310,35 @@ def EmergenceTab(session: Session, tick: solara.Reactive[int], playing: bool):
     n_surrogates = 100
     # while playing, recompute every 10 steps (a report is ~0.2 s at 300 steps)
     at = model.steps - model.steps % 10 if playing else model.steps
-    report = solara.use_memo(
-        lambda: panels.live_report(model, n_surrogates) if model.steps >= 2 else None,
-        dependencies=[id(model), at],
-    )
-    tests = solara.lab.use_task(
-        lambda: (model.steps, panels.whole_run_tests(model, n_surrogates)),
-        dependencies=None,
-    )
-    ratio = solara.lab.use_task(
-        lambda: (model.steps, panels.collective_ratio(session)), dependencies=None
-    )
+
+    def compute():
+        with session.lock:
+            if model.steps < 2:
+                return None
+            return model.steps, panels.live_report(model, n_surrogates)
+
+    computed = solara.use_memo(compute, dependencies=[id(model), at])
+
+    def whole_run():
+        steps, _, frames = session.snapshot()
+        return id(model), steps, panels.whole_run_tests(frames, steps, n_surrogates)
+
+    def ratio_now():
+        return id(model), *panels.collective_ratio(session)
+
+    tests = solara.lab.use_task(whole_run, dependencies=None)
+    ratio = solara.lab.use_task(ratio_now, dependencies=None)
     solara.HTML("h2", unsafe_innerHTML="Emergence")
-    if report is None:
+    if computed is None:
         solara.Text("Step the model to see the emergence indicators over time.")
         return
-    _html(panels.regime(model, n_surrogates), bold="Regime.")
+    steps, report = computed
+    _html(panels.regime(model, n_surrogates, steps), bold="Regime.")
     for ind in panels.indicators(session.channel):
         with solara.Card(margin=0, style={"margin-bottom": "12px"}):
             _chart(
                 charts.indicator_option(
-                    report, ind.metric, ind.title, ind.unit, model.steps, panels.window_for(at)
+                    report, ind.metric, ind.title, ind.unit, steps, panels.window_for(steps)
                 ),
                 height=260,
             )
@@ -313,9 +354,9 @@ def EmergenceTab(session: Session, tick: solara.Reactive[int], playing: bool):
         solara.Button("Test the run so far", on_click=tests, disabled=tests.pending)
         if tests.pending:
             solara.ProgressLinear(True)
-        elif tests.value is not None:
-            at_step, frame = tests.value
-            _html(f"At step {at_step}:")
+        elif tests.value is not None and tests.value[0] == id(model):  # not a reset's
+            _, at_step, frame = tests.value
+            _html(f"At step {at_step} (detected: one-sided p < 0.05):")
             _table(frame.round(3))
     with solara.Card("Collective-intelligence ratio"):
         solara.Text(
@@ -325,12 +366,13 @@ def EmergenceTab(session: Session, tick: solara.Reactive[int], playing: bool):
             style={"font-size": "13px"},
         )
         solara.Button("Compute", on_click=ratio, disabled=ratio.pending)
-        if ratio.value is not None:
-            at_step, value = ratio.value
+        if ratio.value is not None and ratio.value[0] == id(model):
+            _, at_step, value = ratio.value
             _html(f"{value:.2f} (swarm ÷ agents alone)", bold=f"At step {at_step}:")
 
 
 @solara.component
+@_held
 def SoulsTab(session: Session, tick: solara.Reactive[int]):
     """The agents' souls in a table, the level distribution and the selected agent."""
     _ = tick.value
@@ -362,7 +404,7 @@ def SoulsTab(session: Session, tick: solara.Reactive[int]):
                 )
                 _html(
                     f"{card['level']} · {card['xp']} XP"
-                    f" ({card['xp to next level'] or 0} to the next level) · skills: {skills}"
+                    f" ({_to_next(card['xp to next level'])}) · skills: {skills}"
                     f" · achievements: {', '.join(card['achievements']) or 'none yet'}"
                     f" · learningRate {row['learningRate']}, adaptabilityScore "
                     f"{row['adaptabilityScore']}, strengthDomains {row['strengthDomains'] or '–'}",
@@ -372,6 +414,7 @@ def SoulsTab(session: Session, tick: solara.Reactive[int]):
 
 
 @solara.component
+@_held
 def DecisionsTab(session: Session, tick: solara.Reactive[int]):
     """The latest synthesis decisions and the selected agent's last decision."""
     from swarm.metrics import table_frame
