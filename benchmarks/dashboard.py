@@ -9,7 +9,9 @@ default 30x30 world; ``--quick``: 20), on one machine in one run:
 * ``steps_per_second``: steps the page shows per second while playing;
 * ``frames_per_second``: frames of the world chart drawn per second (each a new step);
 * ``model_steps_per_second``: the same model stepped alone in this process (no page);
-* ``vs_model_alone``: the first over the third (what drawing costs).
+* ``vs_model_alone``: the first over the third (what drawing costs);
+* ``emergence_tab``: the steps per second with 20 agents while the Emergence tab is open
+  (its report, nulls included, is recomputed every 10 steps).
 
 The browser test (``tests/swarm/test_dashboard.py``) uses the same helpers at the default
 speed cap of 10 steps a second.
@@ -75,6 +77,7 @@ WATCH_JS = """() => {
 FRAMES_JS = """() => {
   window.frameLog = [];
   const world = (CHARTS)().find(c => c.getOption().title[0].text.startsWith('step '));
+  if (!world) return;  // another tab: no world chart to count
   world.on('finished', () => {
     const step = parseInt(world.getOption().title[0].text.slice(5));
     const log = window.frameLog;
@@ -140,7 +143,8 @@ def _rate(log) -> float:
 
 def play_and_measure(page, seconds: float) -> dict:
     """Play for ``seconds`` (after 2 s to warm up), pause, and return what the browser
-    saw: ``steps_per_second``, ``frames_per_second``, ``frames_drawn``, ``last_step``."""
+    saw: ``steps_per_second``, ``frames_per_second``, ``frames_drawn``, ``last_step``
+    (the frames are the World tab's; None on another tab)."""
     page.get_by_role("button", name="▶ Play").click()
     page.wait_for_timeout(2000)
     page.evaluate(WATCH_JS)
@@ -149,11 +153,11 @@ def play_and_measure(page, seconds: float) -> dict:
     steps, frames = page.evaluate("[window.stepLog, window.frameLog]")
     page.get_by_role("button", name="❚❚ Pause").click()
     page.wait_for_timeout(1000)
-    if len(steps) < 3 or len(frames) < 3:
+    if len(steps) < 3 or (frames and len(frames) < 3):
         raise RuntimeError(f"the page barely moved: {len(steps)} steps, {len(frames)} frames")
     return {
         "steps_per_second": round(_rate(steps), 2),
-        "frames_per_second": round(_rate(frames), 2),
+        "frames_per_second": round(_rate(frames), 2) if frames else None,
         "frames_drawn": len(frames),
         "last_step": int(steps[-1][1]),
     }
@@ -205,8 +209,19 @@ def main(argv: list[str] | None = None) -> None:
                 }
             )
             print(rows[-1], file=sys.stderr)
+        # the Emergence tab recomputes its report (with nulls) every 10 steps while playing
+        config = f"seed: {args.seed}\nmodel: {{n_agents: 20, policy: '{args.policy}'}}\n"
+        with serve(config, Path(tmp)) as url:
+            page = open_page(browser, url)
+            choose_speed(page, "max")
+            page.get_by_role("tab", name="Emergence").click()
+            page.wait_for_timeout(1000)
+            emergence = {"n_agents": 20, "tab": "Emergence", **play_and_measure(page, seconds)}
+            page.close()
+        print(emergence, file=sys.stderr)
         browser.close()
-    result = {"benchmark": "dashboard", "policy": args.policy, "seconds": seconds, "runs": rows}
+    result = {"benchmark": "dashboard", "policy": args.policy, "seconds": seconds, "runs": rows,
+              "emergence_tab": emergence}  # fmt: skip
     emit(result | {"world": "30x30"}, args.json)
 
 
