@@ -101,14 +101,17 @@ def test_the_pairs_tokens_are_the_policy_s_own(tiny_base):
         assert whole[len(prompt) :] == policy.text_ids(pair["chosen"])
 
 
-def test_dpo_turns_the_student_towards_the_chosen_answers(tmp_path, tiny_base):
+@pytest.mark.parametrize("sft_weight", [0.0, 1.0])
+def test_dpo_turns_the_student_towards_the_chosen_answers(tmp_path, tiny_base, sft_weight):
+    """With or without TRL's sft loss on the chosen answers beside the preference loss."""
     from swarm.policies.lm import LMPolicy
 
     base, _ = tiny_base
     before = LMPolicy.from_pretrained(base, device="cpu")
     obs = _observations(8)
     pairs = _pairs(before, obs)
-    report = dpo_train(pairs, base, tmp_path / "dpo", _cfg(), seed=1)
+    report = dpo_train(pairs, base, tmp_path / "dpo", _cfg(sft_weight=sft_weight), seed=1)
+    assert ("sft" in report["method"]) == bool(sft_weight)
     after = LMPolicy.from_pretrained(report["output"], device="cpu")
     gain = _margins(after, obs, pairs) - _margins(before, obs, pairs)
     assert (gain > 0).mean() >= 0.75 and gain.mean() > 0.5, gain

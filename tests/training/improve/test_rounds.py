@@ -32,6 +32,7 @@ def test_the_example_config_loads_and_its_seeds_are_disjoint():
         ({"dpo": {"training": {"epochs": 0}}}, "epochs"),
         ({"labels": {"margin": 0}}, "margin"),
         ({"rounds": 0}, "rounds"),
+        ({"dpo": {"sft_weight": -1}}, "sft_weight"),
     ],
 )
 def test_a_bad_key_or_value_is_one_error_naming_it(over, match):
