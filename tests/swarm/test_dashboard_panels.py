@@ -265,3 +265,13 @@ def test_whole_run_tests_and_the_ratio_use_one_snapshot(played):
                                     for p in ("holding", "hotspot", "domains")}  # fmt: skip
     at, ratio = panels.collective_ratio(played)
     assert at == 80 and ratio > 0
+
+
+def test_tables_are_escaped_html_with_the_selected_row_marked():
+    from swarm.apps.dashboard.views import table_html
+
+    frame = pd.DataFrame({"agent": [1, 2], "note": ["<b>x</b>", "y & z"], "q": [0.12345, 1.0]})
+    text = table_html(frame, mark=1)
+    assert "&lt;b&gt;x&lt;/b&gt;" in text and "y &amp; z" in text and "<b>" not in text
+    assert text.count('<tr class="marked">') == 1
+    assert '<tr class="marked"><td>2</td>' in text and "<td>0.123</td>" in text

@@ -33,11 +33,25 @@ def _html(text: str, *, bold: str = "", size: int = 14) -> None:
     )
 
 
-def _table(frame, max_rows: int = 200) -> None:
-    """A frame as a plain HTML table (fast to re-render every step; no pagination)."""
+def table_html(frame, max_rows: int = 200, mark: int | None = None) -> str:
+    """A frame as a plain HTML table (fast to re-render every step; no pagination), the
+    row at position ``mark`` highlighted."""
+
+    def cell(v) -> str:
+        return html.escape(f"{v:.3g}" if isinstance(v, float) else str(v))
+
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    rows = []
+    for k, row in enumerate(frame.head(max_rows).itertuples(index=False)):
+        attr = ' class="marked"' if k == mark else ""
+        rows.append(f"<tr{attr}>" + "".join(f"<td>{cell(v)}</td>" for v in row) + "</tr>")
+    return f'<table class="swarm-table"><tr>{head}</tr>{"".join(rows)}</table>'
+
+
+def _table(frame, max_rows: int = 200, mark: int | None = None) -> None:
     solara.HTML(
         "div",
-        unsafe_innerHTML=frame.head(max_rows).to_html(index=False, border=0, classes="swarm-table"),
+        unsafe_innerHTML=table_html(frame, max_rows, mark),
         style="overflow-x: auto; font-size: 13px;",
     )
 
@@ -48,6 +62,7 @@ TABLE_CSS = """
 .swarm-table th, .swarm-table td { padding: 2px 8px; text-align: right; white-space: nowrap; }
 .swarm-table th { border-bottom: 1px solid #bbb; }
 .swarm-table tr:nth-child(even) { background: #f5f5f5; }
+.swarm-table tr.marked { background: #fff3b0; font-weight: bold; }
 """
 
 
@@ -410,7 +425,8 @@ def SoulsTab(session: Session, tick: solara.Reactive[int]):
                     f"{row['adaptabilityScore']}, strengthDomains {row['strengthDomains'] or '–'}",
                     bold=f"Selected: agent {card['agent']}",
                 )
-    _table(frame)
+    rows = list(frame["agent"])
+    _table(frame, mark=rows.index(session.selected) if session.selected in rows else None)
 
 
 @solara.component
