@@ -58,8 +58,7 @@ class Session:
     page's controls applied to the config it was started with)."""
 
     def __init__(self, config: RunConfig | None = None) -> None:
-        self.base = config or RunConfig()
-        self.config = self.base
+        self.config = config or RunConfig()
         self.selected: int | None = None
         self._stamps: deque[float] = deque(maxlen=30)
         #: Held by every step, reset and read of the run (the play loop, renders, the

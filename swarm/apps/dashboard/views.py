@@ -11,6 +11,7 @@ import threading
 import time
 from typing import Any
 
+import pandas as pd
 import solara
 import solara.lab
 
@@ -150,7 +151,8 @@ def _Export(session: Session, tick: solara.Reactive[int]):
     """One click: the run so far as a zip (:func:`~.export.export_zip`). The download's
     callable is kept across renders, so a step or a click elsewhere does not drop it."""
     data = solara.use_memo(lambda: lambda: export_zip(session), dependencies=[])
-    started = session.model.steps > 0 if tick.value >= 0 else False
+    _ = tick.value
+    started = session.model.steps > 0
     with solara.Card("Export"):
         solara.Text(
             "The run so far: config.yaml, frames as Parquet, a PNG of each panel.",
@@ -246,7 +248,7 @@ def WorldTab(session: Session, tick: solara.Reactive[int], version: solara.React
 
     frame = model.datacollector.model_vars
     steps = list(range(len(frame["completed"])))
-    throughput = _rolling(frame["throughput"], ROLLING)
+    throughput = pd.Series(frame["throughput"]).rolling(ROLLING, min_periods=1).mean().tolist()
     px = charts.WORLD_PX
     with solara.Row(style={"flex-wrap": "wrap", "align-items": "flex-start"}):
         with solara.Column(style={"width": f"{px['width']}px"}):
@@ -285,16 +287,6 @@ def WorldTab(session: Session, tick: solara.Reactive[int], version: solara.React
                 )
             )
             _chart(charts.line_option("mean soul XP", steps, {"mean XP": frame["mean_xp"]}, "XP"))
-
-
-def _rolling(values, window: int) -> list[float]:
-    out, total = [], 0.0
-    for k, v in enumerate(values):
-        total += v
-        if k >= window:
-            total -= values[k - window]
-        out.append(total / min(k + 1, window))
-    return out
 
 
 def _chart(option: dict, height: int = 250) -> None:
