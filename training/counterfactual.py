@@ -14,9 +14,11 @@ replays the world it had).
 
 :func:`label_decision` scores one decision's candidates; :func:`label_run` runs a policy
 in closed loop on one seed and labels the decisions of agents with a choice to make
-(those with a task in view or in hand); :func:`preference_pairs` turns labels into
-(better, worse) pairs for preference learning, and :func:`write_jsonl` writes either with
-its provenance.
+(those with a task in view or in hand); :func:`label_departures` labels, instead, the
+decisions where the policy departs from an expert (the two actions only) and as many
+where they agree (the shared action against the policy's runner-up);
+:func:`preference_pairs` turns labels into (better, worse) pairs for preference learning,
+and :func:`write_jsonl` writes either with its provenance.
 """
 
 from __future__ import annotations
@@ -173,6 +175,7 @@ class Label:
     per_world: list[list[float]]
     policy_action: str
     provenance: dict[str, Any] = field(default_factory=dict)
+    expert_action: str | None = None  # the expert's answer where it was asked
 
     @property
     def rewards(self) -> list[float]:
@@ -219,12 +222,15 @@ def label_decision(
     reward: TeamReward,
     worlds: int = 1,
     provenance: dict[str, Any] | None = None,
+    candidates: Sequence[Action] | None = None,
+    expert_action: Action | None = None,
 ) -> Label:
     """Score every candidate of ``obs`` (agent row ``obs.index``'s decision, ``model`` as
-    it was before the step) by :func:`play`, in ``worlds`` futures (the run's own and
-    ``worlds - 1`` reseeded ones, the same for every candidate)."""
+    it was before the step; or only ``candidates``) by :func:`play`, in ``worlds`` futures
+    (the run's own and ``worlds - 1`` reseeded ones, the same for every candidate)."""
+    cands = list(obs.candidates if candidates is None else candidates)
     per_world = [
-        [play(model, obs.index, c, horizon, continuation, reward, w) for c in obs.candidates]
+        [play(model, obs.index, c, horizon, continuation, reward, w) for c in cands]
         for w in range(worlds)
     ]
     return Label(
@@ -232,10 +238,11 @@ def label_decision(
         step=model.steps,
         agent_id=obs.agent_id,
         prompt=render_user(obs),
-        candidates=[render_action(c) for c in obs.candidates],
+        candidates=[render_action(c) for c in cands],
         per_world=per_world,
         policy_action=render_action(policy_action),
         provenance=dict(provenance or {}),
+        expert_action=None if expert_action is None else render_action(expert_action),
     )
 
 
@@ -258,15 +265,13 @@ def label_run(
     in view or in hand: the observations that are not plain), drawn from a stream of
     their own (the ``rng`` of ``seed``'s label selection, not the model's). Yields each
     label as it is made. A bad count is a ValueError naming it, before anything runs."""
-    for name, value, least in (
-        ("steps", steps, 0),
-        ("horizon", horizon, 1),
-        ("every", every, 1),
-        ("per_step", per_step, 0),
-        ("worlds", worlds, 1),
-    ):
-        if not isinstance(value, int) or isinstance(value, bool) or value < least:
-            raise ValueError(f"{name} must be an integer >= {least}, got {value!r}")
+    _check_counts(
+        steps=(steps, 0),
+        horizon=(horizon, 1),
+        every=(every, 1),
+        per_step=(per_step, 0),
+        worlds=(worlds, 1),
+    )
     return _labels(
         seed,
         policy,
@@ -282,15 +287,20 @@ def label_run(
     )
 
 
-def _labels(
-    seed, policy, steps, horizon, continuation, reward, n_agents, every, per_step, worlds, model_kw
-) -> Iterator[Label]:
+def _check_counts(**counts: tuple[Any, int]) -> None:
+    for name, (value, least) in counts.items():
+        if not isinstance(value, int) or isinstance(value, bool) or value < least:
+            raise ValueError(f"{name} must be an integer >= {least}, got {value!r}")
+
+
+def _setup(seed, policy, continuation, reward, n_agents, horizon, worlds, model_kw):
+    """The closed-loop model, the branches' continuation (never the run's own policy
+    object: branches bind it) and the labels' provenance."""
     reward = reward or TeamReward()
     model = SwarmModel(n_agents=n_agents, policy=policy, rng=seed, **model_kw)
     cont = make_policy(continuation)
-    if cont is model.policy:  # branches bind their continuation: not the run's own policy
+    if cont is model.policy:
         cont = copy.deepcopy(cont)
-    pick = np.random.default_rng([seed, 0x1ABE1])
     provenance = {
         "engine_version": ENGINE_VERSION,
         "policy": policy_label(policy),
@@ -300,6 +310,16 @@ def _labels(
         "reward": asdict(reward),
         "n_agents": n_agents,
     }
+    return model, cont, reward, provenance
+
+
+def _labels(
+    seed, policy, steps, horizon, continuation, reward, n_agents, every, per_step, worlds, model_kw
+) -> Iterator[Label]:
+    model, cont, reward, provenance = _setup(
+        seed, policy, continuation, reward, n_agents, horizon, worlds, model_kw
+    )
+    pick = np.random.default_rng([seed, 0x1ABE1])
     for t in range(steps):
         if t == 0 or t % every:
             model.step()
@@ -321,6 +341,131 @@ def _labels(
             )
 
 
+def label_departures(
+    seed: int,
+    policy: str | Policy,
+    *,
+    expert: str | Policy = "heuristic",
+    steps: int,
+    horizon: int,
+    continuation: str | Policy = "heuristic",
+    reward: TeamReward | None = None,
+    n_agents: int = 20,
+    every: int = 2,
+    worlds: int = 1,
+    anchors: float = 1.0,
+    **model_kw: Any,
+) -> Iterator[Label]:
+    """Run ``policy`` in closed loop on ``seed`` for ``steps`` steps; every ``every``
+    steps ask ``expert`` about the same observations, and label (two candidates each):
+
+    * every **departure**, a decision with a choice where the two answer differently:
+      the policy's action and the expert's;
+    * **anchors**, about ``anchors`` per departure, drawn from the decisions where they
+      agree (a stream of the seed's own): the shared action and the policy's runner-up
+      (its second most probable candidate; a uniformly drawn other one when the policy
+      gives no probabilities).
+
+    Each label records ``expert_action``, so :func:`preference_pairs` with
+    ``against="expert"`` can take the expert's answer as the default and let the outcome
+    overturn it. Labelling does not change the run. A bad count is a ValueError naming
+    it, before anything runs."""
+    _check_counts(steps=(steps, 0), horizon=(horizon, 1), every=(every, 1), worlds=(worlds, 1))
+    if not (isinstance(anchors, int | float) and anchors >= 0):
+        raise ValueError(f"anchors must be a number >= 0, got {anchors!r}")
+    return _departure_labels(
+        seed,
+        policy,
+        expert,
+        steps,
+        horizon,
+        continuation,
+        reward,
+        n_agents,
+        every,
+        worlds,
+        anchors,
+        model_kw,
+    )
+
+
+def _departure_labels(
+    seed,
+    policy,
+    expert,
+    steps,
+    horizon,
+    continuation,
+    reward,
+    n_agents,
+    every,
+    worlds,
+    anchors,
+    model_kw,
+) -> Iterator[Label]:
+    model, cont, reward, provenance = _setup(
+        seed, policy, continuation, reward, n_agents, horizon, worlds, model_kw
+    )
+    ref = make_policy(expert)
+    if ref is model.policy:
+        ref = copy.deepcopy(ref)
+    bind(ref, model)
+    provenance["expert"] = policy_label(expert)
+    pick = np.random.default_rng([seed, 0xA2C40])
+    owed = 0.0  # anchors owed to the departures seen so far
+    for t in range(steps):
+        if t == 0 or t % every:
+            model.step()
+            continue
+        before, obs, mine = observed_step(model, cont)
+        theirs = ref.decide(obs)
+        agree = []
+        for i in range(len(obs)):
+            if len(obs[i].candidates) < 2:
+                continue
+            a, b = mine[i].action, theirs[i].action
+            if a == b:
+                agree.append(i)
+                continue
+            owed += anchors
+            yield label_decision(
+                before,
+                obs[i],
+                a,
+                seed=seed,
+                horizon=horizon,
+                continuation=cont,
+                reward=reward,
+                worlds=worlds,
+                provenance={**provenance, "kind": "departure"},
+                candidates=[a, b],
+                expert_action=b,
+            )
+        take = min(int(owed), len(agree))
+        owed -= take
+        for i in sorted(pick.permutation(agree)[:take].tolist()):
+            o, a = obs[i], mine[i].action
+            others = [k for k, c in enumerate(o.candidates) if c != a]
+            probs = mine[i].probs
+            if probs is not None and len(probs) == len(o.candidates):
+                other = o.candidates[max(others, key=lambda k: probs[k])]
+            else:
+                other = o.candidates[int(pick.choice(others))]
+            yield label_decision(
+                before,
+                o,
+                a,
+                seed=seed,
+                horizon=horizon,
+                continuation=cont,
+                reward=reward,
+                worlds=worlds,
+                provenance={**provenance, "kind": "anchor"},
+                candidates=[a, other],
+                expert_action=a,
+            )
+
+
 def preference_pairs(
     labels: Iterable[Label], margin: float = 0.25, against: str = "all"
 ) -> list[dict[str, Any]]:
@@ -329,11 +474,18 @@ def preference_pairs(
     every candidate whose reward is at least ``margin`` lower. ``against="policy"``: only
     corrections of the policy's own action: the best candidate against the action the
     policy took, when that is at least ``margin`` lower (what an on-policy learner needs
-    to change; rankings among actions it does not take are left alone)."""
+    to change; rankings among actions it does not take are left alone).
+    ``against="expert"`` (labels with an ``expert_action``, :func:`label_departures`):
+    the expert's answer against every other candidate, unless that candidate's reward
+    beats the expert's by at least ``margin``, in which case the pair is turned round
+    (``"overturned": True``): the expert is the default, the outcome overrides it where
+    it is clear."""
     if not margin > 0:
         raise ValueError(f"margin must be > 0, got {margin!r}")
-    if against not in ("all", "policy"):
-        raise ValueError(f"against must be 'all' or 'policy', got {against!r}")
+    if against not in ("all", "policy", "expert"):
+        raise ValueError(f"against must be 'all', 'policy' or 'expert', got {against!r}")
+    if against == "expert":
+        return _expert_pairs(labels, margin)
     out = []
     for lab in labels:
         k = int(np.argmax(lab.rewards))
@@ -359,6 +511,33 @@ def preference_pairs(
                         "provenance": lab.provenance,
                     }
                 )
+    return out
+
+
+def _expert_pairs(labels: Iterable[Label], margin: float) -> list[dict[str, Any]]:
+    out = []
+    for lab in labels:
+        if lab.expert_action is None or lab.expert_action not in lab.candidates:
+            continue
+        e = lab.candidates.index(lab.expert_action)
+        for j, cand in enumerate(lab.candidates):
+            if j == e:
+                continue
+            gap = lab.rewards[j] - lab.rewards[e]
+            flip = gap >= margin
+            out.append(
+                {
+                    "prompt": lab.prompt,
+                    "chosen": cand if flip else lab.expert_action,
+                    "rejected": lab.expert_action if flip else cand,
+                    "margin": abs(gap) if flip else -gap,
+                    "overturned": bool(flip),
+                    "seed": lab.seed,
+                    "step": lab.step,
+                    "agent_id": lab.agent_id,
+                    "provenance": lab.provenance,
+                }
+            )
     return out
 
 

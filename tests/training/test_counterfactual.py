@@ -15,6 +15,7 @@ from training.counterfactual import (
     Forced,
     TeamReward,
     branch,
+    label_departures,
     label_run,
     play,
     preference_pairs,
@@ -204,3 +205,60 @@ def test_on_policy_pairs_hold_the_policy_s_own_action(rewards, mine, margin):
     assert all(p in every for p in pairs)
     with pytest.raises(ValueError, match="against"):
         preference_pairs([lab], against="mine")
+
+
+def test_departures_are_labelled_on_both_answers_with_as_many_anchors():
+    """The expert asked beside a student that ignores traces: every departure is labelled
+    on the two answers, each followed by an agreeing decision on the student's action and
+    another, and labelling leaves the run as it was."""
+    labels = list(
+        label_departures(
+            5, "no-traces", expert="heuristic", steps=21, horizon=4, every=4, n_agents=20
+        )
+    )
+    kinds = [lab.provenance["kind"] for lab in labels]
+    assert kinds.count("departure") >= 2
+    assert kinds.count("anchor") == kinds.count("departure")  # enough agreeing decisions here
+    for lab in labels:
+        assert len(lab.candidates) == len(lab.per_world[0]) == 2
+        assert lab.policy_action == lab.candidates[0] and lab.expert_action in lab.candidates
+        assert lab.provenance["expert"] == "heuristic"
+        if lab.provenance["kind"] == "departure":
+            # the no-traces expert explores where the expert follows a trace
+            assert lab.policy_action == "explore" and lab.expert_action.startswith("move ")
+        else:
+            assert lab.expert_action == lab.policy_action != lab.candidates[1]
+    plain = SwarmModel(n_agents=20, policy="no-traces", rng=5)
+    rollout(plain, 21)
+    again = SwarmModel(n_agents=20, policy="no-traces", rng=5)
+    list(label_departures(5, "no-traces", steps=21, horizon=4, every=4, anchors=0))
+    rollout(again, 21)
+    assert model_frame(again).equals(model_frame(plain))
+    with pytest.raises(ValueError, match="^anchors must be"):
+        label_departures(5, "no-traces", steps=3, horizon=2, anchors=-1)
+    with pytest.raises(ValueError, match="^worlds must be"):
+        label_departures(5, "no-traces", steps=3, horizon=2, worlds=0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rewards=st.lists(st.floats(-3, 3, allow_nan=False), min_size=2, max_size=4),
+    expert=st.integers(0, 3),
+    margin=st.floats(0.05, 2),
+)
+def test_expert_pairs_keep_the_expert_unless_the_outcome_clearly_beats_it(rewards, expert, margin):
+    from training.counterfactual import Label
+
+    expert %= len(rewards)
+    cands = ["explore", "move north", "move south", "claim task 1"][: len(rewards)]
+    lab = Label(0, 5, 1, "p", cands, [rewards], cands[0], expert_action=cands[expert])
+    pairs = preference_pairs([lab], margin=margin, against="expert")
+    assert len(pairs) == len(cands) - 1  # the expert's answer against each other one
+    for p in pairs:
+        other = p["chosen"] if p["overturned"] else p["rejected"]
+        gap = rewards[cands.index(other)] - rewards[expert]
+        assert p["overturned"] == (gap >= margin)
+        assert (p["rejected"] if p["overturned"] else p["chosen"]) == cands[expert]
+    assert (
+        preference_pairs([Label(0, 5, 1, "p", cands, [rewards], cands[0])], against="expert") == []
+    )

@@ -52,8 +52,13 @@ class Reward(_Strict):
 
 
 class Labels(_Strict):
-    """How each round's decisions are labelled (:func:`training.counterfactual.label_run`)
-    and turned into pairs (:func:`training.counterfactual.preference_pairs`)."""
+    """How each round's decisions are labelled and turned into pairs
+    (:func:`training.counterfactual.preference_pairs`). ``select: sample`` labels
+    ``per_step`` decisions every ``every`` steps, all their candidates
+    (:func:`training.counterfactual.label_run`); ``select: departures`` labels every
+    decision where the student departs from the expert, and ``anchors`` agreeing ones per
+    departure, two candidates each (:func:`training.counterfactual.label_departures`);
+    its pairs are ``pairs: expert``."""
 
     seeds: Seeds = Field(default_factory=lambda: Seeds(first=9000, count=2))
     horizon: int = Field(15, ge=1, description="steps each branch is continued for")
@@ -62,12 +67,28 @@ class Labels(_Strict):
     per_step: int = Field(4, ge=1, description="decisions labelled per labelled step")
     continuation: str = Field("heuristic", description="the policy that plays every branch on")
     margin: float = Field(0.5, gt=0, description="least reward gap of a preference pair")
-    pairs: Literal["all", "policy"] = Field(
+    pairs: Literal["all", "policy", "expert"] = Field(
         "all",
         description="all: the best candidate against every worse one; policy: only against "
-        "the student's own action (training.counterfactual.preference_pairs)",
+        "the student's own action; expert: the expert's answer against the other, unless "
+        "the outcome beats it by margin (training.counterfactual.preference_pairs)",
+    )
+    select: Literal["sample", "departures"] = Field(
+        "sample", description="which decisions are labelled (above)"
+    )
+    anchors: float = Field(
+        1.0, ge=0, description="with select: departures, agreeing decisions per departure"
     )
     reward: Reward = Field(default_factory=Reward)
+
+    @model_validator(mode="after")
+    def _pairs_fit_select(self) -> Labels:
+        if (self.pairs == "expert") != (self.select == "departures"):
+            raise ValueError(
+                f"pairs: {self.pairs!r} does not fit select: {self.select!r} (pairs: expert "
+                "needs the expert's answers, which only select: departures records)"
+            )
+        return self
 
 
 class DPO(_Strict):

@@ -6,7 +6,10 @@ Round 0 measures the supervised student. Each later round:
    (``labels.seeds``, shifted by one block per round) and labels its decisions by
    counterfactual rollout (:func:`training.counterfactual.label_run`: every candidate
    played and continued by ``labels.continuation`` for ``labels.horizon`` steps in
-   ``labels.worlds`` futures) → ``round-R/labels.jsonl``, ``round-R/pairs.jsonl``;
+   ``labels.worlds`` futures; or, with ``labels.select: departures``,
+   :func:`training.counterfactual.label_departures`: its departures from the expert and
+   as many agreeing decisions, two candidates each) → ``round-R/labels.jsonl``,
+   ``round-R/pairs.jsonl``;
 2. trains on the pairs by DPO (:mod:`training.improve.dpo`) → ``round-R/dpo/student``;
 3. evaluates that student and the expert on the same held-out worlds
    (:func:`paired_evaluation`) → ``round-R/eval.json``;
@@ -156,7 +159,13 @@ def run_improve(
 ) -> Iterator[str]:
     """Run the rounds into ``out`` (see the module docstring); yields what it did."""
     from swarm.policies import make_policy
-    from training.counterfactual import TeamReward, label_run, preference_pairs, write_jsonl
+    from training.counterfactual import (
+        TeamReward,
+        label_departures,
+        label_run,
+        preference_pairs,
+        write_jsonl,
+    )
     from training.eval.episodes import run_episode
     from training.improve.dpo import dpo_train
 
@@ -206,19 +215,22 @@ def run_improve(
             t0 = time.perf_counter()
             policy = make_policy(f"lm:{start}")
             labels = []
+            common = {
+                "steps": ep.steps,
+                "horizon": lab.horizon,
+                "continuation": lab.continuation,
+                "reward": reward,
+                "n_agents": ep.n_agents,
+                "every": lab.every,
+                "worlds": lab.worlds,
+            }
             for seed in seeds:
-                labels += label_run(
-                    seed,
-                    policy,
-                    steps=ep.steps,
-                    horizon=lab.horizon,
-                    continuation=lab.continuation,
-                    reward=reward,
-                    n_agents=ep.n_agents,
-                    every=lab.every,
-                    per_step=lab.per_step,
-                    worlds=lab.worlds,
-                )
+                if lab.select == "departures":
+                    labels += label_departures(
+                        seed, policy, expert=cfg.expert, anchors=lab.anchors, **common
+                    )
+                else:
+                    labels += label_run(seed, policy, per_step=lab.per_step, **common)
             pairs = preference_pairs(labels, margin=lab.margin, against=lab.pairs)
             write_jsonl(where / "labels.jsonl", [x.to_json() for x in labels])
             write_jsonl(where / "pairs.jsonl", pairs)

@@ -18,10 +18,13 @@ ROW_KEYS = {
 }
 
 
-def test_the_example_config_loads_and_its_seeds_are_disjoint():
+def test_the_example_configs_load_and_their_seeds_are_disjoint():
     cfg = as_improve("experiments/improve.yaml")
     cfg.check_seeds()
     assert cfg.dpo.lora.enabled and cfg.rounds == 3
+    dep = as_improve("experiments/improve-departures.yaml")
+    dep.check_seeds()
+    assert dep.labels.select == "departures" and dep.labels.pairs == "expert"
 
 
 @pytest.mark.parametrize(
@@ -33,6 +36,8 @@ def test_the_example_config_loads_and_its_seeds_are_disjoint():
         ({"labels": {"margin": 0}}, "margin"),
         ({"rounds": 0}, "rounds"),
         ({"dpo": {"sft_weight": -1}}, "sft_weight"),
+        ({"labels": {"pairs": "expert"}}, "pairs: 'expert' does not fit select: 'sample'"),
+        ({"labels": {"select": "departures", "anchors": -1}}, "anchors"),
     ],
 )
 def test_a_bad_key_or_value_is_one_error_naming_it(over, match):
@@ -131,3 +136,26 @@ def test_rounds_end_to_end_write_the_summary_and_reuse_what_is_done(tmp_path, ti
     assert (out / "round-1" / "round.json").stat().st_mtime_ns == stamp  # reused
     assert json.loads((out / "summary.json").read_text())["rounds"] == summary["rounds"]
     assert not any("labelled" in line for line in again)
+
+
+@pytest.mark.slow
+def test_a_departures_round_labels_both_answers_and_keeps_the_expert_by_default(
+    tmp_path, tiny_base
+):
+    pytest.importorskip("trl")
+    from training.improve.rounds import run_improve
+
+    base, _ = tiny_base
+    out = tmp_path / "improve"
+    labels = {"select": "departures", "pairs": "expert", "anchors": 1.0, "margin": 0.5}
+    cfg = _tiny(base)
+    cfg["labels"] |= labels
+    list(run_improve(cfg, out))
+    rows = [json.loads(x) for x in (out / "round-1" / "labels.jsonl").read_text().splitlines()]
+    assert rows and all(len(r["candidates"]) == 2 and r["expert_action"] for r in rows)
+    pairs = [json.loads(x) for x in (out / "round-1" / "pairs.jsonl").read_text().splitlines()]
+    assert len(pairs) == len(rows)  # one pair per label: the expert's answer and the other
+    for p, r in zip(pairs, rows, strict=True):
+        assert r["expert_action"] == (p["rejected"] if p["overturned"] else p["chosen"])
+    row = json.loads((out / "summary.json").read_text())["rounds"][1]
+    assert row["pairs"] == len(pairs)
