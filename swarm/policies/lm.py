@@ -485,11 +485,7 @@ class LMPolicy:
         for obs, (prompt, _, tree), s in zip(chunk, rows, self.score_rows(rows), strict=True):
             probs = np.exp(s - s.max())
             probs /= probs.sum()
-            if self.temperature > 0:
-                w = np.exp((s - s.max()) / self.temperature)
-                pick = int(self.rng.choice(len(s), p=w / w.sum()))
-            else:
-                pick = int(np.argmax(s))
+            pick = self._pick(s)
             fed = len(tree[0])
             self.stats["prompt_tokens"] += len(prompt)
             self.stats["candidate_tokens"] += fed
@@ -583,7 +579,15 @@ class LMPolicy:
             rows.append(self.rows_for(prompt, answers))
         scores = self.score_rows(rows)
         self.stats["proposals"] += 1
-        return tuple(int(np.argmax(s)) for s in scores)
+        return tuple(self._pick(s) for s in scores)
+
+    def _pick(self, scores: np.ndarray) -> int:
+        """The best-scored index, or one drawn from ``softmax(scores / temperature)``
+        (the policy's own stream) when the temperature is above 0."""
+        if self.temperature > 0:
+            w = np.exp((scores - scores.max()) / self.temperature)
+            return int(self.rng.choice(len(scores), p=w / w.sum()))
+        return int(np.argmax(scores))
 
     # Generate mode ----------------------------------------------------------------------
 

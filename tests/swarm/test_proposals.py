@@ -138,3 +138,20 @@ def test_a_chat_model_proposes_through_the_endpoint_and_falls_back_on_nonsense()
             assert state["requests"] == 1
             assert policy.stats["proposal_fallbacks"] == fallbacks
             policy.close()
+
+
+def test_a_language_model_samples_its_proposals_at_a_temperature(tiny_base):
+    """At temperature 0 the proposal is the argmax, the same every time; above it the
+    proposal is drawn from the policy's stream: several differ, and a seed repeats them."""
+    from swarm.policies.lm import LMPolicy, load_model
+
+    lm = load_model(tiny_base[0], "cpu")
+    view = _view(reading=((0, 1, 2),) * 4)
+    greedy = LMPolicy(lm, temperature=0.0)
+    assert len({proposal_of(greedy, view) for _ in range(5)}) == 1
+
+    def draws(seed):
+        hot = LMPolicy(lm, temperature=50.0, seed=seed)
+        return [proposal_of(hot, view) for _ in range(12)]
+
+    assert len(set(draws(1))) > 1 and draws(1) == draws(1)
