@@ -27,8 +27,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -227,21 +229,23 @@ def _train(pairs, student: Path, out: Path, cfg: DPO, seed: int, last, progress:
     keep = None
     if last is not None:
         keep = json.loads((last / "trainer_state.json").read_text())["global_step"]
-    trainer = DPOTrainer(
-        model=model,
-        args=args,
-        train_dataset=Dataset.from_list([pair_messages(p, chat) for p in train]),
-        eval_dataset=Dataset.from_list([pair_messages(p, chat) for p in evals]) if evals else None,
-        processing_class=tokenizer,
-        peft_config=lora,
-        callbacks=[_metrics_callback(out / "metrics.jsonl", keep, started)],
-    )
-    if not progress:  # metrics.jsonl has every log; stdout is the caller's
-        from transformers import PrinterCallback
+    evals_ds = Dataset.from_list([pair_messages(p, chat) for p in evals]) if evals else None
+    with _tqdm_off(not progress):  # TRL's reference pass reads only TQDM_DISABLE
+        trainer = DPOTrainer(
+            model=model,
+            args=args,
+            train_dataset=Dataset.from_list([pair_messages(p, chat) for p in train]),
+            eval_dataset=evals_ds,
+            processing_class=tokenizer,
+            peft_config=lora,
+            callbacks=[_metrics_callback(out / "metrics.jsonl", keep, started)],
+        )
+        if not progress:  # metrics.jsonl has every log; stdout is the caller's
+            from transformers import PrinterCallback
 
-        trainer.remove_callback(PrinterCallback)
-    result = trainer.train(resume_from_checkpoint=str(last) if last is not None else None)
-    final_eval = trainer.evaluate() if evals else {}
+            trainer.remove_callback(PrinterCallback)
+        result = trainer.train(resume_from_checkpoint=str(last) if last is not None else None)
+        final_eval = trainer.evaluate() if evals else {}
     merged = trainer.model.merge_and_unload()
 
     def save(tmp: Path) -> None:
@@ -272,3 +276,20 @@ def _train(pairs, student: Path, out: Path, cfg: DPO, seed: int, last, progress:
         shutil.rmtree(ckpt, ignore_errors=True)  # round has nothing left to resume
     atomic_write_text(out / REPORT, json.dumps(report, indent=2))
     return report
+
+
+@contextmanager
+def _tqdm_off(off: bool):
+    """``TQDM_DISABLE=1`` for the block when ``off``, the variable as it was after."""
+    if not off:
+        yield
+        return
+    was = os.environ.get("TQDM_DISABLE")
+    os.environ["TQDM_DISABLE"] = "1"
+    try:
+        yield
+    finally:
+        if was is None:
+            os.environ.pop("TQDM_DISABLE", None)
+        else:
+            os.environ["TQDM_DISABLE"] = was

@@ -102,9 +102,14 @@ def test_the_pairs_tokens_are_the_policy_s_own(tiny_base):
 
 
 @pytest.mark.parametrize("sft_weight", [0.0, 1.0])
-def test_dpo_turns_the_student_towards_the_chosen_answers(tmp_path, tiny_base, sft_weight):
-    """With or without TRL's sft loss on the chosen answers beside the preference loss."""
+def test_dpo_turns_the_student_towards_the_chosen_answers(
+    tmp_path, tiny_base, sft_weight, capfd, monkeypatch
+):
+    """With or without TRL's sft loss on the chosen answers beside the preference loss;
+    without ``progress`` nothing is printed (TRL's reference pass included)."""
     from swarm.policies.lm import LMPolicy
+
+    monkeypatch.delenv("TQDM_DISABLE", raising=False)
 
     base, _ = tiny_base
     before = LMPolicy.from_pretrained(base, device="cpu")
@@ -120,6 +125,8 @@ def test_dpo_turns_the_student_towards_the_chosen_answers(tmp_path, tiny_base, s
     assert report["steps"] == 12 and report["train_pairs"] == 8 and report["resumed_from"] is None
     assert json.loads((tmp_path / "dpo" / "training_report.json").read_text()) == report
     assert not list((tmp_path / "dpo").glob("checkpoint-*"))  # a finished run needs none
+    printed = capfd.readouterr()
+    assert "log probs" not in printed.err + printed.out and "TQDM_DISABLE" not in os.environ
 
 
 def test_pairs_split_by_decision():
