@@ -412,6 +412,22 @@ def _departure_labels(
     bind(ref, model)
     provenance["expert"] = policy_label(expert)
     pick = np.random.default_rng([seed, 0xA2C40])
+
+    def label(before, obs, action, candidates, expert_action, kind):
+        return label_decision(
+            before,
+            obs,
+            action,
+            seed=seed,
+            horizon=horizon,
+            continuation=cont,
+            reward=reward,
+            worlds=worlds,
+            provenance={**provenance, "kind": kind},
+            candidates=candidates,
+            expert_action=expert_action,
+        )
+
     owed = 0.0  # anchors owed to the departures seen so far
     for t in range(steps):
         if t == 0 or t % every:
@@ -428,19 +444,7 @@ def _departure_labels(
                 agree.append(i)
                 continue
             owed += anchors
-            yield label_decision(
-                before,
-                obs[i],
-                a,
-                seed=seed,
-                horizon=horizon,
-                continuation=cont,
-                reward=reward,
-                worlds=worlds,
-                provenance={**provenance, "kind": "departure"},
-                candidates=[a, b],
-                expert_action=b,
-            )
+            yield label(before, obs[i], a, [a, b], b, "departure")
         take = min(int(owed), len(agree))
         owed -= take
         for i in sorted(pick.permutation(agree)[:take].tolist()):
@@ -451,19 +455,7 @@ def _departure_labels(
                 other = o.candidates[max(others, key=lambda k: probs[k])]
             else:
                 other = o.candidates[int(pick.choice(others))]
-            yield label_decision(
-                before,
-                o,
-                a,
-                seed=seed,
-                horizon=horizon,
-                continuation=cont,
-                reward=reward,
-                worlds=worlds,
-                provenance={**provenance, "kind": "anchor"},
-                candidates=[a, other],
-                expert_action=a,
-            )
+            yield label(before, o, a, [a, other], a, "anchor")
 
 
 def preference_pairs(
