@@ -38,6 +38,7 @@ def test_the_example_configs_load_and_their_seeds_are_disjoint():
         ({"dpo": {"sft_weight": -1}}, "sft_weight"),
         ({"labels": {"pairs": "expert"}}, "pairs: 'expert' does not fit select: 'sample'"),
         ({"labels": {"select": "departures", "anchors": -1}}, "anchors"),
+        ({"labels": {"select": "departures", "pairs": "policy"}}, "pairs: 'policy' does not fit"),
     ],
 )
 def test_a_bad_key_or_value_is_one_error_naming_it(over, match):
