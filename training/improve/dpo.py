@@ -30,9 +30,10 @@ import json
 import os
 import shutil
 import time
-from contextlib import contextmanager
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import numpy as np
 
@@ -229,12 +230,15 @@ def _train(pairs, student: Path, out: Path, cfg: DPO, seed: int, last, progress:
     keep = None
     if last is not None:
         keep = json.loads((last / "trainer_state.json").read_text())["global_step"]
+    train_ds = Dataset.from_list([pair_messages(p, chat) for p in train])
     evals_ds = Dataset.from_list([pair_messages(p, chat) for p in evals]) if evals else None
-    with _tqdm_off(not progress):  # TRL's reference pass reads only TQDM_DISABLE
+    # TRL's reference pass reads only TQDM_DISABLE; patch.dict puts the environment back
+    quiet = nullcontext() if progress else patch.dict(os.environ, {"TQDM_DISABLE": "1"})
+    with quiet:
         trainer = DPOTrainer(
             model=model,
             args=args,
-            train_dataset=Dataset.from_list([pair_messages(p, chat) for p in train]),
+            train_dataset=train_ds,
             eval_dataset=evals_ds,
             processing_class=tokenizer,
             peft_config=lora,
@@ -276,20 +280,3 @@ def _train(pairs, student: Path, out: Path, cfg: DPO, seed: int, last, progress:
         shutil.rmtree(ckpt, ignore_errors=True)  # round has nothing left to resume
     atomic_write_text(out / REPORT, json.dumps(report, indent=2))
     return report
-
-
-@contextmanager
-def _tqdm_off(off: bool):
-    """``TQDM_DISABLE=1`` for the block when ``off``, the variable as it was after."""
-    if not off:
-        yield
-        return
-    was = os.environ.get("TQDM_DISABLE")
-    os.environ["TQDM_DISABLE"] = "1"
-    try:
-        yield
-    finally:
-        if was is None:
-            os.environ.pop("TQDM_DISABLE", None)
-        else:
-            os.environ["TQDM_DISABLE"] = was
