@@ -13,11 +13,33 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from swarm.world.actions import DIRECTIONS, Action, ActionKind
+from swarm.world.actions import DIRECTIONS, MOVES, Action, ActionKind
 from swarm.world.tasks import TaskType
 
 #: Neighbour offsets in DIRECTION_NAMES order, then the centre: row k of a trace reading.
 OFFSETS: tuple[tuple[int, int], ...] = (*DIRECTIONS.values(), (0, 0))
+#: The pull of a neighbouring cell on an agent with nothing to do, per trace channel: help
+#: and success draw it, claims and recent searches push it off (the expert's rule 6, whose
+#: default weights these are: :class:`swarm.policies.heuristic.ExpertWeights`). The cell
+#: that pulls most leads, where its pull beats :data:`PULL_MIN`
+#: (:meth:`Observation.trace_lead`).
+PULL: tuple[tuple[str, float], ...] = (
+    ("help", 1.0),
+    ("success", 0.5),
+    ("explored", -0.8),
+    ("claim", -1.0),
+)
+PULL_MIN = 0.05
+_K1, _K2, _K3 = 2654435761, 40503, 2246822519
+_MASK = (1 << 32) - 1
+
+
+def tie_noise(agent_id: int, step: int, k: int) -> float:
+    """A deterministic pseudo-random number in [0, 1e-6) that breaks ties between
+    neighbours, the same in numpy and Python (and in the compiled kernel)."""
+    return ((agent_id * _K1 + step * _K2 + k * _K3) & _MASK) / 2**32 * 1e-6
+
+
 #: The actions that take a task: a claim, or a join of a synthesis.
 TAKE_KINDS = (ActionKind.CLAIM, ActionKind.JOIN)
 #: The behaviours a soul's ``avoidPatterns`` can name, and what each means. The expert
@@ -114,6 +136,19 @@ class Observation:
     def trace(self, channel: str) -> np.ndarray:
         return self.traces[self.channels.index(channel)]
 
+    def trace_lead(self) -> Action | None:
+        """The move to the neighbour whose :data:`PULL` is strongest (ties broken by
+        :func:`tie_noise`), where that pull beats :data:`PULL_MIN` and the move is a
+        candidate; else None. Channels this world has not got count as zero."""
+        pull = np.zeros(8)
+        for name, weight in PULL:
+            if name in self.channels:
+                pull = pull + weight * self.trace(name)[:8]
+        pull = pull + np.array([tie_noise(self.agent_id, self.step, k) for k in range(8)])
+        pull[np.isnan(pull)] = -np.inf
+        k = int(np.argmax(pull))
+        return MOVES[k] if pull[k] > PULL_MIN and MOVES[k] in self.candidates else None
+
     def takes(self) -> dict[Action, TaskView]:
         """The claims and joins among the candidates, each with the task it takes."""
         views = {t.id: t for t in self.tasks}
@@ -134,11 +169,16 @@ class Observation:
                 ahead += d < mine or (d == mine and a.id < self.agent_id)
         return ahead + 1
 
+    def skill_for(self, t: TaskView) -> float | None:
+        """This agent's skill in what ``t`` needs now: its domain, or for a synthesis the
+        best of its open slots (None when it has none)."""
+        domains = t.open_slots if t.task_type.group else (t.domain,)
+        return max((self.skill(d) for d in domains), default=None)
+
     def steps_needed(self, t: TaskView) -> int:
         """Steps this agent needs to reach ``t`` and finish its current stage at its skill
         (for a synthesis, its best open slot's)."""
-        domains = t.open_slots if t.task_type.group else (t.domain,)
-        skill = max((self.skill(d) for d in domains), default=0.0)
+        skill = self.skill_for(t) or 0.0
         return t.distance + math.ceil((1.0 - t.progress) * t.work / (0.5 + skill))
 
     def avoids_taking(self, t: TaskView) -> bool:

@@ -4,10 +4,13 @@
   constitution, user = a compact description of the agent (its best skills and, where
   its soul has any, the task types it prefers, its strength domains and the behaviours
   it avoids), what it sees and its options:
-  each task's compass direction in the moves' own words; one line per trace channel
+  each task's compass direction in the moves' own words and the agent's skill in what it
+  needs (a synthesis: its best open slot; ``Observation.skill_for``); one line per trace channel
   present in view, nine levels (hundredths, as integers; ``-`` off a bounded grid) in
   the header's order: the eight neighbours, named like the moves that go there, then
-  ``here`` (a channel at zero all round is left out); the options, where the eight
+  ``here`` (a channel at zero all round is left out), then the trace lead, where there
+  is one (``Trace lead: northeast.``: the neighbour that pulls most,
+  :meth:`~swarm.interface.observation.Observation.trace_lead`); the options, where the eight
   moves, when all are legal, are written once as ``move any direction``. A short
   prompt is a cheap decision.
 * :func:`render_action` gives an action's canonical text (``claim task 12``,
@@ -127,7 +130,7 @@ def _compass(dx: int, dy: int) -> str:
     return _COMPASS.get(step_towards(dx, dy), "here")
 
 
-def _task_line(t: TaskView) -> str:
+def _task_line(t: TaskView, obs: Observation) -> str:
     where = f"at {t.dx:+d},{t.dy:+d} ({_compass(t.dx, t.dy)})"
     if t.task_type.group:
         slots = ", ".join(t.open_slots) if t.open_slots else "full"
@@ -135,6 +138,9 @@ def _task_line(t: TaskView) -> str:
     else:
         stage = f" stage {t.stage + 1}/{t.stages}" if t.stages > 1 else ""
         need = f"needs {t.domain}{stage}"
+    skill = obs.skill_for(t)
+    if skill is not None:
+        need += f" (your skill {_fmt(round(skill, 2))})"
     state = t.state + (" (stage done, awaiting handoff)" if t.awaiting else "")
     return (
         f"task {t.id}: {t.task_type}, {need}, difficulty {_fmt(t.difficulty)}, "
@@ -173,10 +179,11 @@ def render_user(obs: Observation) -> str:
     soul = _soul_line(obs)
     if soul:
         lines.append(soul)
-    lines.append("Holding: " + (_task_line(obs.task) if obs.task else "nothing") + ".")
+    lines.append("Holding: " + (_task_line(obs.task, obs) if obs.task else "nothing") + ".")
     others = [t for t in obs.tasks if obs.task is None or t.id != obs.task.id]
     lines.append(
-        "Tasks in view:" + ("".join(f"\n- {_task_line(t)}" for t in others) if others else " none")
+        "Tasks in view:"
+        + ("".join(f"\n- {_task_line(t, obs)}" for t in others) if others else " none")
     )
     if obs.agents:
         lines.append(
@@ -188,6 +195,9 @@ def render_user(obs: Observation) -> str:
             )
         )
     lines += _surroundings(obs)
+    lead = obs.trace_lead()
+    if lead is not None:
+        lines.append(f"Trace lead: {lead.direction}.")
     deferred = deferred_takes(obs)
     if deferred:
         lines.append("Leave to nearer agents: " + " | ".join(map(render_action, deferred)))

@@ -43,35 +43,35 @@ import numpy as np
 from swarm.interface.observation import (
     EXPLORE_CODE,
     OFFSETS,
+    PULL,
+    PULL_MIN,
     Decision,
     Decisions,
     Observation,
     Observations,
     ProposalView,
     TaskView,
+    tie_noise,
 )
 from swarm.world import actions as A
 from swarm.world.actions import ActionKind
 
+_PULL = dict(PULL)
+
 
 @dataclass(frozen=True)
 class ExpertWeights:
-    help_w: float = 1.0
-    success_w: float = 0.5
-    explored_w: float = 0.8
-    claim_w: float = 1.0
-    min_score: float = 0.05
+    """Rule 6's weights (by default the world's :data:`~swarm.interface.observation.PULL`,
+    so that the expert follows the trace lead the prompt names) and rules 2-3's
+    thresholds."""
+
+    help_w: float = _PULL["help"]
+    success_w: float = _PULL["success"]
+    explored_w: float = -_PULL["explored"]
+    claim_w: float = -_PULL["claim"]
+    min_score: float = PULL_MIN
     own_skill: float = 0.5
     help_enough: float = 1.0
-
-
-_K1, _K2, _K3 = 2654435761, 40503, 2246822519
-_MASK = (1 << 32) - 1
-
-
-def tie_noise(agent_id: int, step: int, k: int) -> float:
-    """A deterministic pseudo-random number in [0, 1e-6), the same in numpy and Python."""
-    return ((agent_id * _K1 + step * _K2 + k * _K3) & _MASK) / 2**32 * 1e-6
 
 
 def trace_scores(

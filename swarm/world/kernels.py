@@ -136,7 +136,7 @@ def any_within(marks, xs, ys, r, torus):  # pragma: no cover - compiled
 @numba.njit(cache=True, boundscheck=False, nogil=True)
 def best_neighbours(traces, rows, weights, ids, step, min_score, explore):  # pragma: no cover
     """Per agent, the neighbour (0-7) whose score ``sum_c weights[c] * traces[i, rows[c], k]``
-    (summed left to right) plus :func:`swarm.policies.heuristic.tie_noise` is highest, if
+    (summed left to right) plus :func:`swarm.interface.observation.tie_noise` is highest, if
     it beats ``min_score``, else ``explore``. Off-grid neighbours (``nan``) never win."""
     n = traces.shape[0]
     out = np.empty(n, dtype=np.int64)

@@ -182,3 +182,47 @@ def test_takes_nearer_agents_have_first_are_listed_apart():
         assert d.action not in deferred
         apart += len(deferred)
     assert apart > 5
+
+
+def test_the_trace_lead_is_the_move_the_expert_follows_traces_with():
+    """Rule 6's move is the trace lead the prompt names, and where rule 6 explores there
+    is none: the prompt states what the expert reads off the traces."""
+    from swarm.policies import HeuristicPolicy
+    from swarm.world.actions import EXPLORE
+
+    model = SwarmModel(n_agents=30, width=15, height=15, rng=5)
+    expert = HeuristicPolicy()
+    moves = explores = 0
+    for _ in range(60):
+        model.step()
+        obs = model.observe()
+        for o, d in zip(obs, expert.decide(list(obs)), strict=True):
+            lines = render_observation(o)[1]["content"].splitlines()
+            lead = o.trace_lead()
+            shown = [line for line in lines if line.startswith("Trace lead:")]
+            assert shown == ([] if lead is None else [f"Trace lead: {lead.direction}."])
+            if d.action.kind is ActionKind.MOVE:
+                assert d.action == lead
+                moves += 1
+            elif d.action == EXPLORE:
+                assert lead is None
+                explores += 1
+    assert moves > 10 and explores > 100
+
+
+def test_each_task_line_gives_the_agents_skill_in_what_it_needs():
+    import re
+
+    seen = 0
+    for obs in observations()[:300]:
+        text = render_observation(obs)[1]["content"]
+        for t in obs.tasks:
+            line = next(x for x in text.splitlines() if f"task {t.id}: " in x)
+            m = re.search(r"\(your skill ([\d.]+)\)", line)
+            skill = obs.skill_for(t)
+            if skill is None:
+                assert m is None and t.task_type.group and not t.open_slots
+            else:
+                assert float(m[1]) == pytest.approx(skill, abs=0.005)
+                seen += 1
+    assert seen > 100
