@@ -142,14 +142,18 @@ def play(
     return total
 
 
-def observed_step(model: SwarmModel, continuation: Policy) -> tuple[SwarmModel, Any, list]:
+def observed_step(
+    model: SwarmModel, continuation: Policy, also: Policy | None = None
+) -> tuple[SwarmModel, Any, list]:
     """Step ``model`` once; return the state it started from (a :func:`branch` run by
-    ``continuation``), and the step's observations and decisions."""
+    ``continuation``), and the step's observations and decisions. With ``also``, that
+    policy is asked about the same observations in the same state (before any action is
+    applied) and the third item is the pair (decisions, its decisions)."""
     before = branch(model, continuation)
     seen: list = []
 
     def hook(m, obs, decisions) -> None:
-        seen.append((obs, decisions))
+        seen.append((obs, decisions if also is None else (decisions, also.decide(obs))))
 
     model.on_decisions.append(hook)
     try:
@@ -235,7 +239,7 @@ def label_decision(
     ]
     return Label(
         seed=seed,
-        step=model.steps,
+        step=obs.step,  # the step as the agent saw it (Mesa counts it before it runs)
         agent_id=obs.agent_id,
         prompt=render_user(obs),
         candidates=[render_action(c) for c in cands],
@@ -371,8 +375,12 @@ def label_departures(
     overturn it. Labelling does not change the run. A bad count is a ValueError naming
     it, before anything runs."""
     _check_counts(steps=(steps, 0), horizon=(horizon, 1), every=(every, 1), worlds=(worlds, 1))
-    if not (isinstance(anchors, int | float) and anchors >= 0):
-        raise ValueError(f"anchors must be a number >= 0, got {anchors!r}")
+    if not (
+        isinstance(anchors, int | float)
+        and not isinstance(anchors, bool)
+        and 0 <= anchors < float("inf")
+    ):
+        raise ValueError(f"anchors must be a finite number >= 0, got {anchors!r}")
     return _departure_labels(
         seed,
         policy,
@@ -433,8 +441,7 @@ def _departure_labels(
         if t == 0 or t % every:
             model.step()
             continue
-        before, obs, mine = observed_step(model, cont)
-        theirs = ref.decide(obs)
+        before, obs, (mine, theirs) = observed_step(model, cont, also=ref)
         agree = []
         for i in range(len(obs)):
             if len(obs[i].candidates) < 2:
@@ -471,7 +478,8 @@ def preference_pairs(
     the expert's answer against every other candidate, unless that candidate's reward
     beats the expert's by at least ``margin``, in which case the pair is turned round
     (``"overturned": True``): the expert is the default, the outcome overrides it where
-    it is clear."""
+    it is clear. Every pair's ``margin`` is the chosen answer's reward minus the
+    rejected one's; a kept expert answer can have a small negative one."""
     if not margin > 0:
         raise ValueError(f"margin must be > 0, got {margin!r}")
     if against not in ("all", "policy", "expert"):
@@ -522,6 +530,8 @@ def _expert_pairs(labels: Iterable[Label], margin: float) -> list[dict[str, Any]
                     "prompt": lab.prompt,
                     "chosen": cand if flip else lab.expert_action,
                     "rejected": lab.expert_action if flip else cand,
+                    # chosen's reward minus rejected's, as in the other modes: below
+                    # zero where the expert is kept though the other did a little better
                     "margin": abs(gap) if flip else -gap,
                     "overturned": bool(flip),
                     "seed": lab.seed,

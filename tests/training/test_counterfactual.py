@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from swarm import SwarmModel, rollout
+from swarm.interface.text import render_action, render_user
 from swarm.metrics import model_frame
 from swarm.policies import HeuristicPolicy
 from swarm.world import actions as A
@@ -228,16 +229,32 @@ def test_departures_are_labelled_on_both_answers_with_as_many_anchors():
             assert lab.policy_action == "explore" and lab.expert_action.startswith("move ")
         else:
             assert lab.expert_action == lab.policy_action != lab.candidates[1]
+    # the labelled run is the plain run: each label's prompt and the student's answer are
+    # what the student saw and did at that step of a run nobody labelled
     plain = SwarmModel(n_agents=20, policy="no-traces", rng=5)
+    seen = {}
+
+    def record(m, obs, decisions):
+        for o, d in zip(obs, decisions, strict=True):
+            seen[o.step, o.agent_id] = (render_user(o), render_action(d.action))
+
+    plain.on_decisions.append(record)
     rollout(plain, 21)
-    again = SwarmModel(n_agents=20, policy="no-traces", rng=5)
-    list(label_departures(5, "no-traces", steps=21, horizon=4, every=4, anchors=0))
-    rollout(again, 21)
-    assert model_frame(again).equals(model_frame(plain))
-    with pytest.raises(ValueError, match="^anchors must be"):
-        label_departures(5, "no-traces", steps=3, horizon=2, anchors=-1)
+    for lab in labels:
+        prompt, action = seen[lab.step, lab.agent_id]
+        assert lab.policy_action == action and prompt == lab.prompt
+    for bad in (-1, float("inf"), float("nan"), True):
+        with pytest.raises(ValueError, match="^anchors must be"):
+            label_departures(5, "no-traces", steps=3, horizon=2, anchors=bad)
     with pytest.raises(ValueError, match="^worlds must be"):
         label_departures(5, "no-traces", steps=3, horizon=2, worlds=0)
+
+
+def test_the_expert_is_asked_in_the_state_the_student_decided_in():
+    """An expert that reads the model itself (the naive heuristic, cell by cell) is asked
+    before the step's actions change the world: beside the heuristic it never departs."""
+    labels = label_departures(3, "heuristic", expert="heuristic-naive", steps=21, horizon=2)
+    assert list(labels) == []
 
 
 @settings(max_examples=60, deadline=None)
