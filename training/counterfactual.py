@@ -367,7 +367,7 @@ def label_departures(
       the policy's action and the expert's;
     * **anchors**, about ``anchors`` per departure, drawn from the decisions where they
       agree (a stream of the seed's own): the shared action and the policy's runner-up
-      (its second most probable candidate; a uniformly drawn other one when the policy
+      (its most probable other candidate; a uniformly drawn other one when the policy
       gives no probabilities).
 
     Each label records ``expert_action``, so :func:`preference_pairs` with
