@@ -20,13 +20,15 @@ from swarm.policies import bind, make_policy
 class AgreementRecorder:
     """Asks ``policy`` about the reference's observations every ``every``-th step (before
     the world acts) and counts how often the two choose the same action, per kind of the
-    reference's action."""
+    reference's action, and what the policy chose instead (``answers``: per kind of the
+    reference's action, the count of each kind the policy chose)."""
 
     def __init__(self, policy, every: int = 1) -> None:
         self.policy = policy
         self.every = every
         self.asked: Counter[str] = Counter()
         self.agreed: Counter[str] = Counter()
+        self.answers: dict[str, Counter[str]] = {}
 
     def decided(self, model, observations, decisions) -> None:
         if model.steps % self.every:
@@ -35,6 +37,7 @@ class AgreementRecorder:
             kind = ref.action.kind.value
             self.asked[kind] += 1
             self.agreed[kind] += ref.action == got.action
+            self.answers.setdefault(kind, Counter())[got.action.kind.value] += 1
 
 
 def policy_agreement(
@@ -53,7 +56,9 @@ def policy_agreement(
     the kinds of the reference's action of the agreement on that kind: the expert
     mostly explores, so a policy that always explores scores high on ``agreement`` but
     not here), ``decisions``, ``by_kind`` (agreement per kind of the reference's action)
-    and ``seeds``.
+    ``answers`` (per kind of the reference's action, how often the policy answered with
+    each kind: where the expert follows a trace, ``answers["move"]["move"]`` minus the
+    agreed ones are moves in another direction) and ``seeds``.
     """
     test = make_policy(policy)
     recorder = AgreementRecorder(test, every)
@@ -69,5 +74,6 @@ def policy_agreement(
         "balanced_agreement": sum(by_kind.values()) / len(by_kind) if by_kind else float("nan"),
         "decisions": total,
         "by_kind": {k: round(v, 4) for k, v in by_kind.items()},
+        "answers": {k: dict(sorted(c.items())) for k, c in sorted(recorder.answers.items())},
         "seeds": list(seeds),
     }

@@ -16,3 +16,16 @@ def test_the_expert_agrees_with_itself_and_random_does_not():
         sum(by_kind.values()) / len(by_kind), abs=1e-3
     )
     assert set(rand["by_kind"]) <= {k.value for k in ActionKind}
+
+
+def test_answers_say_what_the_policy_chose_where_it_differs():
+    """The no-traces expert explores wherever the expert follows a trace, and agrees
+    everywhere else: its answers say so, kind by kind."""
+    got = policy_agreement("no-traces", seeds=(5,), n_agents=20, steps=40)
+    answers = got["answers"]
+    assert sum(sum(c.values()) for c in answers.values()) == got["decisions"]
+    assert answers["move"] == {"explore": answers["move"]["explore"]} and answers["move"]
+    for kind, chosen in answers.items():
+        if kind != "move":
+            assert chosen == {kind: sum(chosen.values())}
+            assert got["by_kind"][kind] == 1.0
