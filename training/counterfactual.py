@@ -144,7 +144,7 @@ def play(
 
 def observed_step(
     model: SwarmModel, continuation: Policy, also: Policy | None = None
-) -> tuple[SwarmModel, Any, list]:
+) -> tuple[SwarmModel, Any, Any]:
     """Step ``model`` once; return the state it started from (a :func:`branch` run by
     ``continuation``), and the step's observations and decisions. With ``also``, that
     policy is asked about the same observations in the same state (before any action is

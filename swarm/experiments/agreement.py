@@ -55,7 +55,7 @@ def policy_agreement(
     Returns ``agreement`` (share of decisions), ``balanced_agreement`` (the mean over
     the kinds of the reference's action of the agreement on that kind: the expert
     mostly explores, so a policy that always explores scores high on ``agreement`` but
-    not here), ``decisions``, ``by_kind`` (agreement per kind of the reference's action)
+    not here), ``decisions``, ``by_kind`` (agreement per kind of the reference's action),
     ``answers`` (per kind of the reference's action, how often the policy answered with
     each kind: where the expert follows a trace, ``answers["move"]["move"]`` minus the
     agreed ones are moves in another direction) and ``seeds``.

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
+import numpy as np
+
 from swarm.interface.observation import Observation
 from swarm.world.actions import Action, ActionKind
 
@@ -83,9 +85,11 @@ def _do_not_crowd(obs: Observation, a: Action) -> bool | None:
         return None
     from swarm.world.actions import DIRECTION_NAMES
 
+    if a == obs.trace_lead():  # the rule's own advice: help and success outweigh the crowd
+        return True
     k = DIRECTION_NAMES.index(a.direction)
     crowd = obs.trace("claim")[:8] + obs.trace("explored")[:8]
-    return bool(crowd[k] <= crowd.min() + 1.0)
+    return bool(crowd[k] <= np.nanmin(crowd) + 1.0)  # nan: a cell off a bounded grid
 
 
 def _ask_for_help(obs: Observation, a: Action) -> bool | None:

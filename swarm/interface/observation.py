@@ -143,7 +143,7 @@ class Observation:
         pull = np.zeros(8)
         for name, weight in PULL:
             if name in self.channels:
-                pull = pull + weight * self.trace(name)[:8]
+                pull = pull + weight * np.asarray(self.trace(name)[:8], dtype=float)
         pull = pull + np.array([tie_noise(self.agent_id, self.step, k) for k in range(8)])
         pull[np.isnan(pull)] = -np.inf
         k = int(np.argmax(pull))

@@ -210,6 +210,41 @@ def test_the_trace_lead_is_the_move_the_expert_follows_traces_with():
     assert moves > 10 and explores > 100
 
 
+@pytest.mark.parametrize("torus", [True, False])
+def test_the_compiled_rule_6_makes_the_trace_lead_move_on_any_grid(torus):
+    """The expert as runs use it (plain agents decided by the compiled kernel) moves to
+    the trace lead, at a bounded grid's edge too (off-grid neighbours never lead)."""
+    from swarm.policies import HeuristicPolicy
+
+    model = SwarmModel(n_agents=30, width=12, height=12, torus=torus, rng=8)
+    expert = HeuristicPolicy()
+    moves = 0
+    for _ in range(50):
+        model.step()
+        obs = model.observe()
+        for i, d in enumerate(expert.decide(obs)):
+            if d.action.kind is ActionKind.MOVE:
+                assert d.action == obs[i].trace_lead()
+                moves += 1
+    assert moves > 10
+
+
+def test_rule_6_passes_the_move_to_the_trace_lead():
+    """The constitution says: with nothing else to do, go to the trace lead; its check
+    agrees, at a bounded grid's edge too."""
+    m = SwarmModel(n_agents=20, width=20, height=20, torus=False, rng=2)
+    leads = edge = 0
+    for _ in range(60):
+        m.step()
+        for o in m.observe():
+            lead = o.trace_lead()
+            if lead is not None and o.task is None and not o.tasks:
+                assert C.check(o, lead)[6] is True
+                leads += 1
+                edge += o.x in (0, m.width - 1) or o.y in (0, m.height - 1)
+    assert leads > 5 and edge > 0
+
+
 def test_each_task_line_gives_the_agents_skill_in_what_it_needs():
     import re
 

@@ -71,8 +71,7 @@ def departures(
             if t % every:
                 model.step()
                 continue
-            before, obs, mine = observed_step(model, cont)
-            theirs = ref.decide(obs)
+            before, obs, (mine, theirs) = observed_step(model, cont, also=ref)
             for i in range(len(obs)):
                 o = obs[i]
                 if len(o.candidates) < 2:
@@ -86,7 +85,7 @@ def departures(
                 found += 1
                 d = {
                     "seed": run_seed,
-                    "step": t,
+                    "step": o.step,
                     "obs": o,
                     "student": a,
                     "expert": b,
