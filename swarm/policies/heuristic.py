@@ -154,8 +154,7 @@ def take_value(obs: Observation, t) -> float:
     soul prefers the task's type and ``STRENGTH_BONUS`` when a domain needed is one of
     its strengths."""
     domains = t.open_slots if t.task_type.group else (t.domain,)
-    skill = max((obs.skill(d) for d in domains), default=0.0)
-    value = skill + 0.2 * t.difficulty
+    value = (obs.skill_for(t) or 0.0) + 0.2 * t.difficulty
     if t.task_type in obs.prefers:
         value += PREFER_BONUS
     if any(d in obs.strengths for d in domains):
